@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using McuFormer.Model.Ir;
+using McuFormer.Model.Onnx;
+using Spectre.Console;
+
+namespace McuFormer.Compiler.Commands;
+
+public static class AnalyzeCommand
+{
+    public sealed record LayerRow(
+        [property: JsonPropertyName("name")] string Name,
+        [property: JsonPropertyName("op")] string Op,
+        [property: JsonPropertyName("output_shape")] int[] OutputShape,
+        [property: JsonPropertyName("macs")] long Macs,
+        [property: JsonPropertyName("params")] long Params,
+        [property: JsonPropertyName("weight_bytes")] long WeightBytes,
+        [property: JsonPropertyName("activation_bytes")] long ActivationBytes);
+
+    public sealed record Analysis(
+        [property: JsonPropertyName("model")] string Model,
+        [property: JsonPropertyName("input_shape")] int[] InputShape,
+        [property: JsonPropertyName("params")] long Params,
+        [property: JsonPropertyName("macs")] long Macs,
+        [property: JsonPropertyName("weight_bytes")] long WeightBytes,
+        [property: JsonPropertyName("activation_bytes")] long ActivationBytes,
+        [property: JsonPropertyName("layers")] IReadOnlyList<LayerRow> Layers);
+
+    public static Analysis Analyze(ModelGraph graph)
+    {
+        var layers = graph.Ops.Select(o => new LayerRow(o.Name, o.Kind, o.Output.Shape, o.Macs, o.Parameters, o.ParameterBytes, o.Output.Bytes)).ToList();
+        return new Analysis(graph.SourcePath, graph.Input.SourceShape, layers.Sum(l => l.Params), graph.Macs,
+            layers.Sum(l => l.WeightBytes), graph.Buffers.Sum(b => (long)b.Bytes), layers);
+    }
+
+    public static Command Create()
+    {
+        var model = new Argument<string>("MODEL") { Description = "ONNX model" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
+        var command = new Command("analyze", "per-layer operators, shapes, MACs and bytes of a model") { model, json };
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var analysis = Analyze(OnnxImporter.Import(parse.GetValue(model)!));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(analysis, Cli.Json));
+                return 0;
+            }
+            var table = new Table().Title(Markup.Escape(analysis.Model)).AddColumn("layer").AddColumn("op").AddColumn("output")
+                .AddColumn(new TableColumn("MACs").RightAligned()).AddColumn(new TableColumn("weight B").RightAligned())
+                .AddColumn(new TableColumn("activation B").RightAligned());
+            foreach (var l in analysis.Layers)
+                table.AddRow(Markup.Escape(l.Name), l.Op, Markup.Escape(Shapes.Format(l.OutputShape)), l.Macs.ToString("N0"), l.WeightBytes.ToString("N0"), l.ActivationBytes.ToString("N0"));
+            table.AddRow("[bold]total[/]", "", $"{analysis.Params:N0} params", analysis.Macs.ToString("N0"), analysis.WeightBytes.ToString("N0"), analysis.ActivationBytes.ToString("N0"));
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Text.Json;
+using McuFormer.Compiler.HostRuntime;
+using McuFormer.Model.Datasets;
+using McuFormer.Model.Onnx;
+using Spectre.Console;
+
+namespace McuFormer.Compiler.Commands;
+
+/// <summary>The `mcuformer` command line.</summary>
+public static class Cli
+{
+    /// <summary>Exit code for input the tool rejects (bad model, bad data, missing tool).</summary>
+    public const int BadInput = 2;
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("mcuformer: compiles vision transformers to int8 C for microcontrollers")
+        {
+            ValidateCommand.Create(),
+            AnalyzeCommand.Create(),
+        };
+        return root.Parse(args).Invoke();
+    }
+
+    /// <summary>Console for progress and messages, kept off stdout so that --json output stays one object.</summary>
+    public static readonly IAnsiConsole Status = AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(Console.Error),
+    });
+
+    /// <summary>Runs a command body; known failures become one line on stderr and exit code 2.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("MCUFORMER_DEBUG") is null)
+        {
+            Console.Error.WriteLine($"internal error ({e.GetType().Name}): {e.Message} (set MCUFORMER_DEBUG=1 for details)");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using McuFormer.Compiler.Commands;
+
+return Cli.Run(args);

@@ -1,0 +1,29 @@
+namespace McuFormer.Model.Ir;
+
+/// <summary>
+/// An int8 activation tensor that exists in RAM at run time: one op writes it, later ops read it
+/// through views. Shape is its physical row-major layout.
+/// </summary>
+public sealed class ActivationBuffer
+{
+    public ActivationBuffer(string name, int[] shape)
+    {
+        Name = name;
+        Shape = shape;
+    }
+
+    public string Name { get; }
+    public int[] Shape { get; }
+    public int ElementCount => Shapes.Product(Shape);
+    public int Bytes => ElementCount;
+
+    /// <summary>The source model's value that this buffer holds, and where each of its elements sits here.</summary>
+    public SourceValue? Source { get; set; }
+
+    public override string ToString() => $"{Name}{Shapes.Format(Shape)}";
+}
+
+/// <summary>Links a buffer back to a value of the source (float) model, for calibration and comparison.</summary>
+/// <param name="Name">value name in the source model</param>
+/// <param name="Layout">a view of the buffer whose shape is the source value's shape</param>
+public sealed record SourceValue(string Name, View Layout);

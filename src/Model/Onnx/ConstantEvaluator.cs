@@ -1,0 +1,312 @@
+using Onnx;
+
+namespace McuFormer.Model.Onnx;
+
+/// <summary>
+/// Evaluates nodes whose inputs are all constants: the shape arithmetic, broadcast subgraphs
+/// (Shape/ConstantOfShape/Equal/Where/Expand) and weight transposes that exporters leave behind.
+/// </summary>
+public static class ConstantEvaluator
+{
+    public static readonly IReadOnlySet<string> SupportedOps = new HashSet<string>
+    {
+        "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Transpose",
+        "Slice", "ConstantOfShape", "Equal", "Less", "Greater", "Not", "Where", "Expand", "Add", "Sub", "Mul",
+        "Div", "Pow", "Sqrt", "Neg", "Abs", "Erf", "Tanh", "Exp", "Range", "Min", "Max", "Split", "Size",
+        "MatMul", "Shape", "Reciprocal", "Floor", "Ceil",
+    };
+
+    /// <summary>Evaluates the node; returns one constant per output. Throws ModelImportException on bad input.</summary>
+    public static ConstTensor[] Evaluate(OnnxNode node, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
+    {
+        ConstTensor In(int i) => inputs[i] ?? throw file.Error(node, $"input {i} is missing");
+        switch (node.OpType)
+        {
+            case "Identity": return [In(0)];
+            case "Cast":
+                {
+                    var to = (TensorProto.Types.DataType)Attr.Int(node, "to", 1);
+                    var kind = to switch
+                    {
+                        TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Float16 => ConstKind.Float,
+                        TensorProto.Types.DataType.Bool => ConstKind.Bool,
+                        _ => ConstKind.Int,
+                    };
+                    var data = In(0).Data.Select(v => kind switch
+                    {
+                        ConstKind.Int => Math.Truncate(v),
+                        ConstKind.Bool => v != 0 ? 1.0 : 0.0,
+                        _ => (double)(float)v,
+                    }).ToArray();
+                    return [new ConstTensor(kind, In(0).Shape, data)];
+                }
+            case "Shape":
+                {
+                    var dims = In(0).Shape.Select(d => (long)d).ToArray();
+                    return [Ints(ShapeSlice(node, dims))];
+                }
+            case "Size": return [ConstTensor.Scalar(ConstKind.Int, In(0).ElementCount)];
+            case "Gather": return [Gather(In(0), In(1), (int)Attr.Int(node, "axis", 0), node, file)];
+            case "Unsqueeze":
+            case "Squeeze":
+            case "Reshape":
+            case "Flatten":
+                return [In(0).Reshaped(ShapeOps.OutputShape(node, In(0).Shape, inputs, file))];
+            case "Concat": return [Concat(inputs.Select((t, i) => t ?? In(i)).ToList(), (int)Attr.Int(node, "axis", 0), node, file)];
+            case "Transpose": return [Transpose(In(0), Attr.Ints(node, "perm") ?? Enumerable.Range(0, In(0).Rank).Reverse().ToArray())];
+            case "Slice": return [Slice(In(0), inputs, node, file)];
+            case "ConstantOfShape":
+                {
+                    var shape = In(0).AsInts();
+                    var value = node.Attributes.TryGetValue("value", out var v) ? TensorReader.Read(v.T, "", file.Path) : ConstTensor.Scalar(ConstKind.Float, 0);
+                    return [new ConstTensor(value.Kind, shape, Enumerable.Repeat(value.Data[0], Ir.Shapes.Product(shape)).ToArray())];
+                }
+            case "Expand":
+                {
+                    var target = In(1).AsInts();
+                    var shape = Broadcast.Shape(In(0).Shape, target, node, file);
+                    return [Broadcast.To(In(0), shape)];
+                }
+            case "Where":
+                {
+                    var shape = Broadcast.Shape(Broadcast.Shape(In(0).Shape, In(1).Shape, node, file), In(2).Shape, node, file);
+                    var c = Broadcast.To(In(0), shape); var a = Broadcast.To(In(1), shape); var b = Broadcast.To(In(2), shape);
+                    return [new ConstTensor(a.Kind, shape, c.Data.Select((v, i) => v != 0 ? a.Data[i] : b.Data[i]).ToArray())];
+                }
+            case "Equal": return [Binary(In(0), In(1), (a, b) => a == b ? 1 : 0, ConstKind.Bool, node, file)];
+            case "Less": return [Binary(In(0), In(1), (a, b) => a < b ? 1 : 0, ConstKind.Bool, node, file)];
+            case "Greater": return [Binary(In(0), In(1), (a, b) => a > b ? 1 : 0, ConstKind.Bool, node, file)];
+            case "Not": return [Unary(In(0), v => v != 0 ? 0 : 1)];
+            case "Add": return [Binary(In(0), In(1), (a, b) => a + b, null, node, file)];
+            case "Sub": return [Binary(In(0), In(1), (a, b) => a - b, null, node, file)];
+            case "Mul": return [Binary(In(0), In(1), (a, b) => a * b, null, node, file)];
+            case "Div":
+                return [Binary(In(0), In(1), In(0).Kind == ConstKind.Int && In(1).Kind == ConstKind.Int
+                    ? (a, b) => b == 0 ? throw file.Error(node, "integer division by zero") : Math.Truncate(a / b)
+                    : (a, b) => a / b, null, node, file)];
+            case "Pow": return [Binary(In(0), In(1), Math.Pow, null, node, file)];
+            case "Min": return [inputs.Select((_, i) => In(i)).Aggregate((a, b) => Binary(a, b, Math.Min, null, node, file))];
+            case "Max": return [inputs.Select((_, i) => In(i)).Aggregate((a, b) => Binary(a, b, Math.Max, null, node, file))];
+            case "Sqrt": return [Unary(In(0), Math.Sqrt)];
+            case "Neg": return [Unary(In(0), v => -v)];
+            case "Abs": return [Unary(In(0), Math.Abs)];
+            case "Erf": return [Unary(In(0), Numerics.Erf)];
+            case "Tanh": return [Unary(In(0), Math.Tanh)];
+            case "Exp": return [Unary(In(0), Math.Exp)];
+            case "Reciprocal": return [Unary(In(0), v => 1 / v)];
+            case "Floor": return [Unary(In(0), Math.Floor)];
+            case "Ceil": return [Unary(In(0), Math.Ceiling)];
+            case "Range":
+                {
+                    double start = In(0).Data[0], limit = In(1).Data[0], delta = In(2).Data[0];
+                    int count = Math.Max(0, (int)Math.Ceiling((limit - start) / delta));
+                    return [new ConstTensor(In(0).Kind, [count], Enumerable.Range(0, count).Select(i => start + i * delta).ToArray())];
+                }
+            case "Split":
+                {
+                    var sizes = SplitSizes(node, In(0).Shape, inputs, file);
+                    int axis = Axis(node, (int)Attr.Int(node, "axis", 0), In(0).Rank, file);
+                    var outputs = new ConstTensor[sizes.Length];
+                    int start = 0;
+                    for (int i = 0; i < sizes.Length; i++)
+                    {
+                        outputs[i] = SliceAxis(In(0), axis, start, sizes[i], 1);
+                        start += sizes[i];
+                    }
+                    return outputs;
+                }
+            case "MatMul": return [MatMul2D(In(0), In(1), node, file)];
+            default: throw file.Error(node, "operator is not supported");
+        }
+    }
+
+    public static int Axis(OnnxNode node, int axis, int rank, OnnxModelFile file)
+    {
+        int normalized = axis < 0 ? axis + rank : axis;
+        if (normalized < 0 || normalized >= rank) throw file.Error(node, $"axis {axis} is out of range for rank {rank}");
+        return normalized;
+    }
+
+    public static long[] ShapeSlice(OnnxNode node, long[] dims)
+    {
+        int rank = dims.Length;
+        int start = (int)Attr.Int(node, "start", 0), end = (int)Attr.Int(node, "end", rank);
+        if (start < 0) start += rank;
+        if (end < 0) end += rank;
+        start = Math.Clamp(start, 0, rank);
+        end = Math.Clamp(end, start, rank);
+        return dims[start..end];
+    }
+
+    /// <summary>Split sizes from the "split" input (opset 13+), attribute, or num_outputs (opset 18).</summary>
+    public static int[] SplitSizes(OnnxNode node, int[] shape, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
+    {
+        int axis = Axis(node, (int)Attr.Int(node, "axis", 0), shape.Length, file);
+        if (node.HasInput(1))
+            return (inputs[1] ?? throw file.Error(node, "split sizes must be constant")).AsInts();
+        if (Attr.Ints(node, "split") is { } sizes) return sizes;
+        int parts = node.Outputs.Count;
+        int each = (shape[axis] + parts - 1) / parts;
+        return Enumerable.Range(0, parts).Select(i => Math.Min(each, shape[axis] - i * each)).ToArray();
+    }
+
+    private static ConstTensor Ints(long[] values) => ConstTensor.Ints(values);
+
+    private static ConstTensor Unary(ConstTensor x, Func<double, double> f) =>
+        new(x.Kind == ConstKind.Bool ? ConstKind.Bool : x.Kind == ConstKind.Int ? ConstKind.Int : ConstKind.Float,
+            x.Shape, x.Data.Select(f).ToArray());
+
+    private static ConstTensor Binary(ConstTensor a, ConstTensor b, Func<double, double, double> f, ConstKind? kind, OnnxNode node, OnnxModelFile file)
+    {
+        var shape = Broadcast.Shape(a.Shape, b.Shape, node, file);
+        var ea = Broadcast.To(a, shape).Data;
+        var eb = Broadcast.To(b, shape).Data;
+        var resultKind = kind ?? (a.Kind == ConstKind.Float || b.Kind == ConstKind.Float ? ConstKind.Float : a.Kind);
+        var data = new double[ea.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = f(ea[i], eb[i]);
+            if (resultKind == ConstKind.Float && kind is null) data[i] = (float)data[i];
+        }
+        return new ConstTensor(resultKind, shape, data);
+    }
+
+    private static ConstTensor Gather(ConstTensor data, ConstTensor indices, int axisAttr, OnnxNode node, OnnxModelFile file)
+    {
+        int axis = Axis(node, axisAttr, data.Rank, file);
+        int outer = Ir.Shapes.Product(data.Shape[..axis]);
+        int inner = Ir.Shapes.Product(data.Shape[(axis + 1)..]);
+        int dim = data.Shape[axis];
+        var shape = data.Shape[..axis].Concat(indices.Shape).Concat(data.Shape[(axis + 1)..]).ToArray();
+        var result = new double[Ir.Shapes.Product(shape)];
+        int at = 0;
+        for (int o = 0; o < outer; o++)
+            foreach (var raw in indices.Data)
+            {
+                int index = (int)raw < 0 ? (int)raw + dim : (int)raw;
+                if (index < 0 || index >= dim) throw file.Error(node, $"gather index {raw} is out of range for size {dim}");
+                Array.Copy(data.Data, (o * dim + index) * inner, result, at, inner);
+                at += inner;
+            }
+        return new ConstTensor(data.Kind, shape, result);
+    }
+
+    private static ConstTensor Concat(IReadOnlyList<ConstTensor> parts, int axisAttr, OnnxNode node, OnnxModelFile file)
+    {
+        int rank = parts[0].Rank;
+        int axis = Axis(node, axisAttr, rank, file);
+        var shape = (int[])parts[0].Shape.Clone();
+        shape[axis] = parts.Sum(p => p.Shape[axis]);
+        int outer = Ir.Shapes.Product(shape[..axis]);
+        var result = new List<double>(Ir.Shapes.Product(shape));
+        for (int o = 0; o < outer; o++)
+            foreach (var part in parts)
+            {
+                int block = Ir.Shapes.Product(part.Shape[axis..]);
+                result.AddRange(part.Data.AsSpan(o * block, block).ToArray());
+            }
+        var kind = parts.Any(p => p.Kind == ConstKind.Float) ? ConstKind.Float : parts[0].Kind;
+        return new ConstTensor(kind, shape, result.ToArray());
+    }
+
+    public static ConstTensor Transpose(ConstTensor x, int[] perm)
+    {
+        var shape = perm.Select(p => x.Shape[p]).ToArray();
+        var inStrides = Ir.Shapes.DenseStrides(x.Shape);
+        var result = new double[x.ElementCount];
+        var index = new int[shape.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            int source = 0;
+            for (int d = 0; d < shape.Length; d++) source += index[d] * inStrides[perm[d]];
+            result[i] = x.Data[source];
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                if (++index[d] < shape[d]) break;
+                index[d] = 0;
+            }
+        }
+        return new ConstTensor(x.Kind, shape, result);
+    }
+
+    private static ConstTensor Slice(ConstTensor x, IReadOnlyList<ConstTensor?> inputs, OnnxNode node, OnnxModelFile file)
+    {
+        foreach (var (axis, start, count, step) in ShapeOps.SliceRanges(node, x.Shape, inputs, file))
+            x = SliceAxis(x, axis, start, count, step);
+        return x;
+    }
+
+    private static ConstTensor SliceAxis(ConstTensor x, int axis, int start, int count, int step)
+    {
+        var shape = (int[])x.Shape.Clone();
+        shape[axis] = count;
+        int outer = Ir.Shapes.Product(x.Shape[..axis]);
+        int inner = Ir.Shapes.Product(x.Shape[(axis + 1)..]);
+        var result = new double[Ir.Shapes.Product(shape)];
+        int at = 0;
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < count; i++)
+            {
+                Array.Copy(x.Data, (o * x.Shape[axis] + start + i * step) * inner, result, at, inner);
+                at += inner;
+            }
+        return new ConstTensor(x.Kind, shape, result);
+    }
+
+    private static ConstTensor MatMul2D(ConstTensor a, ConstTensor b, OnnxNode node, OnnxModelFile file)
+    {
+        if (a.Rank != 2 || b.Rank != 2 || a.Shape[1] != b.Shape[0])
+            throw file.Error(node, $"constant MatMul of {Ir.Shapes.Format(a.Shape)} and {Ir.Shapes.Format(b.Shape)} is not supported");
+        int m = a.Shape[0], k = a.Shape[1], n = b.Shape[1];
+        var result = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++) sum += a.Data[i * k + p] * b.Data[p * n + j];
+                result[i * n + j] = (float)sum;
+            }
+        return new ConstTensor(ConstKind.Float, [m, n], result);
+    }
+}
+
+/// <summary>NumPy-style broadcasting of constants.</summary>
+public static class Broadcast
+{
+    public static int[] Shape(int[] a, int[] b, OnnxNode node, OnnxModelFile file)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var shape = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i - (rank - a.Length) >= 0 ? a[i - (rank - a.Length)] : 1;
+            int db = i - (rank - b.Length) >= 0 ? b[i - (rank - b.Length)] : 1;
+            if (da != db && da != 1 && db != 1)
+                throw file.Error(node, $"shapes {Ir.Shapes.Format(a)} and {Ir.Shapes.Format(b)} do not broadcast");
+            shape[i] = Math.Max(da, db);
+        }
+        return shape;
+    }
+
+    public static ConstTensor To(ConstTensor x, int[] shape)
+    {
+        if (x.Shape.SequenceEqual(shape)) return x;
+        int offset = shape.Length - x.Rank;
+        var sourceStrides = Ir.Shapes.DenseStrides(x.Shape);
+        var result = new double[Ir.Shapes.Product(shape)];
+        var index = new int[shape.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            int source = 0;
+            for (int d = 0; d < x.Rank; d++)
+                if (x.Shape[d] != 1) source += index[d + offset] * sourceStrides[d];
+            result[i] = x.Data[source];
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                if (++index[d] < shape[d]) break;
+                index[d] = 0;
+            }
+        }
+        return new ConstTensor(x.Kind, shape, result);
+    }
+}

@@ -1,0 +1,4 @@
+namespace McuFormer.Model.Onnx;
+
+/// <summary>The source model cannot be imported; the message is one line naming file, node, op and opset.</summary>
+public sealed class ModelImportException(string message) : Exception(message);

@@ -1,0 +1,95 @@
+namespace McuFormer.Model.Onnx;
+
+/// <summary>Output shapes of the pure layout operators, shared by constants and activation views.</summary>
+public static class ShapeOps
+{
+    public static int[] OutputShape(OnnxNode node, int[] shape, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
+    {
+        switch (node.OpType)
+        {
+            case "Reshape":
+                {
+                    var target = (inputs.Count > 1 ? inputs[1] : null) ?? throw file.Error(node, "the target shape is not constant");
+                    var dims = target.AsLongs().Select(v => (int)v).ToArray();
+                    bool allowZero = Attr.Int(node, "allowzero", 0) != 0;
+                    for (int i = 0; i < dims.Length; i++)
+                        if (dims[i] == 0 && !allowZero) dims[i] = i < shape.Length ? shape[i] : throw file.Error(node, "reshape copies a dimension that does not exist");
+                    int unknown = Array.IndexOf(dims, -1);
+                    if (unknown >= 0)
+                    {
+                        int known = Ir.Shapes.Product(dims.Where((_, i) => i != unknown));
+                        if (known == 0 || Ir.Shapes.Product(shape) % known != 0)
+                            throw file.Error(node, $"cannot reshape {Ir.Shapes.Format(shape)} into {Ir.Shapes.Format(dims)}");
+                        dims[unknown] = Ir.Shapes.Product(shape) / known;
+                    }
+                    if (Ir.Shapes.Product(dims) != Ir.Shapes.Product(shape))
+                        throw file.Error(node, $"cannot reshape {Ir.Shapes.Format(shape)} into {Ir.Shapes.Format(dims)}");
+                    return dims;
+                }
+            case "Flatten":
+                {
+                    int axis = (int)Attr.Int(node, "axis", 1);
+                    if (axis < 0) axis += shape.Length;
+                    return [Ir.Shapes.Product(shape[..axis]), Ir.Shapes.Product(shape[axis..])];
+                }
+            case "Unsqueeze":
+                {
+                    var axes = Axes(node, inputs, file) ?? throw file.Error(node, "axes are missing");
+                    int rank = shape.Length + axes.Length;
+                    var normalized = axes.Select(a => a < 0 ? a + rank : a).ToHashSet();
+                    var result = new int[rank];
+                    int source = 0;
+                    for (int d = 0; d < rank; d++) result[d] = normalized.Contains(d) ? 1 : shape[source++];
+                    return result;
+                }
+            case "Squeeze":
+                {
+                    var axes = Axes(node, inputs, file);
+                    var normalized = axes?.Select(a => a < 0 ? a + shape.Length : a).ToHashSet();
+                    return shape.Where((d, i) => normalized is null ? d != 1 : !normalized.Contains(i)).ToArray();
+                }
+            default: throw file.Error(node, "not a layout operator");
+        }
+    }
+
+    /// <summary>Axes from the opset-13 input or the older attribute.</summary>
+    public static int[]? Axes(OnnxNode node, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
+    {
+        if (node.HasInput(1))
+            return (inputs[1] ?? throw file.Error(node, "axes must be constant")).AsInts();
+        return Attr.Ints(node, "axes");
+    }
+
+    /// <summary>Per sliced axis: (axis, start, count, step) with ONNX clamping rules.</summary>
+    public static IEnumerable<(int Axis, int Start, int Count, int Step)> SliceRanges(OnnxNode node, int[] shape,
+        IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
+    {
+        ConstTensor Need(int i) => (i < inputs.Count ? inputs[i] : null) ?? throw file.Error(node, $"slice input {i} must be constant");
+        var starts = Need(1).AsLongs();
+        var ends = Need(2).AsLongs();
+        var axes = node.HasInput(3) ? Need(3).AsInts() : Enumerable.Range(0, starts.Length).ToArray();
+        var steps = node.HasInput(4) ? Need(4).AsLongs() : Enumerable.Repeat(1L, starts.Length).ToArray();
+        var ranges = new List<(int, int, int, int)>();
+        for (int i = 0; i < starts.Length; i++)
+        {
+            int axis = ConstantEvaluator.Axis(node, axes[i], shape.Length, file);
+            long dim = shape[axis], step = steps[i];
+            if (step == 0) throw file.Error(node, "slice step is 0");
+            long start = starts[i] < 0 ? starts[i] + dim : starts[i];
+            long end = ends[i] < 0 && ends[i] != long.MinValue ? ends[i] + dim : ends[i];
+            if (step > 0)
+            {
+                start = Math.Clamp(start, 0, dim);
+                end = Math.Clamp(end, 0, dim);
+            }
+            else
+            {
+                start = Math.Clamp(start, 0, dim - 1);
+                end = Math.Clamp(end, -1, dim - 1);
+            }
+            long count = step > 0 ? Math.Max(0, (end - start + step - 1) / step) : Math.Max(0, (start - end - step - 1) / -step);
+            ranges.Add((axis, (int)start, (int)count, (int)step));
+        }
+        return ranges;
+    }
+}

@@ -1,0 +1,271 @@
+"""Shared Fashion-MNIST helpers: IDX loading, training, evaluation and ONNX export.
+
+Input convention used everywhere (the C# front-end relies on it): a float32
+tensor of shape [1, 1, 28, 28] holding pixel / 255, no mean/std normalisation.
+"""
+
+import gzip
+import json
+import math
+import os
+import random
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DATASET_DIR = "/usr/share/datasets/fashion-mnist"
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS_DIR = os.path.join(REPO_ROOT, "models")
+CHECKPOINT_DIR = os.path.join(REPO_ROOT, "training", "checkpoints")
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+
+IDX_IMAGES_MAGIC = 2051
+IDX_LABELS_MAGIC = 2049
+
+
+def configure_torch(seed):
+    """Two CPU threads and fixed seeds so every run is reproducible."""
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(True)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def read_idx_images(path):
+    with gzip.open(path, "rb") as stream:
+        magic, count, rows, cols = struct.unpack(">IIII", stream.read(16))
+        if magic != IDX_IMAGES_MAGIC:
+            raise ValueError(f"{path}: not an IDX image file (magic {magic})")
+        pixels = np.frombuffer(stream.read(), dtype=np.uint8)
+    return pixels.reshape(count, rows, cols)
+
+
+def read_idx_labels(path):
+    with gzip.open(path, "rb") as stream:
+        magic, count = struct.unpack(">II", stream.read(8))
+        if magic != IDX_LABELS_MAGIC:
+            raise ValueError(f"{path}: not an IDX label file (magic {magic})")
+        labels = np.frombuffer(stream.read(), dtype=np.uint8)
+    if labels.shape[0] != count:
+        raise ValueError(f"{path}: expected {count} labels, found {labels.shape[0]}")
+    return labels
+
+
+def load_split(split):
+    """Returns (images [N,1,28,28] float32 in [0,1], labels [N] int64) for 'train' or 't10k'."""
+    images = read_idx_images(os.path.join(DATASET_DIR, f"{split}-images-idx3-ubyte.gz"))
+    labels = read_idx_labels(os.path.join(DATASET_DIR, f"{split}-labels-idx1-ubyte.gz"))
+    image_tensor = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return image_tensor, torch.from_numpy(labels.astype(np.int64))
+
+
+def augment(images, generator, padding=2):
+    """Random crop after zero padding plus a random horizontal flip, per image."""
+    batch = images.shape[0]
+    padded = F.pad(images, (padding, padding, padding, padding))
+    max_offset = 2 * padding + 1
+    row_offsets = torch.randint(0, max_offset, (batch,), generator=generator)
+    col_offsets = torch.randint(0, max_offset, (batch,), generator=generator)
+    span = torch.arange(IMAGE_SIZE)
+    rows = (row_offsets[:, None] + span[None, :])[:, :, None]
+    cols = (col_offsets[:, None] + span[None, :])[:, None, :]
+    flip = torch.rand(batch, generator=generator) < 0.5
+    cols = torch.where(flip[:, None, None], cols.flip(-1), cols)
+    batch_index = torch.arange(batch)[:, None, None]
+    return padded[batch_index, 0, rows, cols].unsqueeze(1)
+
+
+def cosine_lr_lambda(total_steps, warmup_steps):
+    """Linear warm-up, then cosine decay to zero (a multiplier for LambdaLR)."""
+
+    def multiplier(step):
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return multiplier
+
+
+def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
+          weight_decay=0.05, label_smoothing=0.1, use_augmentation=True,
+          warmup_fraction=0.05, log_every=100):
+    """AdamW + per-step cosine schedule. Returns the wall-clock seconds spent."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(images.shape[0] / batch_size)
+    total_steps = epochs * steps_per_epoch
+    warmup_steps = max(1, int(warmup_fraction * total_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, cosine_lr_lambda(total_steps, warmup_steps))
+
+    model.train()
+    start = time.time()
+    for epoch in range(epochs):
+        order = torch.randperm(images.shape[0], generator=generator)
+        epoch_start = time.time()
+        running_loss = 0.0
+        for step in range(steps_per_epoch):
+            batch_ids = order[step * batch_size:(step + 1) * batch_size]
+            batch_images = images[batch_ids]
+            if use_augmentation:
+                batch_images = augment(batch_images, generator)
+            logits = model(batch_images)
+            loss = F.cross_entropy(logits, labels[batch_ids], label_smoothing=label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            running_loss += loss.item()
+            if log_every and (step + 1) % log_every == 0:
+                print(f"  epoch {epoch + 1}/{epochs} step {step + 1}/{steps_per_epoch} "
+                      f"loss {running_loss / (step + 1):.4f}", flush=True)
+        print(f"epoch {epoch + 1}/{epochs}: loss {running_loss / steps_per_epoch:.4f}, "
+              f"{time.time() - epoch_start:.1f} s", flush=True)
+    model.eval()
+    return time.time() - start
+
+
+@torch.no_grad()
+def evaluate_top1(model, images, labels, batch_size=1000):
+    """Float top-1 accuracy (fraction in [0, 1]) over every given image."""
+    model.eval()
+    correct = 0
+    for begin in range(0, images.shape[0], batch_size):
+        logits = model(images[begin:begin + batch_size])
+        correct += (logits.argmax(dim=1) == labels[begin:begin + batch_size]).sum().item()
+    return correct / images.shape[0]
+
+
+def count_parameters(model):
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+@torch.no_grad()
+def check_traced_matches_eager(model, sample):
+    """Two eager eval runs must agree exactly, and a TorchScript trace must reproduce them."""
+    model.eval()
+    first = model(sample)
+    second = model(sample)
+    if not torch.equal(first, second):
+        raise RuntimeError("eval-mode outputs differ between two runs")
+    traced = torch.jit.trace(model, sample)
+    traced_output = traced(sample)
+    max_difference = (traced_output - first).abs().max().item()
+    if max_difference > 1e-5:
+        raise RuntimeError(f"traced model differs from eager model by {max_difference}")
+    return max_difference
+
+
+def export_onnx(model, path, opset, sample):
+    """Static-shape, batch-1 export with input 'input' [1,1,28,28] and output 'logits' [1,10]."""
+    model.eval()
+    check_traced_matches_eager(model, sample)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Grad stays enabled while tracing: under no_grad an eval-mode nn.MultiheadAttention
+    # takes its fused fast path (aten::_native_multi_head_attention), which has no ONNX export.
+    with torch.enable_grad():
+        torch.onnx.export(model, sample, path, opset_version=opset,
+                          input_names=["input"], output_names=["logits"],
+                          do_constant_folding=True, export_params=True)
+    summary = describe_onnx(path)
+    expected_io = ({"input": [1, 1, IMAGE_SIZE, IMAGE_SIZE]}, {"logits": [1, NUM_CLASSES]})
+    if (summary["inputs"], summary["outputs"]) != expected_io:
+        raise RuntimeError(f"{path}: unexpected graph signature {summary['inputs']} -> {summary['outputs']}")
+    if summary["opset"] != opset:
+        raise RuntimeError(f"{path}: exported opset {summary['opset']}, wanted {opset}")
+    print(f"exported {os.path.relpath(path, REPO_ROOT)}: {summary['bytes']} bytes, opset {opset}, "
+          f"{summary['node_count']} nodes")
+    print("  op types: " + ", ".join(f"{op}x{n}" for op, n in sorted(summary["op_counts"].items())))
+    return summary
+
+
+def write_json(path, content):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as stream:
+        json.dump(content, stream, indent=2)
+        stream.write("\n")
+
+
+# --- Minimal protobuf reading of an ONNX file (the onnx package is not required) ---
+
+MODEL_GRAPH, MODEL_OPSET_IMPORT = 7, 8
+GRAPH_NODE, GRAPH_INPUT, GRAPH_OUTPUT = 1, 11, 12
+NODE_OP_TYPE = 4
+OPSET_DOMAIN, OPSET_VERSION = 1, 2
+VALUE_INFO_NAME, VALUE_INFO_TYPE = 1, 2
+TYPE_TENSOR, TENSOR_SHAPE, SHAPE_DIM, DIM_VALUE = 1, 2, 1, 1
+
+WIRE_VARINT, WIRE_FIXED64, WIRE_LENGTH, WIRE_FIXED32 = 0, 1, 2, 5
+
+
+def _read_varint(buffer, position):
+    value, shift = 0, 0
+    while True:
+        byte = buffer[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _protobuf_fields(buffer):
+    """Yields (field number, value) for one message; value is bytes or int."""
+    position = 0
+    while position < len(buffer):
+        key, position = _read_varint(buffer, position)
+        field, wire_type = key >> 3, key & 7
+        if wire_type == WIRE_VARINT:
+            value, position = _read_varint(buffer, position)
+        elif wire_type == WIRE_LENGTH:
+            length, position = _read_varint(buffer, position)
+            value = buffer[position:position + length]
+            position += length
+        elif wire_type == WIRE_FIXED64:
+            value = buffer[position:position + 8]
+            position += 8
+        elif wire_type == WIRE_FIXED32:
+            value = buffer[position:position + 4]
+            position += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire_type}")
+        yield field, value
+
+
+def _first_field(buffer, number):
+    return next((value for field, value in _protobuf_fields(buffer) if field == number), None)
+
+
+def _value_info_shape(value_info):
+    tensor_type = _first_field(_first_field(value_info, VALUE_INFO_TYPE), TYPE_TENSOR)
+    shape = _first_field(tensor_type, TENSOR_SHAPE)
+    dims = [value for field, value in _protobuf_fields(shape) if field == SHAPE_DIM]
+    return [_first_field(dim, DIM_VALUE) for dim in dims]
+
+
+def describe_onnx(path):
+    """Op-type counts, default-domain opset and graph input/output shapes of an ONNX file."""
+    with open(path, "rb") as stream:
+        model_bytes = stream.read()
+    graph, opset = None, None
+    for field, value in _protobuf_fields(model_bytes):
+        if field == MODEL_GRAPH:
+            graph = value
+        elif field == MODEL_OPSET_IMPORT and not _first_field(value, OPSET_DOMAIN):
+            opset = _first_field(value, OPSET_VERSION)
+    op_counts, inputs, outputs = {}, {}, {}
+    for field, value in _protobuf_fields(graph):
+        if field == GRAPH_NODE:
+            op_type = _first_field(value, NODE_OP_TYPE).decode()
+            op_counts[op_type] = op_counts.get(op_type, 0) + 1
+        elif field in (GRAPH_INPUT, GRAPH_OUTPUT):
+            target = inputs if field == GRAPH_INPUT else outputs
+            target[_first_field(value, VALUE_INFO_NAME).decode()] = _value_info_shape(value)
+    return {"bytes": len(model_bytes), "opset": opset, "op_counts": op_counts,
+            "node_count": sum(op_counts.values()), "inputs": inputs, "outputs": outputs}
