@@ -94,8 +94,11 @@ def cosine_lr_lambda(total_steps, warmup_steps):
 
 def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
           weight_decay=0.05, label_smoothing=0.1, use_augmentation=True,
-          warmup_fraction=0.05, log_every=100):
-    """AdamW + per-step cosine schedule. Returns the wall-clock seconds spent."""
+          warmup_fraction=0.05, log_every=100, after_epoch=None):
+    """AdamW + per-step cosine schedule. Returns the wall-clock seconds spent training.
+
+    after_epoch(model) is called after each epoch (its time is not counted); it may
+    evaluate, so the model is put back in training mode afterwards."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(images.shape[0] / batch_size)
@@ -105,7 +108,7 @@ def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
         optimizer, cosine_lr_lambda(total_steps, warmup_steps))
 
     model.train()
-    start = time.time()
+    training_seconds = 0.0
     for epoch in range(epochs):
         order = torch.randperm(images.shape[0], generator=generator)
         epoch_start = time.time()
@@ -125,10 +128,14 @@ def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
             if log_every and (step + 1) % log_every == 0:
                 print(f"  epoch {epoch + 1}/{epochs} step {step + 1}/{steps_per_epoch} "
                       f"loss {running_loss / (step + 1):.4f}", flush=True)
+        training_seconds += time.time() - epoch_start
         print(f"epoch {epoch + 1}/{epochs}: loss {running_loss / steps_per_epoch:.4f}, "
               f"{time.time() - epoch_start:.1f} s", flush=True)
+        if after_epoch is not None:
+            after_epoch(model)
+            model.train()
     model.eval()
-    return time.time() - start
+    return training_seconds
 
 
 @torch.no_grad()

@@ -72,22 +72,22 @@ public sealed unsafe class HostExecutor : IDisposable
     }
 
     private sbyte* At(View view) => (sbyte*)buffers[view.Buffer] + view.Offset;
+    /// <summary>Start of the buffer behind a view that covers it (element-wise kernels walk whole buffers).</summary>
+    private sbyte* Whole(View view) => (sbyte*)buffers[view.Buffer];
     private sbyte* Out(Op op) => (sbyte*)buffers[op.Output];
 
-    private T* Pin<T>(T[]? array) where T : unmanaged
-    {
-        if (array is null) return null;
-        var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
-        pinned.Add(handle);
-        return (T*)handle.AddrOfPinnedObject();
-    }
+    private readonly Dictionary<object, IntPtr> constants = new(ReferenceEqualityComparer.Instance);
 
-    private readonly Dictionary<object, IntPtr> pins = new(ReferenceEqualityComparer.Instance);
-
+    /// <summary>A constant array pinned for the executor's lifetime (pinned once, on first use).</summary>
     private T* Constant<T>(T[]? array) where T : unmanaged
     {
         if (array is null) return null;
-        if (!pins.TryGetValue(array, out var address)) pins[array] = address = (IntPtr)Pin(array);
+        if (!constants.TryGetValue(array, out var address))
+        {
+            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            pinned.Add(handle);
+            constants[array] = address = handle.AddrOfPinnedObject();
+        }
         return (T*)address;
     }
 
@@ -112,7 +112,7 @@ public sealed unsafe class HostExecutor : IDisposable
                     break;
                 }
             case QuantizedElementwise e:
-                Kernels.Lut(At(e.Elementwise.Input) - e.Elementwise.Input.Offset, Out(e.Op), e.Op.Output.ElementCount, Constant(e.Table));
+                Kernels.Lut(Whole(e.Elementwise.Input), Out(e.Op), e.Op.Output.ElementCount, Constant(e.Table));
                 break;
             case QuantizedMatMul q:
                 {
@@ -124,14 +124,14 @@ public sealed unsafe class HostExecutor : IDisposable
                     break;
                 }
             case QuantizedSoftmax s:
-                Kernels.Softmax(At(s.Softmax.Input) - s.Softmax.Input.Offset, Out(s.Op), s.Softmax.Rows, s.Softmax.Length, Constant(s.ExpTable));
+                Kernels.Softmax(Whole(s.Softmax.Input), Out(s.Op), s.Softmax.Rows, s.Softmax.Length, Constant(s.ExpTable));
                 break;
             case QuantizedAdd { Add: var a, Params: var p }:
-                Kernels.Add(At(a.A) - a.A.Offset, At(a.B) - a.B.Offset, Out(a), a.Output.ElementCount,
+                Kernels.Add(Whole(a.A), Whole(a.B), Out(a), a.Output.ElementCount,
                     p.AZeroPoint, p.AMultiplier, p.BZeroPoint, p.BMultiplier, p.Shift, p.OutputZeroPoint);
                 break;
             case QuantizedAddConstant { AddConstant: var c, Params: var p } q:
-                Kernels.Add(At(c.Input) - c.Input.Offset, Constant(q.Constant), Out(c), c.Output.ElementCount,
+                Kernels.Add(Whole(c.Input), Constant(q.Constant), Out(c), c.Output.ElementCount,
                     p.AZeroPoint, p.AMultiplier, p.BZeroPoint, p.BMultiplier, p.Shift, p.OutputZeroPoint);
                 break;
             case QuantizedMeanTokens t:
@@ -143,12 +143,12 @@ public sealed unsafe class HostExecutor : IDisposable
             case QuantizedConcat c:
                 foreach (var part in c.Parts)
                 {
-                    var source = part.Source is { } view ? (sbyte*)buffers[view.Buffer] : Constant(part.Constant);
+                    var source = part.Source is { } view ? Whole(view) : Constant(part.Constant);
                     Copy(part.Copy, source, Out(c.Op));
                 }
                 break;
             case QuantizedCopy c:
-                Copy(c.Plan, (sbyte*)buffers[c.Copy.Input.Buffer], Out(c.Op));
+                Copy(c.Plan, Whole(c.Copy.Input), Out(c.Op));
                 break;
             default:
                 throw new NotSupportedException($"no kernel for {op.Op.Kind}");

@@ -1,0 +1,106 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace McuFormer.Tests;
+
+/// <summary>Small ONNX models built in code, and paths to the committed fixtures.</summary>
+public static class TestModels
+{
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "McuFormer.sln"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static string Fixture => Path.Combine(RepositoryRoot, "models", "vit_fmnist.onnx");
+    public static string Variants => Path.Combine(RepositoryRoot, "models", "variants");
+    public const string FashionMnist = "/usr/share/datasets/fashion-mnist";
+
+    private static TensorProto Floats(string name, int[] dims, Func<int, float> value)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims.Select(d => (long)d));
+        int count = dims.Aggregate(1, (a, b) => a * b);
+        t.RawData = ByteString.CopyFrom(Enumerable.Range(0, count).SelectMany(i => BitConverter.GetBytes(value(i))).ToArray());
+        return t;
+    }
+
+    private static TensorProto Int64s(string name, params long[] values)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(values.Length);
+        t.Int64Data.AddRange(values);
+        return t;
+    }
+
+    private static ValueInfoProto FloatValue(string name, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
+    }
+
+    private static NodeProto Node(string name, string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var n = new NodeProto { Name = name, OpType = op };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        n.Attribute.AddRange(attributes);
+        return n;
+    }
+
+    private static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    /// <summary>
+    /// A 28×28 gray image → 7×7 patch embedding (16 tokens of 8) → mean over tokens → linear head of
+    /// 10: the smallest model that goes through import, calibration and validation.
+    /// </summary>
+    public static ModelProto PatchMeanHead()
+    {
+        var graph = new GraphProto { Name = "patch_mean_head" };
+        graph.Input.Add(FloatValue("input", 1, 1, 28, 28));
+        graph.Output.Add(FloatValue("logits", 1, 10));
+        graph.Initializer.Add(Floats("patch.weight", [8, 1, 7, 7], i => MathF.Sin(i * 0.37f) * 0.2f));
+        graph.Initializer.Add(Floats("patch.bias", [8], i => 0.01f * i));
+        graph.Initializer.Add(Int64s("tokens_shape", 1, 8, 16));
+        graph.Initializer.Add(Floats("head.weight", [10, 8], i => MathF.Cos(i * 0.91f)));
+        graph.Initializer.Add(Floats("head.bias", [10], i => -0.05f * i));
+        graph.Node.Add(Node("patch", "Conv", ["input", "patch.weight", "patch.bias"], ["embedded"],
+            Ints("kernel_shape", 7, 7), Ints("strides", 7, 7)));
+        graph.Node.Add(Node("flatten", "Reshape", ["embedded", "tokens_shape"], ["flat"]));
+        graph.Node.Add(Node("to_tokens", "Transpose", ["flat"], ["tokens"], Ints("perm", 0, 2, 1)));
+        graph.Node.Add(Node("pool", "ReduceMean", ["tokens"], ["pooled"], Ints("axes", 1), Int("keepdims", 0)));
+        graph.Node.Add(Node("head", "Gemm", ["pooled", "head.weight", "head.bias"], ["logits"], Int("transB", 1)));
+        var model = new ModelProto { IrVersion = 8, Graph = graph, ProducerName = "mcuformer-tests" };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        return model;
+    }
+
+    public static string Write(ModelProto model, string folder, string name = "model.onnx")
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, name);
+        File.WriteAllBytes(path, model.ToByteArray());
+        return path;
+    }
+}
+
+/// <summary>A temporary folder removed after the test.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public TempFolder() => Directory.CreateDirectory(Path);
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mcuformer-tests-" + Guid.NewGuid().ToString("N"));
+    public string[] Files => Directory.GetFiles(Path, "*", SearchOption.AllDirectories);
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
