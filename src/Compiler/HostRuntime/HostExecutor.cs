@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using McuFormer.Model.Ir;
+using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 
 namespace McuFormer.Compiler.HostRuntime;
@@ -15,11 +16,13 @@ public sealed unsafe class HostExecutor : IDisposable
     private readonly Dictionary<ActivationBuffer, IntPtr> buffers = new();
     private readonly List<GCHandle> pinned = new();
     private readonly IntPtr arena;
+    private readonly IReadOnlyList<KernelCall> calls;
 
     public HostExecutor(QuantizedModel model)
     {
         NativeRuntimeBuilder.Register();
         this.model = model;
+        calls = KernelLowering.Lower(model);
         var all = model.Graph.Buffers.ToList();
         long total = all.Sum(b => (long)b.Bytes);
         arena = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, total));
@@ -40,7 +43,7 @@ public sealed unsafe class HostExecutor : IDisposable
         if (input.Length != inputBuffer.ElementCount)
             throw new ArgumentException($"input has {input.Length} values, the model takes {inputBuffer.ElementCount}");
         input.CopyTo(new Span<sbyte>((void*)buffers[inputBuffer], input.Length));
-        foreach (var op in model.Ops) Execute(op);
+        foreach (var call in calls) Execute(call);
         return Read(model.Graph.Output);
     }
 
@@ -71,95 +74,66 @@ public sealed unsafe class HostExecutor : IDisposable
         return data;
     }
 
-    private sbyte* At(View view) => (sbyte*)buffers[view.Buffer] + view.Offset;
-    /// <summary>Start of the buffer behind a view that covers it (element-wise kernels walk whole buffers).</summary>
-    private sbyte* Whole(View view) => (sbyte*)buffers[view.Buffer];
-    private sbyte* Out(Op op) => (sbyte*)buffers[op.Output];
+    private void Execute(KernelCall call)
+    {
+        var a = call.Args;
+        sbyte* P(int i) => Pointer<sbyte>(a[i]);
+        int* Ints(int i) => Pointer<int>(a[i]);
+        int I(int i) => checked((int)((IntArg)a[i]).Value);
+        switch (call.Kernel)
+        {
+            case "mcu_linear_s8":
+                Kernels.Linear(P(0), I(1), P(2), I(3), I(4), I(5), I(6), P(7), Ints(8), Ints(9), Ints(10), I(11), I(12));
+                break;
+            case "mcu_patch_embed_s8":
+                Kernels.PatchEmbed(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), P(9), Ints(10), Ints(11), Ints(12), I(13), I(14), I(15), P(16));
+                break;
+            case "mcu_layernorm_s8":
+                Kernels.LayerNorm(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9));
+                break;
+            case "mcu_lut_s8":
+                Kernels.Lut(P(0), P(1), I(2), P(3));
+                break;
+            case "mcu_matmul_s8":
+                Kernels.MatMul(P(0), I(1), I(2), P(3), I(4), I(5), P(6), I(7), I(8), I(9), I(10), I(11), I(12), I(13), I(14), I(15));
+                break;
+            case "mcu_softmax_s8":
+                Kernels.Softmax(P(0), P(1), I(2), I(3), Pointer<ushort>(a[4]));
+                break;
+            case "mcu_add_s8":
+                Kernels.Add(P(0), P(1), P(2), I(3), I(4), I(5), I(6), I(7), I(8), I(9));
+                break;
+            case "mcu_mean_tokens_s8":
+                Kernels.MeanTokens(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), P(8));
+                break;
+            case "mcu_copy_s8":
+                Kernels.Copy(P(0), Ints(1), P(2), Ints(3), Ints(4), I(5), I(6), I(7), I(8));
+                break;
+            default:
+                throw new NotSupportedException($"host executor has no binding for {call.Kernel}");
+        }
+    }
 
-    private readonly Dictionary<object, IntPtr> constants = new(ReferenceEqualityComparer.Instance);
+    private T* Pointer<T>(KernelArg arg) where T : unmanaged => arg switch
+    {
+        BufferArg b => (T*)((sbyte*)buffers[b.Buffer] + b.Offset),
+        ConstArg c => (T*)Constant(c.Data),
+        NullArg => null,
+        _ => throw new InvalidOperationException($"{arg} is not a pointer"),
+    };
+
+    private readonly Dictionary<Array, IntPtr> constants = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>A constant array pinned for the executor's lifetime (pinned once, on first use).</summary>
-    private T* Constant<T>(T[]? array) where T : unmanaged
+    private IntPtr Constant(Array array)
     {
-        if (array is null) return null;
         if (!constants.TryGetValue(array, out var address))
         {
             var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
             pinned.Add(handle);
             constants[array] = address = handle.AddrOfPinnedObject();
         }
-        return (T*)address;
-    }
-
-    private void Execute(QuantizedOp op)
-    {
-        switch (op)
-        {
-            case QuantizedLinear { Linear: var l, Params: var p }:
-                Kernels.Linear(At(l.Input), l.InputRowStride, Out(l), l.OutFeatures, l.Rows, l.InFeatures, l.OutFeatures,
-                    Constant(p.Weights), Constant(p.Bias), Constant(p.Multipliers), Constant(p.Shifts), p.InputZeroPoint, p.OutputZeroPoint);
-                break;
-            case QuantizedPatchEmbed { PatchEmbed: var e, Params: var p }:
-                Kernels.PatchEmbed(At(e.Image), e.Channels, e.Image.Shape[1], e.Image.Shape[2], e.Patch, e.PadTop, e.PadLeft, e.GridH, e.GridW,
-                    Constant(p.Weights), Constant(p.Bias), Constant(p.Multipliers), Constant(p.Shifts), e.Embed, p.InputZeroPoint,
-                    p.OutputZeroPoint, Out(e));
-                break;
-            case QuantizedLayerNorm n:
-                {
-                    var l = n.LayerNorm;
-                    Kernels.LayerNorm(At(l.Input), l.InputRowStride, Out(l), l.Dim, l.Rows, l.Dim, n.EpsilonTerm,
-                        Constant(n.Gamma), Constant(n.Beta), n.OutputZeroPoint);
-                    break;
-                }
-            case QuantizedElementwise e:
-                Kernels.Lut(Whole(e.Elementwise.Input), Out(e.Op), e.Op.Output.ElementCount, Constant(e.Table));
-                break;
-            case QuantizedMatMul q:
-                {
-                    var m = q.MatMul;
-                    for (int b = 0; b < m.Batch; b++)
-                        Kernels.MatMul(At(m.A) + b * m.ABatchStride, m.AStrides.Row, m.AStrides.Col, At(m.B) + b * m.BBatchStride,
-                            m.BStrides.Row, m.BStrides.Col, Out(m) + b * m.N, m.Batch * m.N, m.M, m.K, m.N,
-                            q.AZeroPoint, q.BZeroPoint, q.Multiplier, q.Shift, q.OutputZeroPoint);
-                    break;
-                }
-            case QuantizedSoftmax s:
-                Kernels.Softmax(Whole(s.Softmax.Input), Out(s.Op), s.Softmax.Rows, s.Softmax.Length, Constant(s.ExpTable));
-                break;
-            case QuantizedAdd { Add: var a, Params: var p }:
-                Kernels.Add(Whole(a.A), Whole(a.B), Out(a), a.Output.ElementCount,
-                    p.AZeroPoint, p.AMultiplier, p.BZeroPoint, p.BMultiplier, p.Shift, p.OutputZeroPoint);
-                break;
-            case QuantizedAddConstant { AddConstant: var c, Params: var p } q:
-                Kernels.Add(Whole(c.Input), Constant(q.Constant), Out(c), c.Output.ElementCount,
-                    p.AZeroPoint, p.AMultiplier, p.BZeroPoint, p.BMultiplier, p.Shift, p.OutputZeroPoint);
-                break;
-            case QuantizedMeanTokens t:
-                {
-                    var m = t.MeanTokens;
-                    Kernels.MeanTokens(At(m.Input), m.InputRowStride, m.Rows, m.Dim, t.InputZeroPoint, t.Multiplier, t.Shift, t.OutputZeroPoint, Out(m));
-                    break;
-                }
-            case QuantizedConcat c:
-                foreach (var part in c.Parts)
-                {
-                    var source = part.Source is { } view ? Whole(view) : Constant(part.Constant);
-                    Copy(part.Copy, source, Out(c.Op));
-                }
-                break;
-            case QuantizedCopy c:
-                Copy(c.Plan, Whole(c.Copy.Input), Out(c.Op));
-                break;
-            default:
-                throw new NotSupportedException($"no kernel for {op.Op.Kind}");
-        }
-    }
-
-    private static void Copy(CopyPlan plan, sbyte* source, sbyte* destination)
-    {
-        fixed (int* inStrides = plan.SourceStrides, outStrides = plan.DestinationStrides, shape = plan.Shape)
-            Kernels.Copy(source + plan.SourceOffset, inStrides, destination + plan.DestinationOffset, outStrides, shape,
-                plan.InputZeroPoint, plan.Multiplier, plan.Shift, plan.OutputZeroPoint);
+        return address;
     }
 
     public void Dispose()
