@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace McuFormer.Model.Boards;
+
+/// <summary>A memory region of a board: internal RAM bank, internal flash, or external memory.</summary>
+public sealed record MemoryRegion(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("origin")] string OriginText,
+    [property: JsonPropertyName("size")] long Size,
+    [property: JsonPropertyName("kind")] string? Kind = null,
+    [property: JsonPropertyName("notes")] string? Notes = null)
+{
+    [JsonIgnore]
+    public long Origin => long.Parse(OriginText.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? OriginText[2..] : OriginText,
+        NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+}
+
+public sealed record ConsoleInfo(
+    [property: JsonPropertyName("driver")] string Driver,
+    [property: JsonPropertyName("instance")] string? Instance,
+    [property: JsonPropertyName("base")] string Base,
+    [property: JsonPropertyName("baud")] int Baud,
+    [property: JsonPropertyName("tx")] string? Tx,
+    [property: JsonPropertyName("rx")] string? Rx,
+    [property: JsonPropertyName("af")] int? Af);
+
+/// <summary>The board's external oscillator, for clock trees that start from it.</summary>
+public sealed record OscillatorInfo(
+    [property: JsonPropertyName("hz")] long Hz,
+    [property: JsonPropertyName("bypass")] bool Bypass);
+
+/// <summary>Default placement of the firmware's RAM sections, by RAM region name.</summary>
+public sealed record LayoutInfo(
+    [property: JsonPropertyName("data_region")] string DataRegion,
+    [property: JsonPropertyName("stack_region")] string StackRegion,
+    [property: JsonPropertyName("stack_size")] int StackSize,
+    [property: JsonPropertyName("arena_region")] string ArenaRegion);
+
+public sealed record SimulatorInfo(
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("machine")] string? Machine);
+
+/// <summary>
+/// Everything mcuformer knows about a board, read from boards/profiles/NAME.json: the only place
+/// a board's facts live.
+/// </summary>
+public sealed record BoardProfile
+{
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("description")] public string Description { get; init; } = "";
+    [JsonPropertyName("mcu")] public string Mcu { get; init; } = "";
+    [JsonPropertyName("cpu")] public required string Cpu { get; init; }
+    [JsonPropertyName("compile_flags")] public required IReadOnlyList<string> CompileFlags { get; init; }
+    [JsonPropertyName("clock_hz")] public required long ClockHz { get; init; }
+    [JsonPropertyName("flash")] public required MemoryRegion Flash { get; init; }
+    [JsonPropertyName("ram")] public required IReadOnlyList<MemoryRegion> Ram { get; init; }
+    [JsonPropertyName("external")] public IReadOnlyList<MemoryRegion> External { get; init; } = [];
+    [JsonPropertyName("hse")] public OscillatorInfo? Hse { get; init; }
+    [JsonPropertyName("layout")] public required LayoutInfo Layout { get; init; }
+    [JsonPropertyName("console")] public required ConsoleInfo Console { get; init; }
+    [JsonPropertyName("platform")] public required string Platform { get; init; }
+    [JsonPropertyName("simulator")] public SimulatorInfo? Simulator { get; init; }
+    [JsonPropertyName("simulates")] public string? Simulates { get; init; }
+    [JsonPropertyName("notes")] public string? Notes { get; init; }
+
+    [JsonIgnore] public long RamBytes => Ram.Sum(r => r.Size);
+    [JsonIgnore] public bool RunsInQemu => Simulator?.Kind == "qemu";
+
+    public MemoryRegion RamRegion(string name) =>
+        Ram.FirstOrDefault(r => r.Name == name) ?? throw new BoardException($"{ProfilePath}: no RAM region '{name}'");
+
+    /// <summary>Preprocessor defines the board layer (boards/common, boards/platforms) is compiled with.</summary>
+    public IReadOnlyList<string> Defines()
+    {
+        var defines = new List<string> { $"BOARD_CLOCK_HZ={ClockHz}", $"CONSOLE_BASE={Console.Base}", $"CONSOLE_BAUD={Console.Baud}" };
+        if (Console.Tx is { Length: >= 3 } tx) defines.AddRange([$"CONSOLE_TX_PORT={tx[1]}", $"CONSOLE_TX_PIN={tx[2..]}"]);
+        if (Console.Rx is { Length: >= 3 } rx) defines.AddRange([$"CONSOLE_RX_PORT={rx[1]}", $"CONSOLE_RX_PIN={rx[2..]}"]);
+        if (Console.Af is { } af) defines.Add($"CONSOLE_PIN_AF={af}");
+        if (Hse is { } hse) defines.AddRange([$"HSE_HZ={hse.Hz}", $"HSE_BYPASS={(hse.Bypass ? 1 : 0)}"]);
+        return defines;
+    }
+    [JsonIgnore] public long FlashBytes => Flash.Size;
+    [JsonIgnore] public string ProfilePath { get; private init; } = "";
+
+    public static BoardProfile Load(string path)
+    {
+        try
+        {
+            var profile = JsonSerializer.Deserialize<BoardProfile>(File.ReadAllText(path))
+                ?? throw new BoardException($"{path}: empty board profile");
+            return profile with { ProfilePath = path };
+        }
+        catch (JsonException e)
+        {
+            throw new BoardException($"{path}: invalid board profile: {e.Message}");
+        }
+    }
+}
+
+public sealed class BoardException(string message) : Exception(message);
+
+/// <summary>The board profiles shipped in the boards/ folder.</summary>
+public sealed class BoardCatalog(string boardsFolder)
+{
+    public string Folder { get; } = boardsFolder;
+    public string ProfilesFolder => Path.Combine(Folder, "profiles");
+
+    public IReadOnlyList<BoardProfile> All() =>
+        Directory.GetFiles(ProfilesFolder, "*.json").OrderBy(f => f, StringComparer.Ordinal).Select(BoardProfile.Load).ToList();
+
+    public BoardProfile Get(string name)
+    {
+        var path = Path.Combine(ProfilesFolder, name + ".json");
+        if (!File.Exists(path))
+        {
+            var known = Directory.Exists(ProfilesFolder)
+                ? string.Join(", ", Directory.GetFiles(ProfilesFolder, "*.json").Select(Path.GetFileNameWithoutExtension).Order())
+                : "none";
+            throw new BoardException($"unknown board '{name}' (known: {known})");
+        }
+        return BoardProfile.Load(path);
+    }
+}
