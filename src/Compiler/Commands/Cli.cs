@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using McuFormer.Compiler.Firmware;
 using McuFormer.Compiler.HostRuntime;
+using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using Spectre.Console;
@@ -13,12 +15,18 @@ public static class Cli
     /// <summary>Exit code for input the tool rejects (bad model, bad data, missing tool).</summary>
     public const int BadInput = 2;
 
+    /// <summary>Exit code for a model that does not fit the board's RAM or flash.</summary>
+    public const int DoesNotFit = 3;
+
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static int Run(string[] args)
     {
         var root = new RootCommand("mcuformer: compiles vision transformers to int8 C for microcontrollers")
         {
+            BoardsCommand.Create(),
+            CompileCommand.Create(),
+            SimulateCommand.Create(),
             ValidateCommand.Create(),
             AnalyzeCommand.Create(),
         };
@@ -38,10 +46,15 @@ public static class Cli
         {
             return body();
         }
-        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException)
+        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;
+        }
+        catch (FirmwareDoesNotFitException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return DoesNotFit;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("MCUFORMER_DEBUG") is null)
         {

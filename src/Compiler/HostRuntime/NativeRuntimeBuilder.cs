@@ -14,7 +14,7 @@ public static class NativeRuntimeBuilder
     public const string LibraryName = "mcuformer_rt";
     private static readonly Lazy<string> Library = new(Build);
 
-    public static string RuntimeSourceFolder => Path.Combine(AppContext.BaseDirectory, "runtime-c");
+    public static string RuntimeSourceFolder => ToolPaths.RuntimeC;
 
     public static void Register()
     {

@@ -1,0 +1,53 @@
+using System.Text.Json.Serialization;
+
+namespace McuFormer.Compiler.Firmware;
+
+/// <summary>DIR/report.json: what the model costs and whether it fits the board.</summary>
+public sealed record CompileReport
+{
+    [JsonPropertyName("board")] public required string Board { get; init; }
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("params")] public required long Params { get; init; }
+    [JsonPropertyName("macs")] public required long Macs { get; init; }
+    /// <summary>From the ELF when built ("elf"), else the model's constants alone ("estimate").</summary>
+    [JsonPropertyName("memory_source")] public required string MemorySource { get; init; }
+    [JsonPropertyName("flash_bytes")] public required long FlashBytes { get; init; }
+    /// <summary>All statically allocated RAM: activation arena, stack, data and bss.</summary>
+    [JsonPropertyName("peak_ram_bytes")] public required long PeakRamBytes { get; init; }
+    [JsonPropertyName("ram_budget_bytes")] public required long RamBudgetBytes { get; init; }
+    [JsonPropertyName("flash_budget_bytes")] public required long FlashBudgetBytes { get; init; }
+    [JsonPropertyName("fits")] public required bool Fits { get; init; }
+    [JsonPropertyName("arena_bytes")] public required long ArenaBytes { get; init; }
+    [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
+    [JsonPropertyName("constant_bytes")] public required long ConstantBytes { get; init; }
+    [JsonPropertyName("ram_by_region")] public required IReadOnlyDictionary<string, long> RamByRegion { get; init; }
+    [JsonPropertyName("sections")] public required IReadOnlyList<SectionRow> Sections { get; init; }
+    [JsonPropertyName("layers")] public required IReadOnlyList<LayerRow> Layers { get; init; }
+}
+
+public sealed record SectionRow(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("address")] string Address,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("region")] string Region);
+
+public sealed record LayerRow(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("op")] string Op,
+    [property: JsonPropertyName("macs")] long Macs,
+    [property: JsonPropertyName("weight_bytes")] long WeightBytes,
+    [property: JsonPropertyName("arena_offset")] int ArenaOffset,
+    [property: JsonPropertyName("bytes")] int Bytes);
+
+/// <summary>DIR/mcuformer.json: what `simulate` needs to drive the firmware it finds in DIR.</summary>
+public sealed record ProjectManifest
+{
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("board")] public required string Board { get; init; }
+    [JsonPropertyName("data")] public required string Data { get; init; }
+    [JsonPropertyName("input_shape")] public required int[] InputShape { get; init; }
+    [JsonPropertyName("input_scale")] public required double InputScale { get; init; }
+    [JsonPropertyName("input_zero_point")] public required int InputZeroPoint { get; init; }
+    [JsonPropertyName("output_size")] public required int OutputSize { get; init; }
+    [JsonPropertyName("layers")] public required IReadOnlyList<LayerRow> Layers { get; init; }
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using McuFormer.Compiler.HostRuntime;
+
+namespace McuFormer.Compiler.Firmware;
+
+/// <summary>Runs the external programs the back-end needs (make, the compilers, QEMU).</summary>
+public static class ExternalTool
+{
+    public sealed record Result(int ExitCode, string Output, bool TimedOut);
+
+    public static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, program)));
+
+    /// <summary>Runs a program to completion; stdout and stderr together in Output.</summary>
+    public static Result Run(string program, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, string missingHint)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new HostToolException($"'{program}' is not installed: {missingHint}");
+        }
+        using (process)
+        {
+            process.StandardInput.Close();
+            var output = new System.Text.StringBuilder();
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            if (!process.WaitForExit(timeout))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                return new Result(-1, output.ToString(), true);
+            }
+            process.WaitForExit();
+            return new Result(process.ExitCode, output.ToString(), false);
+        }
+    }
+}
