@@ -27,6 +27,7 @@ public static class Cli
             BoardsCommand.Create(),
             CompileCommand.Create(),
             SimulateCommand.Create(),
+            DemoCommand.Create(),
             ValidateCommand.Create(),
             AnalyzeCommand.Create(),
         };

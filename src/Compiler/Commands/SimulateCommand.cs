@@ -18,18 +18,19 @@ public static class SimulateCommand
             folder, data, limit, json,
         };
         command.SetAction(parse => Cli.Guard(() =>
-        {
-            var options = new SimulateOptions(parse.GetValue(folder)!, parse.GetValue(data), parse.GetValue(limit));
-            bool asJson = parse.GetValue(json);
-            var report = asJson
-                ? Simulation.Simulate(options)
-                : Cli.Status.Status().Start("simulating", context => Simulation.Simulate(options, new Progress<string>(s => context.Status(s))));
-            if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
-            else Print(report);
-            if (!report.BitExact) Console.Error.WriteLine($"error: {report.Mismatches} of {report.Samples} outputs differ from the host build");
-            return report.BitExact ? 0 : 1;
-        }));
+            Run(new SimulateOptions(parse.GetValue(folder)!, parse.GetValue(data), parse.GetValue(limit)), parse.GetValue(json))));
         return command;
+    }
+
+    public static int Run(SimulateOptions options, bool asJson)
+    {
+        var report = asJson
+            ? Simulation.Simulate(options)
+            : Cli.Status.Status().Start("simulating", context => Simulation.Simulate(options, new Progress<string>(s => context.Status(s))));
+        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
+        else Print(report);
+        if (!report.BitExact) Console.Error.WriteLine($"error: {report.Mismatches} of {report.Samples} outputs differ from the host build");
+        return report.BitExact ? 0 : 1;
     }
 
     private static void Print(SimulationReport r)

@@ -110,8 +110,11 @@ public sealed class BoardCatalog(string boardsFolder)
     public IReadOnlyList<BoardProfile> All() =>
         Directory.GetFiles(ProfilesFolder, "*.json").OrderBy(f => f, StringComparer.Ordinal).Select(BoardProfile.Load).ToList();
 
+    /// <summary>A profile by name, or from a path to a JSON file (a board of the user's own).</summary>
     public BoardProfile Get(string name)
     {
+        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            return File.Exists(name) ? BoardProfile.Load(name) : throw new BoardException($"{name}: board profile not found");
         var path = Path.Combine(ProfilesFolder, name + ".json");
         if (!File.Exists(path))
         {
