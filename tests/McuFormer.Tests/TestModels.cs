@@ -63,21 +63,22 @@ public static class TestModels
     private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     /// <summary>
-    /// A 28×28 gray image → 7×7 patch embedding (16 tokens of 8) → mean over tokens → linear head of
-    /// 10: the smallest model that goes through import, calibration and validation.
+    /// An image (by default 28×28 gray) → patch embedding (by default 7×7: 16 tokens of 8) → mean
+    /// over tokens → linear head of 10: the smallest model that goes through every stage.
     /// </summary>
-    public static ModelProto PatchMeanHead()
+    public static ModelProto PatchMeanHead(int channels = 1, int height = 28, int width = 28, int patch = 7)
     {
+        int tokens = height / patch * (width / patch);
         var graph = new GraphProto { Name = "patch_mean_head" };
-        graph.Input.Add(FloatValue("input", 1, 1, 28, 28));
+        graph.Input.Add(FloatValue("input", 1, channels, height, width));
         graph.Output.Add(FloatValue("logits", 1, 10));
-        graph.Initializer.Add(Floats("patch.weight", [8, 1, 7, 7], i => MathF.Sin(i * 0.37f) * 0.2f));
+        graph.Initializer.Add(Floats("patch.weight", [8, channels, patch, patch], i => MathF.Sin(i * 0.37f) * 0.2f));
         graph.Initializer.Add(Floats("patch.bias", [8], i => 0.01f * i));
-        graph.Initializer.Add(Int64s("tokens_shape", 1, 8, 16));
+        graph.Initializer.Add(Int64s("tokens_shape", 1, 8, tokens));
         graph.Initializer.Add(Floats("head.weight", [10, 8], i => MathF.Cos(i * 0.91f)));
         graph.Initializer.Add(Floats("head.bias", [10], i => -0.05f * i));
         graph.Node.Add(Node("patch", "Conv", ["input", "patch.weight", "patch.bias"], ["embedded"],
-            Ints("kernel_shape", 7, 7), Ints("strides", 7, 7)));
+            Ints("kernel_shape", patch, patch), Ints("strides", patch, patch)));
         graph.Node.Add(Node("flatten", "Reshape", ["embedded", "tokens_shape"], ["flat"]));
         graph.Node.Add(Node("to_tokens", "Transpose", ["flat"], ["tokens"], Ints("perm", 0, 2, 1)));
         graph.Node.Add(Node("pool", "ReduceMean", ["tokens"], ["pooled"], Ints("axes", 1), Int("keepdims", 0)));
