@@ -13,7 +13,7 @@ public static class CompileCommand
         var board = new Option<string>("--board") { Description = "board profile (see `mcuformer boards`)", DefaultValueFactory = _ => ToolPaths.DefaultBoard };
         var calib = new Option<string?>("--calib") { Description = $"calibration data (default: {ToolPaths.FashionMnist} for the bundled model)" };
         var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 };
-        var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.Percentile };
+        var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
         var output = new Option<string?>("--out") { Description = "output folder (default: build/<model>-<board>)" };
         var command = new Command("compile", "quantize, plan memory and generate a firmware project for a board; build it when arm-none-eabi-gcc is installed")
         {

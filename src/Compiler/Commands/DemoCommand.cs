@@ -31,7 +31,7 @@ public static class DemoCommand
             {
                 AnsiConsole.Write(new Rule($"compile for {board}"));
                 var outcome = Compilation.Compile(new CompileOptions(ToolPaths.BundledModel, board, ToolPaths.FashionMnist, 512,
-                    RangeMethod.Percentile, Path.Combine(outDir, $"vit_fmnist-{board}")));
+                    RangeMethod.MinMax, Path.Combine(outDir, $"vit_fmnist-{board}")));
                 var r = outcome.Report;
                 AnsiConsole.MarkupLine($"{board}: flash {r.FlashBytes:N0} / {r.FlashBudgetBytes:N0} B, RAM {r.PeakRamBytes:N0} / {r.RamBudgetBytes:N0} B " +
                     $"(arena {r.ArenaBytes:N0} B), {(r.Fits ? "[green]fits[/]" : "[red]does not fit[/]")}; {Markup.Escape(outcome.OutputFolder)}");

@@ -15,7 +15,7 @@ public static class ValidateCommand
         var limit = new Option<int?>("--limit") { Description = "evaluate at most this many samples" };
         var calib = new Option<string?>("--calib") { Description = "calibration data (default: the training split of --data when it has one, else --data)" };
         var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 };
-        var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.Percentile };
+        var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
         var layerSamples = new Option<int>("--layer-samples") { Description = "samples used for the per-layer comparison", DefaultValueFactory = _ => 100 };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of tables" };
         var command = new Command("validate", "quantize to int8, run on runtime-c (host build) and compare with ONNX Runtime")
