@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using McuFormer.MemoryPlanner;
+using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 
@@ -24,28 +25,29 @@ public sealed class ModelSource
     public IReadOnlyList<string> Kernels { get; }
     public long ConstantBytes { get; }
 
-    public static ModelSource Generate(QuantizedModel model, MemoryPlan plan, string board)
+    public static ModelSource Generate(QuantizedModel model, Schedule schedule, MemoryPlan plan, string board)
     {
-        var calls = KernelLowering.Lower(model);
+        var calls = schedule.Calls.ToList();
         var graph = model.Graph;
+        int Offset(ActivationBuffer buffer) => plan.OffsetOf(schedule.Storage(buffer));
         var constants = calls.SelectMany(c => c.Args).OfType<ConstArg>().DistinctBy(c => c.Name).ToList();
         string Arg(KernelArg arg) => arg switch
         {
             IntArg { Value: var v } => Literal(v),
-            BufferArg b => $"arena + {plan.OffsetOf(b.Buffer) + b.Offset}",
+            BufferArg b => $"arena + {Offset(b.Buffer) + b.Offset}",
             ConstArg c => c.Name,
             NullArg => "NULL",
             _ => throw new InvalidOperationException(arg.ToString()),
         };
-        var layers = graph.Ops.Select((op, i) => new
+        var layers = schedule.Steps.Select(step => new
         {
-            index = i,
-            name = CString(op.Name),
-            op = op.Kind,
-            macs = op.Macs,
-            offset = plan.OffsetOf(op.Output),
-            bytes = op.Output.Bytes,
-            calls = calls.Where(c => c.Layer == i).Select(c => $"{c.Kernel}({string.Join(", ", c.Args.Select(Arg))});").ToList(),
+            index = step.Index,
+            name = CString(step.Name),
+            op = step.Kind,
+            macs = step.Macs,
+            offset = Offset(step.Output),
+            bytes = step.Output.Bytes,
+            calls = step.Calls.Select(c => $"{c.Kernel}({string.Join(", ", c.Args.Select(Arg))});").ToList(),
         }).ToList();
         var input = model.InputQuant;
         var output = model.OutputQuant;
@@ -66,10 +68,10 @@ public sealed class ModelSource
             output_zero_point = output.ZeroPoint,
             arena_bytes = plan.PeakBytes,
             plan_method = plan.Method,
-            layer_count = graph.Ops.Count,
+            layer_count = schedule.Steps.Count,
             macs = graph.Macs,
-            input_offset = plan.OffsetOf(graph.Input.Buffer),
-            output_offset = plan.OffsetOf(graph.Output.Buffer) + graph.Output.Offset,
+            input_offset = Offset(graph.Input.Buffer),
+            output_offset = Offset(graph.Output.Buffer) + graph.Output.Offset,
             layers,
         };
         var files = new Dictionary<string, string>

@@ -1,13 +1,14 @@
 using System.Text;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
+using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 
 namespace McuFormer.CodeGen;
 
 /// <param name="SampleInputs">quantized test inputs embedded in flash (board harness)</param>
 /// <param name="SampleExpected">the outputs the host computes for them</param>
-public sealed record ProjectRequest(QuantizedModel Model, MemoryPlan Plan, BoardProfile Board, string BoardsFolder,
+public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, MemoryPlan Plan, BoardProfile Board, string BoardsFolder,
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder);
 
 /// <summary>
@@ -46,7 +47,7 @@ public static class ProjectWriter
     {
         var board = request.Board;
         var model = request.Model;
-        var source = ModelSource.Generate(model, request.Plan, board.Name);
+        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name);
         void Put(string relative, string text)
         {
             var path = Path.Combine(folder, relative);

@@ -1,4 +1,5 @@
 using McuFormer.Model.Ir;
+using McuFormer.Model.Lowering;
 
 namespace McuFormer.MemoryPlanner;
 
@@ -10,18 +11,30 @@ public sealed record BufferLifetime(ActivationBuffer Buffer, int First, int Last
 {
     public bool OverlapsInTime(BufferLifetime other) => First <= other.Last && other.First <= Last;
 
-    public static IReadOnlyList<BufferLifetime> Of(ModelGraph graph)
+    /// <summary>
+    /// Lifetimes of the memory the schedule needs: one per storage (a buffer and the buffers that
+    /// overwrite it in place share one), scratch buffers living for their step only.
+    /// </summary>
+    public static IReadOnlyList<BufferLifetime> Of(Schedule schedule)
     {
-        var first = new Dictionary<ActivationBuffer, int> { [graph.Input.Buffer] = -1 };
-        var last = new Dictionary<ActivationBuffer, int> { [graph.Input.Buffer] = -1 };
-        for (int step = 0; step < graph.Ops.Count; step++)
+        var first = new Dictionary<ActivationBuffer, int>();
+        var last = new Dictionary<ActivationBuffer, int>();
+        var bytes = new Dictionary<ActivationBuffer, int>();
+        void Touch(ActivationBuffer buffer, int step)
         {
-            var op = graph.Ops[step];
-            foreach (var input in op.Inputs) last[input.Buffer] = step;
-            first[op.Output] = step;
-            last[op.Output] = Math.Max(last.GetValueOrDefault(op.Output, step), step);
+            var storage = schedule.Storage(buffer);
+            first[storage] = Math.Min(first.GetValueOrDefault(storage, step), step);
+            last[storage] = Math.Max(last.GetValueOrDefault(storage, step), step);
+            bytes[storage] = Math.Max(bytes.GetValueOrDefault(storage), buffer.Bytes);
         }
-        last[graph.Output.Buffer] = graph.Ops.Count;
-        return graph.Buffers.Select(b => new BufferLifetime(b, first[b], last[b], b.Bytes)).ToList();
+        Touch(schedule.Graph.Input.Buffer, -1);
+        foreach (var step in schedule.Steps)
+        {
+            foreach (var read in step.Reads) Touch(read, step.Index);
+            foreach (var scratch in step.Scratch) Touch(scratch, step.Index);
+            Touch(step.Output, step.Index);
+        }
+        Touch(schedule.Graph.Output.Buffer, schedule.Steps.Count);
+        return first.Keys.Select(b => new BufferLifetime(b, first[b], last[b], bytes[b])).ToList();
     }
 }

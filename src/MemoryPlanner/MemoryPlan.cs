@@ -29,6 +29,7 @@ public sealed class MemoryPlan
     /// <summary>No placement of these lifetimes can use less: the most bytes live at any one step.</summary>
     public int LowerBoundBytes { get; }
 
+    /// <summary>Offset of a planned storage buffer (resolve aliases with Schedule.Storage first).</summary>
     public int OffsetOf(ActivationBuffer buffer) => byBuffer[buffer].Offset;
 
     public static int LowerBound(IReadOnlyList<BufferLifetime> lifetimes)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using McuFormer.Compiler.Firmware;
+using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 using Spectre.Console;
 
@@ -15,9 +16,10 @@ public static class CompileCommand
         var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 };
         var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
         var output = new Option<string?>("--out") { Description = "output folder (default: build/<model>-<board>)" };
+        var unfused = new Option<bool>("--unfused") { Description = "one step per op with separate buffers: no attention streaming, MLP chunking or in-place adds" };
         var command = new Command("compile", "quantize, plan memory and generate a firmware project for a board; build it when arm-none-eabi-gcc is installed")
         {
-            model, board, calib, calibSamples, range, output,
+            model, board, calib, calibSamples, range, output, unfused,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -26,7 +28,8 @@ public static class CompileCommand
             var calibPath = parse.GetValue(calib) ?? (parse.GetValue(model) is null ? ToolPaths.FashionMnist
                 : throw new Model.Datasets.DatasetException(modelPath, "no calibration data: pass --calib DATA"));
             var outDir = parse.GetValue(output) ?? Path.Combine("build", $"{Path.GetFileNameWithoutExtension(modelPath)}-{boardName}");
-            var options = new CompileOptions(modelPath, boardName, calibPath, parse.GetValue(calibSamples), parse.GetValue(range), outDir);
+            var options = new CompileOptions(modelPath, boardName, calibPath, parse.GetValue(calibSamples), parse.GetValue(range), outDir,
+                parse.GetValue(unfused) ? ScheduleOptions.Unfused : ScheduleOptions.Fused);
             var outcome = Cli.Status.Status().Start("compiling", context =>
                 Compilation.Compile(options, new Progress<string>(stage => context.Status(stage))));
             Print(outcome);

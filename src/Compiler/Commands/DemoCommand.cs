@@ -1,6 +1,7 @@
 using System.CommandLine;
 using McuFormer.Compiler.Firmware;
 using McuFormer.Compiler.HostRuntime;
+using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 using Spectre.Console;
 
@@ -31,7 +32,7 @@ public static class DemoCommand
             {
                 AnsiConsole.Write(new Rule($"compile for {board}"));
                 var outcome = Compilation.Compile(new CompileOptions(ToolPaths.BundledModel, board, ToolPaths.FashionMnist, 512,
-                    RangeMethod.MinMax, Path.Combine(outDir, $"vit_fmnist-{board}")));
+                    RangeMethod.MinMax, Path.Combine(outDir, $"vit_fmnist-{board}"), ScheduleOptions.Fused));
                 var r = outcome.Report;
                 AnsiConsole.MarkupLine($"{board}: flash {r.FlashBytes:N0} / {r.FlashBudgetBytes:N0} B, RAM {r.PeakRamBytes:N0} / {r.RamBudgetBytes:N0} B " +
                     $"(arena {r.ArenaBytes:N0} B), {(r.Fits ? "[green]fits[/]" : "[red]does not fit[/]")}; {Markup.Escape(outcome.OutputFolder)}");

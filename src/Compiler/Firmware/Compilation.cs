@@ -5,13 +5,14 @@ using McuFormer.Compiler.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
 
 namespace McuFormer.Compiler.Firmware;
 
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
-    RangeMethod RangeMethod, string OutputFolder, int EmbeddedSamples = 4);
+    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = 4);
 
 public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
 
@@ -27,12 +28,13 @@ public static class Compilation
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var plan = GreedyPlanner.Plan(BufferLifetime.Of(graph));
+        var schedule = KernelLowering.Lower(model, options.Schedule);
+        var plan = GreedyPlanner.Plan(BufferLifetime.Of(schedule));
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
         var expected = new List<sbyte[]>();
-        using (var host = new HostExecutor(model))
+        using (var host = new HostExecutor(model, options.Schedule))
             for (int i = 0; i < tests.Count; i++)
             {
                 var input = tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray();
@@ -40,7 +42,8 @@ public static class Compilation
                 expected.Add(host.Run(input));
             }
 
-        var layers = graph.Ops.Select(o => new LayerRow(o.Name, o.Kind, o.Macs, o.ParameterBytes, plan.OffsetOf(o.Output), o.Output.Bytes)).ToList();
+        var layers = schedule.Steps.Select(s => new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes,
+            plan.OffsetOf(schedule.Storage(s.Output)), s.Output.Bytes)).ToList();
         var manifest = new ProjectManifest
         {
             Model = Path.GetFullPath(options.ModelPath),
@@ -53,7 +56,7 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var request = new ProjectRequest(model, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
+        var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
         var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
         if (plan.PeakBytes > arenaRegion.Size)
             throw new FirmwareDoesNotFitException(

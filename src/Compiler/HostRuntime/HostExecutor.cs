@@ -7,8 +7,9 @@ namespace McuFormer.Compiler.HostRuntime;
 
 /// <summary>
 /// Runs a quantized model on this host through runtime-c, kernel call by kernel call, exactly as
-/// the generated firmware sequences them. Every buffer gets its own memory (no reuse), so each
-/// layer's output can be read back after a run.
+/// the generated firmware sequences them. Every storage buffer of the schedule gets memory of its
+/// own (no reuse beyond the schedule's in-place aliases); with the unfused schedule, each layer's
+/// output can be read back after a run.
 /// </summary>
 public sealed unsafe class HostExecutor : IDisposable
 {
@@ -18,20 +19,23 @@ public sealed unsafe class HostExecutor : IDisposable
     private readonly IntPtr arena;
     private readonly IReadOnlyList<KernelCall> calls;
 
-    public HostExecutor(QuantizedModel model)
+    public HostExecutor(QuantizedModel model, ScheduleOptions? options = null)
     {
         NativeRuntimeBuilder.Register();
         this.model = model;
-        calls = KernelLowering.Lower(model);
-        var all = model.Graph.Buffers.ToList();
-        long total = all.Sum(b => (long)b.Bytes);
+        var schedule = KernelLowering.Lower(model, options ?? ScheduleOptions.Unfused);
+        calls = schedule.Calls.ToList();
+        var all = schedule.Buffers.Concat(model.Graph.Buffers).Distinct().ToList();
+        var storage = all.Select(schedule.Storage).Distinct().ToList();
+        long total = storage.Sum(b => (long)all.Where(x => schedule.Storage(x) == b).Max(x => x.Bytes));
         arena = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, total));
         long offset = 0;
-        foreach (var buffer in all)
+        foreach (var root in storage)
         {
-            buffers[buffer] = arena + (nint)offset;
-            offset += buffer.Bytes;
+            buffers[root] = arena + (nint)offset;
+            offset += all.Where(x => schedule.Storage(x) == root).Max(x => x.Bytes);
         }
+        foreach (var buffer in all) buffers[buffer] = buffers[schedule.Storage(buffer)];
     }
 
     public QuantizedModel Model => model;

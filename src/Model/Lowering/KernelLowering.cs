@@ -3,111 +3,296 @@ using McuFormer.Model.Quantization;
 
 namespace McuFormer.Model.Lowering;
 
+/// <summary>How aggressively the schedule saves RAM.</summary>
+/// <param name="Fuse">run attention head by head in blocks of query rows, and the MLP in chunks of tokens,
+/// so that the score matrix and the hidden activations never exist whole</param>
+/// <param name="InPlace">let residual adds and element-wise tables overwrite an input that is read for the last time</param>
+public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8)
+{
+    /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
+    public static readonly ScheduleOptions Unfused = new(false, false);
+    public static readonly ScheduleOptions Fused = new(true, true);
+}
+
 /// <summary>
-/// The one place that decides how each quantized op becomes runtime-c kernel calls (pointers,
-/// strides, loops over heads and concatenation parts). The host executor runs these calls and
+/// One step of the compiled model: the kernel calls of one op, or of a fused group of ops, with
+/// the buffers it reads, the buffer it writes and the scratch it needs while it runs.
+/// </summary>
+public sealed record ExecutionStep(int Index, string Name, string Kind, IReadOnlyList<QuantizedOp> Ops,
+    IReadOnlyList<ActivationBuffer> Reads, ActivationBuffer Output, IReadOnlyList<ActivationBuffer> Scratch,
+    IReadOnlyList<KernelCall> Calls)
+{
+    public long Macs => Ops.Sum(o => o.Op.Macs);
+    public long ParameterBytes => Ops.Sum(o => o.Op.ParameterBytes);
+}
+
+/// <summary>
+/// The steps of a model in run order. Aliases maps a buffer to the buffer whose memory it
+/// overwrites in place; planners place both at one offset.
+/// </summary>
+public sealed class Schedule(ModelGraph graph, IReadOnlyList<ExecutionStep> steps, IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> aliases)
+{
+    public ModelGraph Graph { get; } = graph;
+    public IReadOnlyList<ExecutionStep> Steps { get; } = steps;
+    public IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> Aliases { get; } = aliases;
+
+    /// <summary>The buffer that owns the memory this buffer lives in.</summary>
+    public ActivationBuffer Storage(ActivationBuffer buffer)
+    {
+        while (Aliases.TryGetValue(buffer, out var target)) buffer = target;
+        return buffer;
+    }
+
+    public IEnumerable<ActivationBuffer> Buffers =>
+        Steps.SelectMany(s => s.Scratch.Append(s.Output)).Prepend(Graph.Input.Buffer).Distinct();
+
+    public IEnumerable<KernelCall> Calls => Steps.SelectMany(s => s.Calls);
+}
+
+/// <summary>
+/// The one place that decides how quantized ops become runtime-c kernel calls (pointers, strides,
+/// loops over heads, row blocks and concatenation parts). The host executor runs these calls and
 /// the code generator prints them, so the host and the firmware execute the same sequence.
 /// </summary>
 public static class KernelLowering
 {
-    public static IReadOnlyList<KernelCall> Lower(QuantizedModel model)
+    public static Schedule Lower(QuantizedModel model, ScheduleOptions options)
     {
-        var calls = new List<KernelCall>();
-        var names = new ConstantNames();
-        for (int layer = 0; layer < model.Ops.Count; layer++)
-        {
-            var op = model.Ops[layer];
-            void Call(string kernel, params KernelArg[] args) => calls.Add(new KernelCall(kernel, args, layer));
-            ConstArg Const(string what, Array data) => names.Get(layer, what, data);
-            KernelArg Optional(string what, Array? data) => data is null ? new NullArg() : Const(what, data);
-            static IntArg I(long v) => new(v);
-            static BufferArg At(View v, int extra = 0) => new(v.Buffer, v.Offset + extra);
-            static BufferArg Whole(ActivationBuffer b) => new(b, 0);
+        var ops = model.Ops;
+        var readers = new Dictionary<ActivationBuffer, List<int>>();
+        for (int i = 0; i < ops.Count; i++)
+            foreach (var input in ops[i].Op.Inputs)
+            {
+                if (!readers.TryGetValue(input.Buffer, out var list)) readers[input.Buffer] = list = new List<int>();
+                list.Add(i);
+            }
+        var output = model.Graph.Output.Buffer;
+        bool OnlyReadBy(ActivationBuffer b, int reader) =>
+            b != output && readers.TryGetValue(b, out var r) && r.All(x => x == reader);
 
+        var steps = new List<ExecutionStep>();
+        var aliases = new Dictionary<ActivationBuffer, ActivationBuffer>();
+        var names = new ConstantNames();
+        for (int i = 0; i < ops.Count; i++)
+        {
+            var emitter = new Emitter(steps.Count, names);
+            int next = i + 1 < ops.Count ? i + 1 : -1, after = i + 2 < ops.Count ? i + 2 : -1;
+            if (options.Fuse && after >= 0 && ops[i] is QuantizedMatMul qk && ops[next] is QuantizedSoftmax softmax && ops[after] is QuantizedMatMul pv
+                && softmax.Softmax.Input.Buffer == qk.Op.Output && OnlyReadBy(qk.Op.Output, next)
+                && pv.MatMul.A.Buffer == softmax.Op.Output && OnlyReadBy(softmax.Op.Output, after) && qk.MatMul.N == pv.MatMul.K)
+            {
+                var scratch = emitter.Attention(qk, softmax, pv, options.AttentionRowBlock);
+                steps.Add(emitter.Step("attention", [qk, softmax, pv], scratch));
+                i += 2;
+                continue;
+            }
+            if (options.Fuse && after >= 0 && ops[i] is QuantizedLinear fc1 && ops[next] is QuantizedElementwise act && ops[after] is QuantizedLinear fc2
+                && act.Elementwise.Input.Buffer == fc1.Op.Output && OnlyReadBy(fc1.Op.Output, next)
+                && fc2.Linear.Input.Buffer == act.Op.Output && fc2.Linear.Input.IsDenseRowMajor && OnlyReadBy(act.Op.Output, after)
+                && fc1.Linear.Rows == fc2.Linear.Rows)
+            {
+                var scratch = emitter.Mlp(fc1, act, fc2, options.MlpRowChunk);
+                steps.Add(emitter.Step("mlp", [fc1, act, fc2], scratch));
+                i += 2;
+                continue;
+            }
+            var overwritten = options.InPlace ? InPlaceTarget(ops[i], i, model.Graph, OnlyReadBy) : null;
+            if (overwritten is not null) aliases[ops[i].Op.Output] = overwritten;
+            emitter.Single(ops[i], overwritten);
+            steps.Add(emitter.Step(ops[i].Op.Kind, [ops[i]], []));
+        }
+        return new Schedule(model.Graph, steps, aliases);
+    }
+
+    /// <summary>
+    /// The input an element-wise op may overwrite: one it reads whole, for the last time, with the
+    /// same layout as its output (the kernels allow exactly this aliasing).
+    /// </summary>
+    private static ActivationBuffer? InPlaceTarget(QuantizedOp op, int index, ModelGraph graph, Func<ActivationBuffer, int, bool> onlyReadBy)
+    {
+        IEnumerable<View> candidates = op switch
+        {
+            QuantizedAdd { Add: var a } => [a.A, a.B],
+            QuantizedAddConstant { AddConstant: var c } => [c.Input],
+            QuantizedElementwise { Elementwise: var e } => [e.Input],
+            _ => [],
+        };
+        return candidates.FirstOrDefault(v => v.Buffer != graph.Input.Buffer && v.CoversBuffer
+            && v.Buffer.ElementCount == op.Op.Output.ElementCount && onlyReadBy(v.Buffer, index))?.Buffer;
+    }
+
+    /// <summary>Emits the calls of one step.</summary>
+    private sealed class Emitter(int step, ConstantNames names)
+    {
+        private readonly List<KernelCall> calls = new();
+
+        public ExecutionStep Step(string kind, IReadOnlyList<QuantizedOp> ops, IReadOnlyList<ActivationBuffer> scratch)
+        {
+            var internals = ops.Select(o => o.Op.Output).ToHashSet();
+            var reads = ops.SelectMany(o => o.Op.Inputs).Select(v => v.Buffer).Where(b => !internals.Contains(b)).Distinct().ToList();
+            return new ExecutionStep(step, ops[0].Op.Name, kind, ops, reads, ops[^1].Op.Output, scratch, calls);
+        }
+
+        private void Call(string kernel, params KernelArg[] args) => calls.Add(new KernelCall(kernel, args, step));
+        private ConstArg Const(QuantizedOp owner, string what, Array data) => names.Get(owner.Op.Name, what, data);
+        private KernelArg Optional(QuantizedOp owner, string what, Array? data) => data is null ? new NullArg() : Const(owner, what, data);
+        private static IntArg I(long v) => new(v);
+        private static BufferArg At(View v, int extra = 0) => new(v.Buffer, v.Offset + extra);
+        private static BufferArg Whole(ActivationBuffer b) => new(b, 0);
+
+        private void Linear(QuantizedLinear q, BufferArg input, int inputRowStride, BufferArg output, int rows)
+        {
+            var (l, p) = (q.Linear, q.Params);
+            Call("mcu_linear_s8", input, I(inputRowStride), output, I(l.OutFeatures), I(rows), I(l.InFeatures), I(l.OutFeatures),
+                Const(q, "weights", p.Weights), Optional(q, "bias", p.Bias), Const(q, "multipliers", p.Multipliers),
+                Const(q, "shifts", p.Shifts), I(p.InputZeroPoint), I(p.OutputZeroPoint));
+        }
+
+        private void MatMul(QuantizedMatMul q, BufferArg a, int aRowStride, int aColStride, BufferArg b, BufferArg output, int outRowStride, int m)
+        {
+            var mm = q.MatMul;
+            Call("mcu_matmul_s8", a, I(aRowStride), I(aColStride), b, I(mm.BStrides.Row), I(mm.BStrides.Col), output, I(outRowStride),
+                I(m), I(mm.K), I(mm.N), I(q.AZeroPoint), I(q.BZeroPoint), I(q.Multiplier), I(q.Shift), I(q.OutputZeroPoint));
+        }
+
+        private void Lut(QuantizedElementwise q, BufferArg input, BufferArg output, int count) =>
+            Call("mcu_lut_s8", input, output, I(count), Const(q, "table", q.Table));
+
+        private void Softmax(QuantizedSoftmax q, BufferArg input, BufferArg output, int rows, int length) =>
+            Call("mcu_softmax_s8", input, output, I(rows), I(length), Const(q, "exp_table", q.ExpTable));
+
+        private void Add(AddParams p, KernelArg a, KernelArg b, BufferArg output, int count) =>
+            Call("mcu_add_s8", a, b, output, I(count), I(p.AZeroPoint), I(p.AMultiplier), I(p.BZeroPoint), I(p.BMultiplier),
+                I(p.Shift), I(p.OutputZeroPoint));
+
+        /// <param name="overwritten">the input whose memory the output takes over, if any</param>
+        public void Single(QuantizedOp op, ActivationBuffer? overwritten)
+        {
+            var output = Whole(overwritten ?? op.Op.Output);
             switch (op)
             {
-                case QuantizedLinear { Linear: var l, Params: var p }:
-                    Call("mcu_linear_s8", At(l.Input), I(l.InputRowStride), Whole(l.Output), I(l.OutFeatures), I(l.Rows),
-                        I(l.InFeatures), I(l.OutFeatures), Const("weights", p.Weights), Optional("bias", p.Bias),
-                        Const("multipliers", p.Multipliers), Const("shifts", p.Shifts), I(p.InputZeroPoint), I(p.OutputZeroPoint));
+                case QuantizedLinear q:
+                    Linear(q, At(q.Linear.Input), q.Linear.InputRowStride, output, q.Linear.Rows);
                     break;
-                case QuantizedPatchEmbed { PatchEmbed: var e, Params: var p }:
+                case QuantizedPatchEmbed { PatchEmbed: var e, Params: var p } q:
                     Call("mcu_patch_embed_s8", At(e.Image), I(e.Channels), I(e.Image.Shape[1]), I(e.Image.Shape[2]), I(e.Patch),
-                        I(e.PadTop), I(e.PadLeft), I(e.GridH), I(e.GridW), Const("weights", p.Weights), Optional("bias", p.Bias),
-                        Const("multipliers", p.Multipliers), Const("shifts", p.Shifts), I(e.Embed), I(p.InputZeroPoint),
-                        I(p.OutputZeroPoint), Whole(e.Output));
+                        I(e.PadTop), I(e.PadLeft), I(e.GridH), I(e.GridW), Const(q, "weights", p.Weights), Optional(q, "bias", p.Bias),
+                        Const(q, "multipliers", p.Multipliers), Const(q, "shifts", p.Shifts), I(e.Embed), I(p.InputZeroPoint),
+                        I(p.OutputZeroPoint), output);
                     break;
                 case QuantizedLayerNorm { LayerNorm: var n } q:
-                    Call("mcu_layernorm_s8", At(n.Input), I(n.InputRowStride), Whole(n.Output), I(n.Dim), I(n.Rows), I(n.Dim),
-                        I(q.EpsilonTerm), Const("gamma", q.Gamma), Const("beta", q.Beta), I(q.OutputZeroPoint));
+                    Call("mcu_layernorm_s8", At(n.Input), I(n.InputRowStride), output, I(n.Dim), I(n.Rows), I(n.Dim),
+                        I(q.EpsilonTerm), Const(q, "gamma", q.Gamma), Const(q, "beta", q.Beta), I(q.OutputZeroPoint));
                     break;
-                case QuantizedElementwise { Elementwise: var e } q:
-                    Call("mcu_lut_s8", Whole(e.Input.Buffer), Whole(e.Output), I(e.Output.ElementCount), Const("table", q.Table));
+                case QuantizedElementwise q:
+                    Lut(q, Whole(q.Elementwise.Input.Buffer), output, q.Op.Output.ElementCount);
                     break;
                 case QuantizedMatMul { MatMul: var m } q:
                     for (int b = 0; b < m.Batch; b++)
-                        Call("mcu_matmul_s8", At(m.A, b * m.ABatchStride), I(m.AStrides.Row), I(m.AStrides.Col),
-                            At(m.B, b * m.BBatchStride), I(m.BStrides.Row), I(m.BStrides.Col), new BufferArg(m.Output, b * m.N),
-                            I(m.Batch * m.N), I(m.M), I(m.K), I(m.N), I(q.AZeroPoint), I(q.BZeroPoint), I(q.Multiplier), I(q.Shift),
-                            I(q.OutputZeroPoint));
+                        MatMul(q, At(m.A, b * m.ABatchStride), m.AStrides.Row, m.AStrides.Col, At(m.B, b * m.BBatchStride),
+                            output with { Offset = b * m.N }, m.Batch * m.N, m.M);
                     break;
                 case QuantizedSoftmax { Softmax: var s } q:
-                    Call("mcu_softmax_s8", Whole(s.Input.Buffer), Whole(s.Output), I(s.Rows), I(s.Length), Const("exp_table", q.ExpTable));
+                    Softmax(q, Whole(s.Input.Buffer), output, s.Rows, s.Length);
                     break;
                 case QuantizedAdd { Add: var a, Params: var p }:
-                    Call("mcu_add_s8", Whole(a.A.Buffer), Whole(a.B.Buffer), Whole(a.Output), I(a.Output.ElementCount),
-                        I(p.AZeroPoint), I(p.AMultiplier), I(p.BZeroPoint), I(p.BMultiplier), I(p.Shift), I(p.OutputZeroPoint));
+                    Add(p, Whole(a.A.Buffer), Whole(a.B.Buffer), output, a.Output.ElementCount);
                     break;
                 case QuantizedAddConstant { AddConstant: var c, Params: var p } q:
-                    Call("mcu_add_s8", Whole(c.Input.Buffer), Const("constant", q.Constant), Whole(c.Output), I(c.Output.ElementCount),
-                        I(p.AZeroPoint), I(p.AMultiplier), I(p.BZeroPoint), I(p.BMultiplier), I(p.Shift), I(p.OutputZeroPoint));
+                    Add(p, Whole(c.Input.Buffer), Const(q, "constant", q.Constant), output, c.Output.ElementCount);
                     break;
                 case QuantizedMeanTokens { MeanTokens: var t } q:
                     Call("mcu_mean_tokens_s8", At(t.Input), I(t.InputRowStride), I(t.Rows), I(t.Dim), I(q.InputZeroPoint),
-                        I(q.Multiplier), I(q.Shift), I(q.OutputZeroPoint), Whole(t.Output));
+                        I(q.Multiplier), I(q.Shift), I(q.OutputZeroPoint), output);
                     break;
                 case QuantizedConcat c:
                     for (int i = 0; i < c.Parts.Count; i++)
                     {
                         var part = c.Parts[i];
-                        KernelArg source = part.Source is { } view ? Whole(view.Buffer) : Const($"part{i}", part.Constant!);
-                        Copy(Call, Const, $"part{i}", part.Copy, source, c.Op.Output);
+                        KernelArg source = part.Source is { } view ? Whole(view.Buffer) : Const(c, $"part{i}", part.Constant!);
+                        Copy(c, $"part{i}", part.Copy, source, output);
                     }
                     break;
                 case QuantizedCopy c:
-                    Copy(Call, Const, "copy", c.Plan, Whole(c.Copy.Input.Buffer), c.Op.Output);
+                    Copy(c, "copy", c.Plan, Whole(c.Copy.Input.Buffer), output);
                     break;
                 default:
                     throw new NotSupportedException($"no kernel for {op.Op.Kind}");
             }
         }
-        return calls;
-    }
 
-    /// <summary>mcu_copy_s8 with the plan's base offsets applied to the pointers.</summary>
-    private static void Copy(Action<string, KernelArg[]> call, Func<string, Array, ConstArg> constant, string what, CopyPlan plan,
-        KernelArg source, ActivationBuffer destination)
-    {
-        var from = source switch
+        /// <summary>
+        /// Attention head by head, in blocks of query rows: scores and probabilities exist only for
+        /// one block ([block, N] each), never as the whole [N, heads, N] tensor. Each row's result
+        /// is computed exactly as the unfused kernels compute it.
+        /// </summary>
+        public IReadOnlyList<ActivationBuffer> Attention(QuantizedMatMul qk, QuantizedSoftmax softmax, QuantizedMatMul pv, int rowBlock)
         {
-            BufferArg b => b with { Offset = b.Offset + plan.SourceOffset },
-            _ when plan.SourceOffset == 0 => source,
-            _ => throw new InvalidOperationException("constant copy sources start at their first element"),
-        };
-        call("mcu_copy_s8", [from, constant($"{what}_from_strides", plan.SourceStrides), new BufferArg(destination, plan.DestinationOffset),
-            constant($"{what}_to_strides", plan.DestinationStrides), constant($"{what}_shape", plan.Shape), new IntArg(plan.InputZeroPoint),
-            new IntArg(plan.Multiplier), new IntArg(plan.Shift), new IntArg(plan.OutputZeroPoint)]);
+            var (q, v) = (qk.MatMul, pv.MatMul);
+            int block = Math.Clamp(rowBlock, 1, q.M), n = q.N;
+            var scores = new ActivationBuffer(q.Name + "/scores", [block, n]);
+            var probabilities = new ActivationBuffer(q.Name + "/probabilities", [block, n]);
+            for (int head = 0; head < q.Batch; head++)
+                for (int row = 0; row < q.M; row += block)
+                {
+                    int rows = Math.Min(block, q.M - row);
+                    MatMul(qk, At(q.A, head * q.ABatchStride + row * q.AStrides.Row), q.AStrides.Row, q.AStrides.Col,
+                        At(q.B, head * q.BBatchStride), Whole(scores), n, rows);
+                    Softmax(softmax, Whole(scores), Whole(probabilities), rows, n);
+                    MatMul(pv, Whole(probabilities), n, 1, At(v.B, head * v.BBatchStride),
+                        new BufferArg(v.Output, (row * v.Batch + head) * v.N), v.Batch * v.N, rows);
+                }
+            return [scores, probabilities];
+        }
+
+        /// <summary>
+        /// fc1 → activation → fc2 in chunks of tokens: the hidden activations exist for one chunk
+        /// ([chunk, hidden]), never for every token at once.
+        /// </summary>
+        public IReadOnlyList<ActivationBuffer> Mlp(QuantizedLinear fc1, QuantizedElementwise act, QuantizedLinear fc2, int rowChunk)
+        {
+            var (up, down) = (fc1.Linear, fc2.Linear);
+            int chunk = Math.Clamp(rowChunk, 1, up.Rows);
+            var hidden = new ActivationBuffer(up.Name + "/hidden", [chunk, up.OutFeatures]);
+            for (int row = 0; row < up.Rows; row += chunk)
+            {
+                int rows = Math.Min(chunk, up.Rows - row);
+                Linear(fc1, At(up.Input, row * up.InputRowStride), up.InputRowStride, Whole(hidden), rows);
+                Lut(act, Whole(hidden), Whole(hidden), rows * up.OutFeatures);
+                Linear(fc2, Whole(hidden), up.OutFeatures, new BufferArg(down.Output, row * down.OutFeatures), rows);
+            }
+            return [hidden];
+        }
+
+        private void Copy(QuantizedOp owner, string what, CopyPlan plan, KernelArg source, BufferArg destination)
+        {
+            var from = source switch
+            {
+                BufferArg b => b with { Offset = b.Offset + plan.SourceOffset },
+                _ when plan.SourceOffset == 0 => source,
+                _ => throw new InvalidOperationException("constant copy sources start at their first element"),
+            };
+            Call("mcu_copy_s8", from, Const(owner, $"{what}_from_strides", plan.SourceStrides),
+                destination with { Offset = destination.Offset + plan.DestinationOffset },
+                Const(owner, $"{what}_to_strides", plan.DestinationStrides), Const(owner, $"{what}_shape", plan.Shape),
+                I(plan.InputZeroPoint), I(plan.Multiplier), I(plan.Shift), I(plan.OutputZeroPoint));
+        }
     }
 
-    /// <summary>C identifiers for constants: one per array, named after its layer and role.</summary>
+    /// <summary>C identifiers for constants: one per array, named after its op and role.</summary>
     private sealed class ConstantNames
     {
         private readonly Dictionary<Array, ConstArg> seen = new(ReferenceEqualityComparer.Instance);
+        private readonly HashSet<string> used = new();
 
-        public ConstArg Get(int layer, string what, Array data)
+        public ConstArg Get(string opName, string what, Array data)
         {
-            if (!seen.TryGetValue(data, out var arg)) seen[data] = arg = new ConstArg($"layer{layer}_{what}", data);
-            return arg;
+            if (seen.TryGetValue(data, out var arg)) return arg;
+            var stem = new string(opName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray()).Trim('_');
+            if (stem.Length == 0 || char.IsAsciiDigit(stem[0])) stem = "op_" + stem;
+            var name = $"{stem}_{what}";
+            for (int n = 2; !used.Add(name); n++) name = $"{stem}_{what}_{n}";
+            return seen[data] = new ConstArg(name, data);
         }
     }
 }

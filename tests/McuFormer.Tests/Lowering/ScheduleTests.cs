@@ -1,0 +1,49 @@
+using McuFormer.Compiler.HostRuntime;
+using McuFormer.MemoryPlanner;
+using McuFormer.Model.Datasets;
+using McuFormer.Model.Lowering;
+using McuFormer.Model.Onnx;
+using McuFormer.Model.Quantization;
+
+namespace McuFormer.Tests.Lowering;
+
+public class ScheduleTests
+{
+    private static (QuantizedModel Model, Dataset Data) Quantized(string path)
+    {
+        var file = OnnxModelFile.Load(path);
+        var graph = OnnxImporter.Import(file);
+        var calibration = DatasetLoader.Load(TestModels.FashionMnist, graph.Input.SampleShape, DatasetSplit.Train, 64);
+        var data = DatasetLoader.Load(TestModels.FashionMnist, graph.Input.SampleShape, DatasetSplit.Test, 40);
+        return (Calibrator.Calibrate(file, graph, calibration, RangeMethod.MinMax), data);
+    }
+
+    [Fact]
+    public void FusedScheduleIsBitIdenticalToTheUnfusedOne()
+    {
+        var (model, data) = Quantized(TestModels.Fixture);
+        using var unfused = new HostExecutor(model, ScheduleOptions.Unfused);
+        foreach (var options in new[] { ScheduleOptions.Fused, new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7), new ScheduleOptions(true, true, 1000, 1000) })
+        {
+            using var fused = new HostExecutor(model, options);
+            for (int i = 0; i < data.Count; i++)
+                Assert.Equal(unfused.Run(data.Sample(i)), fused.Run(data.Sample(i)));
+        }
+    }
+
+    [Fact]
+    public void FusionRemovesTheScoreMatrixAndHiddenActivations()
+    {
+        var (model, _) = Quantized(TestModels.Fixture);
+        var unfused = KernelLowering.Lower(model, ScheduleOptions.Unfused);
+        var fused = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        int blocks = model.Graph.Ops.OfType<McuFormer.Model.Ir.SoftmaxOp>().Count();
+        Assert.Equal(blocks, fused.Steps.Count(s => s.Kind == "attention"));
+        Assert.Equal(blocks, fused.Steps.Count(s => s.Kind == "mlp"));
+        Assert.NotEmpty(fused.Aliases);
+        var unfusedPlan = GreedyPlanner.Plan(BufferLifetime.Of(unfused));
+        var fusedPlan = GreedyPlanner.Plan(BufferLifetime.Of(fused));
+        Assert.True(fusedPlan.PeakBytes < unfusedPlan.PeakBytes * 0.6, $"fused {fusedPlan.PeakBytes} vs unfused {unfusedPlan.PeakBytes}");
+        Assert.True(fusedPlan.PeakBytes >= fusedPlan.LowerBoundBytes);
+    }
+}
