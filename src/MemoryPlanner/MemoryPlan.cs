@@ -32,13 +32,26 @@ public sealed class MemoryPlan
     /// <summary>Offset of a planned storage buffer (resolve aliases with Schedule.Storage first).</summary>
     public int OffsetOf(ActivationBuffer buffer) => byBuffer[buffer].Offset;
 
-    public static int LowerBound(IReadOnlyList<BufferLifetime> lifetimes)
+    public static int LowerBound(IReadOnlyList<BufferLifetime> lifetimes) => PeakStep(lifetimes).Bytes;
+
+    /// <summary>The step with the most live bytes, and those bytes: what sets the lower bound.</summary>
+    public static (int Step, int Bytes) PeakStep(IReadOnlyList<BufferLifetime> lifetimes)
     {
-        if (lifetimes.Count == 0) return 0;
-        int best = 0;
+        if (lifetimes.Count == 0) return (0, 0);
+        (int Step, int Bytes) best = (0, -1);
         for (int step = lifetimes.Min(l => l.First); step <= lifetimes.Max(l => l.Last); step++)
-            best = Math.Max(best, lifetimes.Where(l => l.First <= step && step <= l.Last).Sum(l => l.Bytes));
+        {
+            int live = lifetimes.Where(l => l.First <= step && step <= l.Last).Sum(l => l.Bytes);
+            if (live > best.Bytes) best = (step, live);
+        }
         return best;
+    }
+
+    /// <summary>Buffers live at the step that sets the lower bound, largest first.</summary>
+    public IReadOnlyList<PlacedBuffer> LiveAtPeak()
+    {
+        var (step, _) = PeakStep(Buffers.Select(b => b.Lifetime).ToList());
+        return Buffers.Where(b => b.Lifetime.First <= step && step <= b.Lifetime.Last).OrderByDescending(b => b.Lifetime.Bytes).ToList();
     }
 
     /// <summary>Throws when two buffers that are live at the same step share a byte.</summary>

@@ -28,6 +28,7 @@ public static class Cli
             CompileCommand.Create(),
             SimulateCommand.Create(),
             DemoCommand.Create(),
+            BenchPlanCommand.Create(),
             ValidateCommand.Create(),
             AnalyzeCommand.Create(),
         };

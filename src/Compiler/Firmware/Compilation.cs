@@ -29,7 +29,7 @@ public static class Compilation
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
         var schedule = KernelLowering.Lower(model, options.Schedule);
-        var plan = GreedyPlanner.Plan(BufferLifetime.Of(schedule));
+        var plan = ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5));
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -64,6 +64,8 @@ public static class Compilation
         var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
 
         var folder = Path.GetFullPath(options.OutputFolder);
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, arenaRegion.Name), Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
         if (built)

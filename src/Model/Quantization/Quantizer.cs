@@ -47,6 +47,13 @@ public static class Quantizer
         return new QuantizedModel(graph, quant, quantized, method, calibrationSamples);
     }
 
+    /// <summary>
+    /// Quantization with placeholder ranges, for memory planning and analysis only: buffer sizes,
+    /// the schedule and the plan do not depend on ranges, so no calibration data is needed.
+    /// Never run a model quantized this way.
+    /// </summary>
+    public static QuantizedModel ForPlanning(ModelGraph graph) => Quantize(graph, _ => (-1, 1), RangeMethod.MinMax, 0);
+
     private static QuantParams FromRange((double Min, double Max) r) => QuantParams.FromRange(r.Min, r.Max);
 
     private static ChannelParams Channels(float[] weights, float[]? bias, int outputs, QuantParams input, QuantParams output)

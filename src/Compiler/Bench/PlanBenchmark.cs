@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using McuFormer.MemoryPlanner;
+using McuFormer.Model.Ir;
+using McuFormer.Model.Lowering;
+using McuFormer.Model.Onnx;
+using McuFormer.Model.Quantization;
+
+namespace McuFormer.Compiler.Bench;
+
+/// <summary>Arena bytes of one model under four memory strategies, for `mcuformer bench-plan`.</summary>
+public sealed record PlanFigures(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("tokens")] int Tokens,
+    [property: JsonPropertyName("no_reuse_bytes")] long NoReuseBytes,
+    [property: JsonPropertyName("greedy_unfused_bytes")] long GreedyUnfusedBytes,
+    [property: JsonPropertyName("planned_bytes")] long PlannedBytes,
+    [property: JsonPropertyName("lower_bound_bytes")] long LowerBoundBytes,
+    [property: JsonPropertyName("plan_method")] string PlanMethod,
+    [property: JsonPropertyName("plan_ms")] double PlanMs,
+    [property: JsonPropertyName("peak_step")] string PeakStep,
+    [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak);
+
+public static class PlanBenchmark
+{
+    public static PlanFigures Measure(string name, ModelGraph graph, TimeSpan exactTimeLimit)
+    {
+        var model = Quantizer.ForPlanning(graph);
+        var unfused = KernelLowering.Lower(model, ScheduleOptions.Unfused);
+        long noReuse = unfused.Buffers.Sum(b => (long)b.Bytes);
+        var greedy = GreedyPlanner.Plan(BufferLifetime.Of(unfused));
+
+        var clock = Stopwatch.StartNew();
+        var fused = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        var plan = ExactPlanner.Plan(BufferLifetime.Of(fused), exactTimeLimit);
+        double ms = clock.Elapsed.TotalMilliseconds;
+        var (peakStep, _) = MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList());
+        string stepName = peakStep < 0 ? "input" : peakStep < fused.Steps.Count ? $"{peakStep}: {fused.Steps[peakStep].Kind} {fused.Steps[peakStep].Name}" : "output";
+        int tokens = graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(0).Max();
+        return new PlanFigures(name, tokens, noReuse, greedy.PeakBytes, plan.PeakBytes, plan.LowerBoundBytes, plan.Method, ms, stepName,
+            plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());
+    }
+
+    public static PlanFigures Measure(SyntheticVit vit, TimeSpan exactTimeLimit)
+    {
+        var folder = Directory.CreateTempSubdirectory("mcuformer-bench-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, vit.Name + ".onnx");
+            File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(vit.Build()));
+            return Measure(vit.Name, OnnxImporter.Import(path), exactTimeLimit);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Text.Json;
+using McuFormer.Compiler.Bench;
+using McuFormer.Model.Onnx;
+using Spectre.Console;
+
+namespace McuFormer.Compiler.Commands;
+
+public static class BenchPlanCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
+        var seconds = new Option<double>("--exact-seconds") { Description = "time limit of the exact (CP-SAT) solve per model", DefaultValueFactory = _ => 10 };
+        var command = new Command("bench-plan", "activation memory of the fixture and a DeiT-tiny-like 240/P16 model: no reuse, greedy unfused, ours, lower bound")
+        {
+            json, seconds,
+        };
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var limit = TimeSpan.FromSeconds(parse.GetValue(seconds));
+            var models = new List<PlanFigures>
+            {
+                PlanBenchmark.Measure("vit_fmnist (fixture)", OnnxImporter.Import(ToolPaths.BundledModel), limit),
+                PlanBenchmark.Measure(SyntheticVit.DeitTiny240, limit),
+            };
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { models }, Cli.Json));
+                return 0;
+            }
+            var table = new Table().Title("activation memory (bytes)").AddColumn("model").AddColumn(new TableColumn("no reuse").RightAligned())
+                .AddColumn(new TableColumn("greedy, unfused").RightAligned()).AddColumn(new TableColumn("ours").RightAligned())
+                .AddColumn(new TableColumn("lower bound").RightAligned()).AddColumn(new TableColumn("ours / bound").RightAligned())
+                .AddColumn(new TableColumn("ours / greedy").RightAligned()).AddColumn(new TableColumn("plan ms").RightAligned());
+            foreach (var m in models)
+                table.AddRow(Markup.Escape(m.Name), m.NoReuseBytes.ToString("N0"), m.GreedyUnfusedBytes.ToString("N0"), m.PlannedBytes.ToString("N0"),
+                    m.LowerBoundBytes.ToString("N0"), $"{(double)m.PlannedBytes / m.LowerBoundBytes:F3}", $"{(double)m.PlannedBytes / m.GreedyUnfusedBytes:F3}",
+                    m.PlanMs.ToString("F0"));
+            AnsiConsole.Write(table);
+            foreach (var m in models)
+                AnsiConsole.MarkupLine($"{Markup.Escape(m.Name)}: peak at step {Markup.Escape(m.PeakStep)} ({m.PlanMethod}); live: {Markup.Escape(string.Join(", ", m.LiveAtPeak))}");
+            return 0;
+        }));
+        return command;
+    }
+}
