@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Onnx;
 using Spectre.Console;
@@ -25,7 +26,8 @@ public static class AnalyzeCommand
         [property: JsonPropertyName("macs")] long Macs,
         [property: JsonPropertyName("weight_bytes")] long WeightBytes,
         [property: JsonPropertyName("activation_bytes")] long ActivationBytes,
-        [property: JsonPropertyName("layers")] IReadOnlyList<LayerRow> Layers);
+        [property: JsonPropertyName("layers")] IReadOnlyList<LayerRow> Layers,
+        [property: JsonPropertyName("plan"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PlanSummary? Plan = null);
 
     public static Analysis Analyze(ModelGraph graph)
     {
@@ -38,13 +40,16 @@ public static class AnalyzeCommand
     {
         var model = new Argument<string>("MODEL") { Description = "ONNX model" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
-        var command = new Command("analyze", "per-layer operators, shapes, MACs and bytes of a model") { model, json };
+        var board = new Option<string?>("--board") { Description = "also plan the activation memory for this board (fused schedule) and print the plan summary" };
+        var command = new Command("analyze", "per-layer operators, shapes, MACs and bytes of a model") { model, json, board };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            var analysis = Analyze(OnnxImporter.Import(parse.GetValue(model)!));
+            var graph = OnnxImporter.Import(parse.GetValue(model)!);
+            var analysis = Analyze(graph);
+            var plan = parse.GetValue(board) is { } boardName ? PlanSummary.For(graph, new BoardCatalog(ToolPaths.Boards).Get(boardName)) : null;
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(analysis, Cli.Json));
+                Console.WriteLine(JsonSerializer.Serialize(analysis with { Plan = plan }, Cli.Json));
                 return 0;
             }
             var table = new Table().Title(Markup.Escape(analysis.Model)).AddColumn("layer").AddColumn("op").AddColumn("output")
@@ -54,6 +59,7 @@ public static class AnalyzeCommand
                 table.AddRow(Markup.Escape(l.Name), l.Op, Markup.Escape(Shapes.Format(l.OutputShape)), l.Macs.ToString("N0"), l.WeightBytes.ToString("N0"), l.ActivationBytes.ToString("N0"));
             table.AddRow("[bold]total[/]", "", $"{analysis.Params:N0} params", analysis.Macs.ToString("N0"), analysis.WeightBytes.ToString("N0"), analysis.ActivationBytes.ToString("N0"));
             AnsiConsole.Write(table);
+            if (plan is not null) PlanSummary.Print(plan);
             return 0;
         }));
         return command;
