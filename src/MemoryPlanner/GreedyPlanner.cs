@@ -1,15 +1,28 @@
 namespace McuFormer.MemoryPlanner;
 
 /// <summary>
-/// Greedy placement, largest buffer first: each goes to the lowest aligned offset that no
-/// already-placed buffer with an overlapping lifetime occupies.
+/// Greedy placement: buffers in a chosen order each go to the lowest aligned offset that no
+/// already-placed buffer with an overlapping lifetime occupies. Two orders are tried (largest
+/// first, the classic first-fit by size; and most bytes in conflict first) and the smaller plan kept.
 /// </summary>
 public static class GreedyPlanner
 {
     public static MemoryPlan Plan(IReadOnlyList<BufferLifetime> lifetimes, int alignment = 8)
     {
+        var bySize = BySize(lifetimes, alignment);
+        var byConflicts = Place(lifetimes.OrderByDescending(l => lifetimes.Where(o => o.OverlapsInTime(l)).Sum(o => (long)o.Bytes))
+            .ThenByDescending(l => l.Bytes).ThenBy(l => l.First), alignment, "greedy-by-conflicts");
+        return byConflicts.PeakBytes < bySize.PeakBytes ? byConflicts : bySize;
+    }
+
+    /// <summary>First fit, largest buffer first (what TFLite Micro's arena planner does).</summary>
+    public static MemoryPlan BySize(IReadOnlyList<BufferLifetime> lifetimes, int alignment = 8) =>
+        Place(lifetimes.OrderByDescending(l => l.Bytes).ThenBy(l => l.First), alignment, "greedy-by-size");
+
+    private static MemoryPlan Place(IEnumerable<BufferLifetime> order, int alignment, string method)
+    {
         var placed = new List<PlacedBuffer>();
-        foreach (var lifetime in lifetimes.OrderByDescending(l => l.Bytes).ThenBy(l => l.First))
+        foreach (var lifetime in order)
         {
             var conflicts = placed.Where(p => p.Lifetime.OverlapsInTime(lifetime)).OrderBy(p => p.Offset).ToList();
             int offset = 0;
@@ -20,7 +33,7 @@ public static class GreedyPlanner
             }
             placed.Add(new PlacedBuffer(lifetime, offset));
         }
-        var plan = new MemoryPlan(placed.OrderBy(p => p.Lifetime.First).ToList(), "greedy-by-size");
+        var plan = new MemoryPlan(placed.OrderBy(p => p.Lifetime.First).ToList(), method);
         plan.Verify();
         return plan;
     }

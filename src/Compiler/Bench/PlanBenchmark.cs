@@ -28,7 +28,7 @@ public static class PlanBenchmark
         var model = Quantizer.ForPlanning(graph);
         var unfused = KernelLowering.Lower(model, ScheduleOptions.Unfused);
         long noReuse = unfused.Buffers.Sum(b => (long)b.Bytes);
-        var greedy = GreedyPlanner.Plan(BufferLifetime.Of(unfused));
+        var greedy = GreedyPlanner.BySize(BufferLifetime.Of(unfused));
 
         var clock = Stopwatch.StartNew();
         var fused = KernelLowering.Lower(model, ScheduleOptions.Fused);

@@ -1,0 +1,86 @@
+using McuFormer.Model.Boards;
+
+namespace McuFormer.CodeGen.Renode;
+
+/// <summary>
+/// DIR/renode/ for boards whose profile names Renode as their simulator: a platform with the real
+/// memory map, a script that boots firmware.elf, a robot test that expects the host build's outputs
+/// for the embedded samples, and a GitHub Actions workflow that runs it.
+/// </summary>
+public static class RenodeProject
+{
+    public const string Folder = "renode";
+    public const string SimulatorKind = "renode";
+
+    /// <summary>
+    /// Upper bound on instructions per MAC for the robot's timeouts. QEMU measures the bundled ViT at
+    /// 8 instructions per MAC on the Cortex-M7 build, 15 in its worst layer; 64 leaves room for
+    /// models whose layers use the kernels less efficiently without letting a hung firmware wait long.
+    /// </summary>
+    public const long InstructionsPerMacBound = 64;
+
+    /// <summary>Start-up before the first sample: stack painting, clock set-up, cache invalidation, console.</summary>
+    public const long StartupInstructions = 20_000_000;
+
+    public static bool AppliesTo(BoardProfile board) => board.Simulator?.Kind == SimulatorKind;
+
+    public static string RobotFile(string boardName) => $"{Folder}/{boardName}.robot";
+
+    public static IEnumerable<(string Path, string Text)> Files(ProjectRequest request)
+    {
+        var board = request.Board;
+        if (!AppliesTo(board)) return [];
+        var usart = RenodePlatform.Console(board);
+        long macs = request.Model.Graph.Macs;
+        long mips = RenodePlatform.InstructionsPerSecond(board) / 1_000_000;
+        var values = new
+        {
+            board = board.Name,
+            mcu = board.Mcu,
+            model_name = request.Model.Graph.Name,
+            project_folder = Path.GetFileName(Path.GetFullPath(request.OutputFolder).TrimEnd(Path.DirectorySeparatorChar)),
+            usart = usart.Name,
+            mips,
+            clock_mhz = board.ClockHz / 1_000_000,
+            macs,
+            instructions_per_mac_bound = InstructionsPerMacBound,
+            startup_instructions = StartupInstructions,
+            timeout_seconds = TimeoutSeconds(macs, mips),
+            sample_count = request.SampleExpected.Count,
+            lines = ExpectedLines(request.SampleExpected),
+            memory_summary = string.Join(", ", new[] { board.Flash }.Concat(board.Ram)
+                .Select(r => $"{r.Name} {r.Size / 1024} KB at {r.OriginText}")),
+        };
+        return
+        [
+            ($"{Folder}/{board.Name}.repl", RenodePlatform.Describe(board)),
+            ($"{Folder}/{board.Name}.resc", TemplateRenderer.Render("renode.resc.liquid", values)),
+            (RobotFile(board.Name), TemplateRenderer.Render("renode.robot.liquid", values)),
+            ($"{Folder}/.github/workflows/renode.yml", TemplateRenderer.Render("renode-workflow.yml.liquid", values)),
+            ($"{Folder}/README.md", TemplateRenderer.Render("renode-README.md.liquid", values)),
+        ];
+    }
+
+    /// <summary>
+    /// The lines main.c prints on a board for each embedded sample: its index, the first class with
+    /// the largest logit, and every logit.
+    /// </summary>
+    public static IReadOnlyList<string> ExpectedLines(IReadOnlyList<sbyte[]> expectedOutputs) =>
+        expectedOutputs.Select((logits, i) => $"sample {i} class {TopClass(logits)} logits {string.Join(' ', logits)}").ToList();
+
+    /// <summary>Whole virtual seconds for one inference at the bound, plus start-up; at least one.</summary>
+    public static long TimeoutSeconds(long macs, long mips)
+    {
+        long instructions = macs * InstructionsPerMacBound + StartupInstructions;
+        long perSecond = mips * 1_000_000;
+        return Math.Max(1, (instructions + perSecond - 1) / perSecond);
+    }
+
+    private static int TopClass(sbyte[] logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+            if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+}
