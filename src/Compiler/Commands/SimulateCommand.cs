@@ -13,12 +13,15 @@ public static class SimulateCommand
         var data = new Option<string?>("--data") { Description = "test data (default: the data the project was compiled with, test split)" };
         var limit = new Option<int>("--limit") { Description = "samples to run", DefaultValueFactory = _ => 1000 };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of tables" };
+        var simulator = new Option<string>("--simulator") { Description = "qemu, or renode to run DIR/renode/<board>.robot with renode-test (boards whose profile names Renode)", DefaultValueFactory = _ => "qemu" };
+        simulator.AcceptOnlyFromAmong("qemu", "renode");
         var command = new Command("simulate", "run the firmware in QEMU, check it bit-exact against the host build, and profile instructions per layer")
         {
-            folder, data, limit, json,
+            folder, data, limit, json, simulator,
         };
-        command.SetAction(parse => Cli.Guard(() =>
-            Run(new SimulateOptions(parse.GetValue(folder)!, parse.GetValue(data), parse.GetValue(limit)), parse.GetValue(json))));
+        command.SetAction(parse => Cli.Guard(() => parse.GetValue(simulator) == "renode"
+            ? Board.RenodeSimulation.Run(parse.GetValue(folder)!)
+            : Run(new SimulateOptions(parse.GetValue(folder)!, parse.GetValue(data), parse.GetValue(limit)), parse.GetValue(json))));
         return command;
     }
 
@@ -45,7 +48,7 @@ public static class SimulateCommand
         var summary = new Table().Title("simulation").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         summary.AddRow("samples", r.Samples.ToString());
         summary.AddRow("bit-exact with host build", r.BitExact ? "[green]yes[/]" : $"[red]no: {r.Mismatches} mismatches[/]");
-        summary.AddRow("top-1 int8", r.Top1Int8 is { } t ? $"{t:F2} %" : "no labels");
+        summary.AddRow("top-1 int8 (firmware / host build)", r.Top1Int8 is { } t ? $"{t:F2} % / {r.Top1Host:F2} %" : "no labels");
         summary.AddRow("instructions per inference", r.InstructionsPerInference.ToString("N0"));
         summary.AddRow("instructions per MAC", r.InstructionsPerMac.ToString("F2"));
         summary.AddRow("latency estimate", $"{r.LatencyMsEstimate:F1} ms at {r.ClockHz / 1e6:F0} MHz, CPI {r.CyclesPerInstruction:F1} assumed");

@@ -21,6 +21,8 @@ public sealed record SimulationReport
     [JsonPropertyName("mismatches")] public required int Mismatches { get; init; }
     /// <summary>Percent; null when the data has no labels.</summary>
     [JsonPropertyName("top1_int8")] public required double? Top1Int8 { get; init; }
+    /// <summary>Top-1 of the host build on the same samples (equal to top1_int8 when bit-exact).</summary>
+    [JsonPropertyName("top1_host")] public required double? Top1Host { get; init; }
     [JsonPropertyName("instructions_per_inference")] public required long InstructionsPerInference { get; init; }
     [JsonPropertyName("instructions_per_mac")] public required double InstructionsPerMac { get; init; }
     /// <summary>Estimated at ClockHz assuming CyclesPerInstruction; QEMU counts instructions, not cycles.</summary>
@@ -95,15 +97,17 @@ public static class Simulation
             var expected = File.ReadAllBytes(Path.Combine(run, "host_outputs.bin"));
             var actual = File.ReadAllBytes(Path.Combine(run, "outputs.bin"));
             int size = manifest.OutputSize;
-            int mismatches = 0, correct = 0;
+            int mismatches = 0, correct = 0, hostCorrect = 0;
             for (int i = 0; i < data.Count; i++)
             {
                 var fw = i * size + size <= actual.Length ? actual.AsSpan(i * size, size) : Span<byte>.Empty;
-                if (!fw.SequenceEqual(expected.AsSpan(i * size, size))) mismatches++;
+                var hostOutput = expected.AsSpan(i * size, size);
+                if (!fw.SequenceEqual(hostOutput)) mismatches++;
                 if (fw.Length == size && ArgMax(fw) == data.Label(i)) correct++;
+                if (ArgMax(hostOutput) == data.Label(i)) hostCorrect++;
             }
             var profile = File.ReadAllBytes(Path.Combine(run, "profile.bin"));
-            return Report(manifest, board, data, machine, mismatches, correct, profile, clock.Elapsed.TotalSeconds);
+            return Report(manifest, board, data, machine, mismatches, correct, hostCorrect, profile, clock.Elapsed.TotalSeconds);
         }
         finally
         {
@@ -112,7 +116,7 @@ public static class Simulation
     }
 
     private static SimulationReport Report(ProjectManifest manifest, BoardProfile board, Dataset data, string machine,
-        int mismatches, int correct, byte[] profile, double seconds)
+        int mismatches, int correct, int hostCorrect, byte[] profile, double seconds)
     {
         if (profile.Length < 20 || profile[0] != 'M' || profile[1] != 'C' || profile[2] != 'U' || profile[3] != 'P')
             throw new HostToolException("firmware wrote no valid profile.bin");
@@ -137,6 +141,7 @@ public static class Simulation
             BitExact = mismatches == 0,
             Mismatches = mismatches,
             Top1Int8 = data.HasLabels ? 100.0 * correct / samples : null,
+            Top1Host = data.HasLabels ? 100.0 * hostCorrect / samples : null,
             InstructionsPerInference = total,
             InstructionsPerMac = macs > 0 ? (double)total / macs : 0,
             LatencyMsEstimate = total * AssumedCyclesPerInstruction / simulated.ClockHz * 1000,
@@ -149,7 +154,7 @@ public static class Simulation
         };
     }
 
-    private static int ArgMax(ReadOnlySpan<byte> logits)
+    private static int ArgMax(Span<byte> logits)
     {
         int best = 0;
         for (int i = 1; i < logits.Length; i++)

@@ -71,6 +71,20 @@ public class FirmwareTests
         Assert.All(report.GetProperty("layers").EnumerateArray(), l => Assert.True(l.GetProperty("instructions").GetInt64() > 0));
     }
 
+    [Theory]
+    [MemberData(nameof(McuFormer.Tests.Onnx.ImportTests.Variants), MemberType = typeof(McuFormer.Tests.Onnx.ImportTests))]
+    public void VariantCompilesAndSimulatesBitExact(string variant)
+    {
+        using var folder = new TempFolder();
+        var output = Path.Combine(folder.Path, "variant");
+        Compile(output, Path.Combine(TestModels.Variants, variant), "--board", "mps2-an500", "--calib", TestModels.FashionMnist);
+        var result = CliRunner.Run("simulate", output, "--limit", "10", "--json");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var report = JsonDocument.Parse(result.Stdout).RootElement;
+        Assert.True(report.GetProperty("bit_exact").GetBoolean());
+        Assert.Equal(report.GetProperty("top1_host").GetDouble(), report.GetProperty("top1_int8").GetDouble());
+    }
+
     [Fact]
     public void RgbNonSquareModelCompilesAndSimulatesBitExact()
     {
