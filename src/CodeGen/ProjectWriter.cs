@@ -105,6 +105,7 @@ public static class ProjectWriter
         Put("Makefile", TemplateRenderer.Render("Makefile.liquid", values));
         Put("CMakeLists.txt", TemplateRenderer.Render("CMakeLists.txt.liquid", values));
         Put("cmake/arm-none-eabi.cmake", TemplateRenderer.Render("arm-none-eabi.cmake", values));
+        foreach (var (name, text) in Renode.RenodeProject.Files(request).Concat(NanoFramework.NanoFrameworkShim.Files(request, source))) Put(name, text);
         return source;
     }
 

@@ -15,10 +15,10 @@ public sealed record InteropAssembly(string Name, Version NativeVersion, IReadOn
     public uint Checksum => NativeChecksum.Compute(Name, Methods);
 
     /// <summary>"Library_&lt;assembly&gt;_&lt;class&gt;": the C++ struct that holds one class's native methods.</summary>
-    public string StubStruct(string className) => $"Library_{Name.Replace('.', '_')}_{className}";
+    public static string StubStructFor(string assemblyName, string className) => $"Library_{assemblyName.Replace('.', '_')}_{className}";
 
     /// <summary>Symbol of the CLR_RT_NativeAssemblyData record, the name nf-interpreter's build expects.</summary>
-    public string RecordSymbol => "g_CLR_AssemblyNative_" + Name.Replace('.', '_');
+    public static string RecordSymbolFor(string assemblyName) => "g_CLR_AssemblyNative_" + assemblyName.Replace('.', '_');
 
     /// <summary>
     /// Reads a built class library. Types come in the order nf-interpreter numbers them: by full
@@ -41,7 +41,8 @@ public sealed record InteropAssembly(string Name, Version NativeVersion, IReadOn
             var kind = KindOf(reader, type);
             if (kind != TypeKind.ClassOrValueType)
                 throw new NotSupportedException(
-                    $"{dllPath}: {FullName(reader, type)} is {(kind == TypeKind.Interface ? "an interface" : "a delegate")}; only classes and value types are laid out");
+                    $"{dllPath}: {FullName(reader, type)} is {(kind == TypeKind.Interface ? "an interface" : "a delegate")}; "
+                    + "the MetadataProcessor keeps those out of the checksum but not out of the method table, which this reader does not model");
         }
         var signatures = new SignatureNames();
         var methods = new List<MethodTableEntry>();

@@ -30,7 +30,7 @@ public static class RenodeProject
     {
         var board = request.Board;
         if (!AppliesTo(board)) return [];
-        var usart = RenodePlatform.Console(board);
+        var usart = RenodePlatform.ConsoleUsart(board);
         long macs = request.Model.Graph.Macs;
         long mips = RenodePlatform.InstructionsPerSecond(board) / 1_000_000;
         var values = new

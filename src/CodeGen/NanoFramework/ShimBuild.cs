@@ -1,0 +1,94 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+
+namespace McuFormer.CodeGen.NanoFramework;
+
+/// <summary>The built shim, or why it could not be built (one line).</summary>
+public sealed record ShimBuildResult(InteropAssembly? Assembly, string? Failure);
+
+/// <summary>
+/// Builds the generated nanoFramework class library with `dotnet build` in a scratch folder and reads
+/// the DLL's metadata: the native checksum can only come from the assembly the compiler produced.
+/// </summary>
+public static class ShimBuild
+{
+    /// <summary>A cold restore of nanoFramework.CoreLibrary plus the build stays well inside this.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
+
+    /// <param name="projectFiles">the shim's files, relative path → text, the .csproj among them</param>
+    public static ShimBuildResult Run(IReadOnlyList<(string Path, string Text)> projectFiles, string assemblyName)
+    {
+        var scratch = Directory.CreateTempSubdirectory("mcuformer-nanoframework-").FullName;
+        try
+        {
+            foreach (var (path, text) in projectFiles)
+            {
+                var full = Path.Combine(scratch, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                File.WriteAllText(full, text);
+            }
+            var project = projectFiles.Single(f => f.Path.EndsWith(".csproj", StringComparison.Ordinal)).Path;
+            var output = Path.Combine(scratch, "out");
+            // Build servers would outlive `mcuformer compile`; a one-off build does not need them.
+            var (exitCode, log) = Dotnet(scratch, ["build", project, "-c", "Release", "-o", output, "-nologo", "-v:q", "--disable-build-servers"]);
+            if (exitCode != 0) return new ShimBuildResult(null, FirstError(log) ?? $"dotnet build exited with {exitCode}");
+            return new ShimBuildResult(InteropAssembly.Read(Path.Combine(output, assemblyName + ".dll")), null);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static (int ExitCode, string Log) Dotnet(string workingDirectory, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (Win32Exception)
+        {
+            return (-1, "error: the dotnet command is not on PATH");
+        }
+        using (process)
+        {
+            process.StandardInput.Close();
+            var log = new StringBuilder();
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            if (!process.WaitForExit(Timeout))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                return (-1, $"error: dotnet build did not finish in {Timeout.TotalMinutes} minutes");
+            }
+            process.WaitForExit();
+            return (process.ExitCode, log.ToString());
+        }
+    }
+
+    /// <summary>The first error of a build log, without MSBuild's file prefix and project suffix.</summary>
+    private static string? FirstError(string log)
+    {
+        var line = log.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase));
+        if (line is null) return null;
+        int code = line.IndexOf(": error ", StringComparison.Ordinal);
+        if (code >= 0) line = line[(code + 2)..];
+        int project = line.LastIndexOf(" [", StringComparison.Ordinal);
+        return project > 0 && line.EndsWith(']') ? line[..project] : line;
+    }
+}
