@@ -13,6 +13,20 @@
 
 #include "mcuformer/kernels.h"
 
+/* Kernel paths. Every kernel has a portable C99 path, the reference that the host build and the
+ * host tests use. Compiled with gcc or clang for Thumb-2 code on a core with the Arm DSP
+ * extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 and M55 with DSP), the kernels take a DSP
+ * path instead, which gives bit-identical results in fewer instructions (helpers in
+ * kernel_dsp.h). Defining MCU_FORCE_PORTABLE selects the portable path on any core; the QEMU
+ * test firmware in runtime-c/bench builds every kernel both ways and compares them byte for
+ * byte. */
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__) && defined(__GNUC__) && \
+    !defined(MCU_FORCE_PORTABLE)
+#define MCU_KERNELS_DSP 1
+#else
+#define MCU_KERNELS_DSP 0
+#endif
+
 typedef char mcu_requires_arithmetic_shift_of_int32[((int32_t)-1 >> 1) == -1 ? 1 : -1];
 typedef char mcu_requires_arithmetic_shift_of_int64[((int64_t)-1 >> 1) == -1 ? 1 : -1];
 
@@ -33,5 +47,9 @@ static inline int8_t requantize_to_s8(int32_t acc, int32_t multiplier, int32_t s
 {
     return saturate_s64_to_s8((int64_t)out_zp + mcu_requantize(acc, multiplier, shift));
 }
+
+#if MCU_KERNELS_DSP
+#include "kernel_dsp.h"
+#endif
 
 #endif /* MCUFORMER_KERNEL_COMMON_H */

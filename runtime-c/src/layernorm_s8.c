@@ -23,6 +23,18 @@
  *   All shifts are arithmetic (round half up). |d_i| <= 255 * dim and sum_i d_i^2 <=
  *   65025 * dim^3, so nothing overflows for dim up to about 50000; |n_i| stays below
  *   2^18 * sqrt(dim), so n_i * gamma_q fits int64 for any int32 gamma_q.
+ *
+ * Paths (kernel_common.h)
+ *   Portable: the formulas above, three passes over each row; the reference.
+ *   DSP: one pass gathers sum_i in[i] and sum_i in[i]^2 four elements per word (SXTB16, SMLAD),
+ *   and v comes from the identity sum_i d_i^2 = dim * (dim * sum_i in[i]^2 - s^2), which is
+ *   exact, so v = dim * sum_i in[i]^2 - s^2 + eps_term. The square root takes Newton's method
+ *   with 32-bit divisions when v < 2^32 (the bit-by-bit method otherwise). Per element,
+ *   n_i = (d_i * inverse + 2^13) >> 14 is computed as (d_i * 2^a) * (inverse * 2^(18 - a)),
+ *   rounded at bit 31 of the 64-bit product: the same value, taken from SMULL's high word, with
+ *   a chosen per row so that both factors fit int32 (d_i * 2^a from one MLA). A row where they
+ *   cannot both fit (sigma tiny, i.e. a constant row and a tiny eps_term) takes the portable
+ *   code. The output stage is SMULL and SMLAL, rounded at bit 31, saturated with SSAT.
  */
 #include "kernel_common.h"
 
@@ -52,6 +64,82 @@ static uint32_t integer_sqrt_u64(uint64_t value)
     return (uint32_t)root;
 }
 
+#if MCU_KERNELS_DSP
+
+/* floor(sqrt(value)) for a 32-bit value, exact, by Newton's method on integers: from a start at or
+ * above the root, x -> floor((x + floor(value / x)) / 2) decreases until it reaches
+ * floor(sqrt(value)), and the step after that does not decrease. Every sum stays below 2^18. */
+static uint32_t integer_sqrt_u32(uint32_t value)
+{
+    if (value < 2) return value;
+    const uint32_t bits = 32u - __builtin_clz(value);
+    uint32_t root = (uint32_t)1 << ((bits + 1) / 2); /* 2^ceil(bits / 2) > sqrt(value) */
+    for (;;) {
+        const uint32_t next = (root + value / root) / 2;
+        if (next >= root) return root;
+        root = next;
+    }
+}
+
+/* One row by the DSP path; returns 0, writing nothing, when the row needs the portable code. */
+static int layernorm_row_dsp(const int8_t *in, int8_t *out, int32_t dim, int64_t eps_term,
+                             const int32_t *gamma_q, const int32_t *beta_q, int32_t out_zp)
+{
+    /* The int32 sums below hold for dim <= 65536 (the portable code's int64 sums hold up to
+     * about 50000). */
+    if (dim > 65536) return 0;
+    const int32_t ones = 0x00010001;
+    int32_t sum = 0, squares = 0;
+    int32_t i = 0;
+    for (; i + 4 <= dim; i += 4) {
+        const uint32_t word = load_u32(in + i);
+        const int32_t even = sxtb16_even(word), odd = sxtb16_odd(word);
+        squares = __smlad(even, even, __smlad(odd, odd, squares));
+        sum = __smlad(__sadd16(even, odd), ones, sum);
+    }
+    for (; i < dim; i++) {
+        sum += in[i];
+        squares += in[i] * in[i];
+    }
+
+    /* sum_i d_i^2 / dim + eps_term, exactly as the portable code computes it. */
+    const int64_t variance = (int64_t)dim * squares - (int64_t)sum * sum + eps_term;
+    uint32_t sigma = 0;
+    if (variance > 0) {
+        sigma = (variance <= (int64_t)UINT32_MAX) ? integer_sqrt_u32((uint32_t)variance)
+                                                  : integer_sqrt_u64((uint64_t)variance);
+    }
+    if (sigma < 1) sigma = 1;
+    const uint32_t inverse = ((uint32_t)1 << 30) / sigma;
+
+    /* |d_i| < 255 * dim; scale d_i by 2^a to just below 2^31 (a <= 18) and the inverse by the
+     * rest of 2^18, which must then stay below 2^31 too. */
+    int32_t a = 31 - (int32_t)(32u - __builtin_clz((uint32_t)(255 * dim))); /* at least 7 */
+    if (a > 18) a = 18;
+    if (inverse >= ((uint32_t)1 << (13 + a))) return 0;
+    const int32_t inverse_scaled = (int32_t)(inverse << (18 - a));
+    const uint32_t dim_scaled = (uint32_t)dim << a, minus_sum_scaled = (uint32_t)-sum << a;
+
+    for (i = 0; i < dim; i++) {
+        /* d_i * 2^a, computed modulo 2^32 (one MLA): the true value fits int32. */
+        const int32_t deviation = (int32_t)((uint32_t)in[i] * dim_scaled + minus_sum_scaled);
+        const int64_t product = (int64_t)deviation * inverse_scaled; /* d_i * inverse * 2^18 */
+        const int32_t normalized_q16 =
+            (int32_t)(product >> 32) + (int32_t)((uint32_t)product >> 31);
+        /* beta_q * 2^16 + out_zp * 2^32, assembled from its two words, then + n * gamma_q
+         * (SMLAL); the rounded high word is the output. */
+        const int32_t beta = beta_q[i];
+        const uint64_t start = ((uint64_t)(uint32_t)((beta >> 16) + out_zp) << 32) |
+                               ((uint32_t)beta << 16);
+        const int64_t scaled = (int64_t)start + (int64_t)normalized_q16 * gamma_q[i];
+        const int32_t value = (int32_t)(scaled >> 32) + (int32_t)((uint32_t)scaled >> 31);
+        out[i] = (int8_t)__ssat(value, 8);
+    }
+    return 1;
+}
+
+#endif /* MCU_KERNELS_DSP */
+
 void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                       int32_t rows, int32_t dim, int64_t eps_term, const int32_t *gamma_q,
                       const int32_t *beta_q, int32_t out_zp)
@@ -61,6 +149,9 @@ void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int3
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *in_row = in + r * in_row_stride;
         int8_t *out_row = out + r * out_row_stride;
+#if MCU_KERNELS_DSP
+        if (layernorm_row_dsp(in_row, out_row, dim, eps_term, gamma_q, beta_q, out_zp)) continue;
+#endif
 
         int32_t sum = 0;
         for (int32_t i = 0; i < dim; i++) sum += in_row[i];

@@ -18,16 +18,61 @@
  *   mcu_requantize rounds half up (add half, arithmetic shift right) and saturates to int32.
  *   Each product is at most 255 * 128 in magnitude, so the int32 accumulator cannot overflow
  *   while in_features * 32640 + |bias| < 2^31 (in_features up to about 65000).
+ *
+ * Paths (kernel_common.h)
+ *   Portable: the formula above, one output at a time; the reference.
+ *   DSP: the tokens are taken four at a time. Their inputs, minus in_zp, are sign-extended once
+ *   into an extended-operand buffer on the stack (kernel_dsp_dot.h); then each weight row is read
+ *   once per block, four weights per word load, extended with SXTB16 and multiplied against the
+ *   four tokens with SMLAD (dsp_dot_4x1: 16 instructions per 16 MACs; kernel_dsp_channels.h,
+ *   shared with mcu_patch_embed_s8), so in_zp costs nothing in the inner loop. When four tokens
+ *   of in_features do not fit the 3 KB buffer (in_features > 384), and for the tokens left
+ *   over, pairs of tokens meet pairs of weight rows (dsp_dot_2x2: 18 per 16; in_features <=
+ *   768), and a last single token meets pairs of weight rows (dsp_dot_1x2: 13 per 8). The
+ *   weight layout stays [out][in]. The int32 sums are the same numbers in another order (SMLAD
+ *   wraps like int32 addition, and the true sum fits), and requantize_s8_dsp rounds exactly like
+ *   mcu_requantize, so both paths give the same bytes. in_features > 1536 (even one token does
+ *   not fit the buffer) takes the portable path.
  */
 #include <stddef.h>
 
 #include "kernel_common.h"
+#if MCU_KERNELS_DSP
+#include "kernel_dsp_channels.h"
+
+static void linear_dsp(const int8_t *in, int32_t in_row_stride, int8_t *out,
+                       int32_t out_row_stride, int32_t rows, int32_t in_features,
+                       int32_t out_features, const int8_t *weights, const int32_t *bias,
+                       const int32_t *multipliers, const int32_t *shifts, int32_t in_zp,
+                       int32_t out_zp)
+{
+    int32_t buffer[DSP_DOT_BUFFER_WORDS];
+    int32_t r = 0;
+    for (int32_t tokens = 4; tokens >= 1; tokens /= 2) {
+        if (!dsp_dot_fits(tokens, in_features)) continue;
+        for (; r + tokens <= rows; r += tokens) {
+            dsp_dot_fill(buffer, tokens, in + r * in_row_stride, in_row_stride, 1, in_features,
+                         in_zp);
+            dsp_channels(tokens, buffer, out + r * out_row_stride, out_row_stride, in_features,
+                         out_features, weights, bias, multipliers, shifts, out_zp);
+        }
+    }
+}
+
+#endif /* MCU_KERNELS_DSP */
 
 void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                    int32_t rows, int32_t in_features, int32_t out_features, const int8_t *weights,
                    const int32_t *bias, const int32_t *multipliers, const int32_t *shifts,
                    int32_t in_zp, int32_t out_zp)
 {
+#if MCU_KERNELS_DSP
+    if (dsp_dot_fits(1, in_features)) {
+        linear_dsp(in, in_row_stride, out, out_row_stride, rows, in_features, out_features,
+                   weights, bias, multipliers, shifts, in_zp, out_zp);
+        return;
+    }
+#endif
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *in_row = in + r * in_row_stride;
         int8_t *out_row = out + r * out_row_stride;

@@ -18,14 +18,160 @@
  *   mcu_requantize rounds half up (add half, arithmetic shift right) and saturates to int32.
  *   Each product is at most 255 * 255 in magnitude, so the accumulator cannot overflow while
  *   k <= 33025.
+ *
+ * Paths (kernel_common.h)
+ *   Portable: the formula above, one output at a time, any strides; the reference.
+ *   DSP: one operand, contiguous along k, is streamed as int8; the other is sign-extended, minus
+ *   its zero point, into an extended-operand buffer on the stack (kernel_dsp_dot.h), four
+ *   vectors at a time, and every streamed row meets each block (dsp_dot_4x1: 16 instructions
+ *   per 16 MACs). P * V streams the rows of P (a_col_stride == 1) against columns of V, which
+ *   are gathered (b_col_stride == 1: one word load gives four adjacent columns). Q * K^T has
+ *   both operands contiguous along k (a_col_stride == 1, b_row_stride == 1) and buffers the one
+ *   with fewer vectors, since each buffered vector is extended once per call: the columns of
+ *   K^T for a whole head, the query rows for a tile of a few queries. The streamed zero point
+ *   is left out of the products and corrected once per output, e.g. for streamed rows of a
+ *     sum_p (a - a_zp)(b - b_zp) = sum_p a (b - b_zp) - a_zp * sum_p (b - b_zp),
+ *   the last sum taken once per buffered vector. Vectors left over, and all of them when four
+ *   of length k do not fit the 3 KB buffer (k > 384), go two at a time against pairs of
+ *   streamed rows (dsp_dot_2x2, k <= 768), then one at a time (dsp_dot_1x2, k <= 1536). The
+ *   int32 sums are the same numbers rearranged (SMLAD wraps like int32 addition and the true
+ *   sum fits), and the output stage rounds exactly like mcu_requantize, so both paths give the
+ *   same bytes. When neither operand is contiguous along k, or k > 1536, the portable path
+ *   runs.
  */
 #include "kernel_common.h"
+#if MCU_KERNELS_DSP
+#include "kernel_dsp_dot.h"
+
+/* The DSP path works on two views of the product. One operand is streamed: R int8 rows, row r
+ * at streamed + r * streamed_stride, contiguous along k. The other is buffered: vectors of length
+ * k, vector v starting at buffered + v * vector_stride with elements element_stride apart, taken
+ * `vectors` at a time into the extended-operand buffer. Output (r, v) is at out + r * out_r_step
+ * + v * out_v_step. For out = a * b either a's rows are streamed against b's columns or b's
+ * columns against a's rows; out_r_step and out_v_step put each result in its place. */
+typedef struct {
+    const int8_t *streamed;
+    int32_t streamed_stride, streamed_count, streamed_zp;
+    const int8_t *buffered;
+    int32_t vector_stride, element_stride, vector_count, buffered_zp;
+    int8_t *out;
+    int32_t out_r_step, out_v_step;
+    int32_t k, multiplier, shift, out_zp;
+} matmul_view;
+
+/* One function per block shape (kept apart so that each gets the registers to itself). Each
+ * takes the block's vectors, starting at vector v0, already in buffer, and
+ * corrections[t] = -streamed_zp * sum of buffered vector t. */
+
+static __attribute__((noinline)) void matmul_dsp_4_vectors(const matmul_view *view,
+                                                            const int32_t *buffer,
+                                                            const int32_t corrections[4],
+                                                            int32_t v0)
+{
+    const int32_t k = view->k, multiplier = view->multiplier, shift = view->shift;
+    const int32_t out_zp = view->out_zp, out_v_step = view->out_v_step;
+    const int8_t *row = view->streamed;
+    int8_t *out = view->out + v0 * out_v_step;
+    for (int32_t r = 0; r < view->streamed_count; r++) {
+        int32_t acc[4] = {corrections[0], corrections[1], corrections[2], corrections[3]};
+        dsp_dot_4x1(buffer, row, k, acc);
+        requantize_4_s8_dsp(acc[0], acc[1], acc[2], acc[3], multiplier, shift, out_zp, out,
+                            out_v_step);
+        row += view->streamed_stride;
+        out += view->out_r_step;
+    }
+}
+
+/* Two vectors against two streamed rows at a time; for an odd count the last row goes twice. */
+static __attribute__((noinline)) void matmul_dsp_2_vectors(const matmul_view *view,
+                                                            const int32_t *buffer,
+                                                            const int32_t corrections[2],
+                                                            int32_t v0)
+{
+    const int32_t multiplier = view->multiplier, shift = view->shift, out_zp = view->out_zp;
+    int8_t *const out = view->out + v0 * view->out_v_step;
+    for (int32_t r = 0; r < view->streamed_count; r += 2) {
+        const int32_t r1 = (r + 1 < view->streamed_count) ? r + 1 : r;
+        int32_t acc[4] = {corrections[0], corrections[1], corrections[0], corrections[1]};
+        dsp_dot_2x2(buffer, view->streamed + r * view->streamed_stride,
+                    view->streamed + r1 * view->streamed_stride, view->k, acc);
+        int8_t *const out0 = out + r * view->out_r_step, *const out1 = out + r1 * view->out_r_step;
+        out0[0] = requantize_s8_dsp(acc[0], multiplier, shift, out_zp);
+        out0[view->out_v_step] = requantize_s8_dsp(acc[1], multiplier, shift, out_zp);
+        out1[0] = requantize_s8_dsp(acc[2], multiplier, shift, out_zp);
+        out1[view->out_v_step] = requantize_s8_dsp(acc[3], multiplier, shift, out_zp);
+    }
+}
+
+/* One vector against two streamed rows at a time. */
+static __attribute__((noinline)) void matmul_dsp_1_vector(const matmul_view *view,
+                                                           const int32_t *buffer,
+                                                           int32_t correction, int32_t v0)
+{
+    const int32_t multiplier = view->multiplier, shift = view->shift, out_zp = view->out_zp;
+    int8_t *const out = view->out + v0 * view->out_v_step;
+    for (int32_t r = 0; r < view->streamed_count; r += 2) {
+        const int32_t r1 = (r + 1 < view->streamed_count) ? r + 1 : r;
+        int32_t acc[2] = {correction, correction};
+        dsp_dot_1x2(buffer, view->streamed + r * view->streamed_stride,
+                    view->streamed + r1 * view->streamed_stride, view->k, acc);
+        out[r * view->out_r_step] = requantize_s8_dsp(acc[0], multiplier, shift, out_zp);
+        out[r1 * view->out_r_step] = requantize_s8_dsp(acc[1], multiplier, shift, out_zp);
+    }
+}
+
+static void matmul_dsp(const matmul_view *view)
+{
+    int32_t buffer[DSP_DOT_BUFFER_WORDS];
+    int32_t v = 0;
+    for (int32_t vectors = 4; vectors >= 1; vectors /= 2) {
+        if (!dsp_dot_fits(vectors, view->k)) continue;
+        for (; v + vectors <= view->vector_count; v += vectors) {
+            int32_t corrections[4];
+            dsp_dot_fill(buffer, vectors, view->buffered + v * view->vector_stride,
+                         view->vector_stride, view->element_stride, view->k, view->buffered_zp);
+            dsp_dot_sums(buffer, vectors, view->k, corrections);
+            for (int32_t t = 0; t < vectors; t++) corrections[t] *= -view->streamed_zp;
+            if (vectors == 4) {
+                matmul_dsp_4_vectors(view, buffer, corrections, v);
+            } else if (vectors == 2) {
+                matmul_dsp_2_vectors(view, buffer, corrections, v);
+            } else {
+                matmul_dsp_1_vector(view, buffer, corrections[0], v);
+            }
+        }
+    }
+}
+
+#endif /* MCU_KERNELS_DSP */
 
 void mcu_matmul_s8(const int8_t *a, int32_t a_row_stride, int32_t a_col_stride, const int8_t *b,
                    int32_t b_row_stride, int32_t b_col_stride, int8_t *out, int32_t out_row_stride,
                    int32_t m, int32_t k, int32_t n, int32_t a_zp, int32_t b_zp, int32_t multiplier,
                    int32_t shift, int32_t out_zp)
 {
+#if MCU_KERNELS_DSP
+    /* Stream whichever operand is contiguous along k; when both are (Q * K^T), buffer the one
+     * with fewer vectors, since each buffered vector is extended once per call. */
+    const int stream_a = (a_col_stride == 1) && (b_row_stride != 1 || n <= m);
+    if ((stream_a || b_row_stride == 1) && dsp_dot_fits(1, k)) {
+        const matmul_view rows_of_a = {
+            .streamed = a, .streamed_stride = a_row_stride, .streamed_count = m,
+            .streamed_zp = a_zp, .buffered = b, .vector_stride = b_col_stride,
+            .element_stride = b_row_stride, .vector_count = n, .buffered_zp = b_zp, .out = out,
+            .out_r_step = out_row_stride, .out_v_step = 1, .k = k, .multiplier = multiplier,
+            .shift = shift, .out_zp = out_zp};
+        const matmul_view columns_of_b = {
+            .streamed = b, .streamed_stride = b_col_stride, .streamed_count = n,
+            .streamed_zp = b_zp, .buffered = a, .vector_stride = a_row_stride,
+            .element_stride = a_col_stride, .vector_count = m, .buffered_zp = a_zp, .out = out,
+            .out_r_step = 1, .out_v_step = out_row_stride, .k = k, .multiplier = multiplier,
+            .shift = shift, .out_zp = out_zp};
+        const matmul_view view = stream_a ? rows_of_a : columns_of_b;
+        matmul_dsp(&view);
+        return;
+    }
+#endif
     for (int32_t i = 0; i < m; i++) {
         const int8_t *a_row = a + i * a_row_stride;
         int8_t *out_row = out + i * out_row_stride;

@@ -20,6 +20,15 @@
  *   out[t][e]  = sat8(out_zp + mcu_requantize(acc, multipliers[e], shifts[e]))
  *   mcu_requantize rounds half up (add half, arithmetic shift right) and saturates to int32.
  *   The int32 accumulator is safe while channels * patch^2 * 32640 + |bias| < 2^31.
+ *
+ * Paths (kernel_common.h)
+ *   Portable: the formula above, one output at a time; the reference.
+ *   DSP: a patch is a token of channels * patch^2 taps, in the weights' order; four patches at a
+ *   time are gathered (padding as in_zp, which extends to 0) and sign-extended, minus in_zp, into
+ *   an extended-operand buffer, then multiplied against every embedding channel's weight row
+ *   with SMLAD exactly as mcu_linear_s8's DSP path does (kernel_dsp_channels.h): the same
+ *   integers, bit-identical. More than 384 taps take two patches at a time, more than 768 one,
+ *   more than 1536 the portable path.
  */
 #include <stddef.h>
 
@@ -28,12 +37,88 @@
 static int32_t max_s32(int32_t x, int32_t y) { return x > y ? x : y; }
 static int32_t min_s32(int32_t x, int32_t y) { return x < y ? x : y; }
 
+#if MCU_KERNELS_DSP
+#include "kernel_dsp_channels.h"
+
+/* Extends the taps of patches first..first + tokens - 1 into the buffer (layout of
+ * kernel_dsp_dot.h), in the weights' order c, ky, kx; taps outside the image read as in_zp. */
+static void patch_fill(int32_t *buffer, int32_t tokens, int32_t first, const int8_t *image,
+                       int32_t channels, int32_t height, int32_t width, int32_t patch,
+                       int32_t pad_top, int32_t pad_left, int32_t grid_w, int32_t in_zp)
+{
+    const int32_t minus_zp = lanes_s16(-in_zp);
+    const uint32_t zp_byte = (uint32_t)in_zp & 0xFFu;
+    for (int32_t t = 0; t < tokens; t++) {
+        const int32_t top = ((first + t) / grid_w) * patch - pad_top;
+        const int32_t left = ((first + t) % grid_w) * patch - pad_left;
+        int32_t *slot = buffer + 2 * t;
+        uint32_t word = 0;
+        int32_t bytes = 0; /* taps gathered into word */
+        for (int32_t c = 0; c < channels; c++) {
+            for (int32_t ky = 0; ky < patch; ky++) {
+                const int32_t y = top + ky;
+                const int row_inside = y >= 0 && y < height;
+                /* An index, not a pointer: the row may lie outside the image. */
+                const int32_t image_row = (c * height + y) * width;
+                for (int32_t kx = 0; kx < patch; kx++) {
+                    const int32_t x = left + kx;
+                    const uint32_t value = (row_inside && x >= 0 && x < width)
+                                               ? (uint32_t)image[image_row + x] & 0xFFu
+                                               : zp_byte;
+                    word |= value << (8 * bytes);
+                    if (++bytes == 4) {
+                        slot[0] = sxtab16_even(minus_zp, word);
+                        slot[1] = sxtab16_odd(minus_zp, word);
+                        slot += 2 * tokens;
+                        word = 0;
+                        bytes = 0;
+                    }
+                }
+            }
+        }
+        if (bytes != 0) {
+            for (; bytes < 4; bytes++) word |= zp_byte << (8 * bytes);
+            slot[0] = sxtab16_even(minus_zp, word);
+            slot[1] = sxtab16_odd(minus_zp, word);
+        }
+    }
+}
+
+static void patch_embed_dsp(const int8_t *image, int32_t channels, int32_t height, int32_t width,
+                            int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
+                            int32_t grid_w, const int8_t *weights, const int32_t *bias,
+                            const int32_t *multipliers, const int32_t *shifts, int32_t embed,
+                            int32_t in_zp, int32_t out_zp, int8_t *out)
+{
+    const int32_t taps = channels * patch * patch, patches = grid_h * grid_w;
+    int32_t buffer[DSP_DOT_BUFFER_WORDS];
+    int32_t t = 0;
+    for (int32_t tokens = 4; tokens >= 1; tokens /= 2) {
+        if (!dsp_dot_fits(tokens, taps)) continue;
+        for (; t + tokens <= patches; t += tokens) {
+            patch_fill(buffer, tokens, t, image, channels, height, width, patch, pad_top, pad_left,
+                       grid_w, in_zp);
+            dsp_channels(tokens, buffer, out + t * embed, embed, taps, embed, weights, bias,
+                         multipliers, shifts, out_zp);
+        }
+    }
+}
+
+#endif /* MCU_KERNELS_DSP */
+
 void mcu_patch_embed_s8(const int8_t *image, int32_t channels, int32_t height, int32_t width,
                         int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
                         int32_t grid_w, const int8_t *weights, const int32_t *bias,
                         const int32_t *multipliers, const int32_t *shifts, int32_t embed,
                         int32_t in_zp, int32_t out_zp, int8_t *out)
 {
+#if MCU_KERNELS_DSP
+    if (dsp_dot_fits(1, channels * patch * patch)) {
+        patch_embed_dsp(image, channels, height, width, patch, pad_top, pad_left, grid_h, grid_w,
+                        weights, bias, multipliers, shifts, embed, in_zp, out_zp, out);
+        return;
+    }
+#endif
     const int32_t weights_per_channel = channels * patch * patch;
 
     for (int32_t gy = 0; gy < grid_h; gy++) {

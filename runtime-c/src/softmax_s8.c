@@ -20,8 +20,103 @@
  *   is at most 256 and is taken to signed before subtracting 128 (a row with one dominant
  *   element reaches 256 - 128 = 128, which saturates to 127).
  *   sum cannot overflow uint32 while length <= 65537.
+ *
+ * Paths (kernel_common.h)
+ *   Portable: the formula above, element by element; the reference.
+ *   DSP: the same integers, four elements per word. The maximum comes from SSUB8/SEL (a byte-wise
+ *   compare and select); the distances max - in[i] from one byte-wise subtraction per word, then
+ *   one halfword table load each for the sum and again for the output. For a sum in (512, 2^24)
+ *   -- every row with a compiler-made table (exp_table[0] = 65535) and length <= 256 -- the
+ *   inverse is floor(2^40 / sum) from three 32-bit divisions of 8 bits each instead of a 64-bit
+ *   division call, and lies below 2^31, so ((e_i * inverse + 2^31) >> 32) - 128 is one SMMLAR
+ *   (rounded high word of a 32 x 32 -> 64 product, plus -128), saturated with SSAT. Other rows
+ *   take the portable code.
  */
-#include "mcuformer/kernels.h"
+#include "kernel_common.h"
+
+#if MCU_KERNELS_DSP
+
+/* The largest of the four signed bytes of `bytes`. */
+static int32_t max_of_bytes(uint32_t bytes)
+{
+    /* SSUB8 sets a GE flag per byte where the first operand is not smaller; SEL picks by them. */
+    uint32_t other = bytes >> 16;
+    (void)__ssub8((int32_t)bytes, (int32_t)other);
+    bytes = __sel(bytes, other);
+    other = bytes >> 8;
+    (void)__ssub8((int32_t)bytes, (int32_t)other);
+    bytes = __sel(bytes, other);
+    return (int8_t)bytes;
+}
+
+/* floor(2^40 / sum) for 0 < sum < 2^24, by long division with 8-bit digits: each step divides
+ * a remainder below 2^32 with the 32-bit UDIV. */
+static uint32_t inverse_q40(uint32_t sum)
+{
+    uint32_t quotient = ((uint32_t)1 << 24) / sum;
+    uint32_t remainder = ((uint32_t)1 << 24) - quotient * sum;
+    for (int step = 0; step < 2; step++) {
+        const uint32_t dividend = remainder << 8;
+        const uint32_t digit = dividend / sum;
+        remainder = dividend - digit * sum;
+        quotient = (quotient << 8) | digit;
+    }
+    return quotient;
+}
+
+/* sat8(((e * inverse + 2^31) >> 32) - 128) for inverse < 2^31 and e <= 65535: both fit int32,
+ * and SMMLAR adds the -128 as the product's high word. */
+static inline int8_t probability_s8(uint32_t e, int32_t inverse)
+{
+    return (int8_t)__ssat(smmlar((int32_t)e, inverse, -128), 8);
+}
+
+/* One row by the DSP path; returns 0, writing nothing, when its sum needs the portable code. */
+static int softmax_row_dsp(const int8_t *in, int8_t *out, int32_t length,
+                           const uint16_t exp_table[256])
+{
+    const int8_t *const words_end = in + (length & ~3); /* the elements after it: one by one */
+    const int8_t *const end = in + length;
+
+    uint32_t max_bytes = 0x80808080u; /* -128 in every byte */
+    for (const int8_t *at = in; at != words_end; at += 4) {
+        const uint32_t x = load_u32(at);
+        (void)__ssub8((int32_t)x, (int32_t)max_bytes);
+        max_bytes = __sel(x, max_bytes);
+    }
+    int32_t max = max_of_bytes(max_bytes);
+    for (const int8_t *at = words_end; at != end; at++) {
+        if (*at > max) max = *at;
+    }
+
+    /* max - in[i] is in 0..255, so a byte-wise subtraction gives every distance of a word. */
+    const uint32_t max_in_every_byte = ((uint32_t)max & 0xFFu) * 0x01010101u;
+    uint32_t sum = 0;
+    for (const int8_t *at = in; at != words_end; at += 4) {
+        const uint32_t d = __usub8(max_in_every_byte, load_u32(at));
+        sum += (uint32_t)exp_table[d & 0xFFu] + exp_table[(d >> 8) & 0xFFu] +
+               exp_table[(d >> 16) & 0xFFu] + exp_table[d >> 24];
+    }
+    for (const int8_t *at = words_end; at != end; at++) sum += exp_table[max - *at];
+
+    if (sum <= 512 || sum >= ((uint32_t)1 << 24)) return 0;
+    const int32_t inverse = (int32_t)inverse_q40(sum); /* below 2^40 / 512 = 2^31 */
+
+    int8_t *to = out;
+    for (const int8_t *at = in; at != words_end; at += 4, to += 4) {
+        const uint32_t d = __usub8(max_in_every_byte, load_u32(at));
+        to[0] = probability_s8(exp_table[d & 0xFFu], inverse);
+        to[1] = probability_s8(exp_table[(d >> 8) & 0xFFu], inverse);
+        to[2] = probability_s8(exp_table[(d >> 16) & 0xFFu], inverse);
+        to[3] = probability_s8(exp_table[d >> 24], inverse);
+    }
+    for (const int8_t *at = words_end; at != end; at++, to++) {
+        *to = probability_s8(exp_table[max - *at], inverse);
+    }
+    return 1;
+}
+
+#endif /* MCU_KERNELS_DSP */
 
 void mcu_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
                     const uint16_t exp_table[256])
@@ -29,6 +124,9 @@ void mcu_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *in_row = in + r * length;
         int8_t *out_row = out + r * length;
+#if MCU_KERNELS_DSP
+        if (softmax_row_dsp(in_row, out_row, length, exp_table)) continue;
+#endif
 
         int32_t max = -128;
         for (int32_t i = 0; i < length; i++) {

@@ -31,6 +31,7 @@ public static class Cli
             BenchPlanCommand.Create(),
             ValidateCommand.Create(),
             AnalyzeCommand.Create(),
+            BenchKernelsCommand.Create(),
             FlashCommand.Create(),
         };
         return root.Parse(args).Invoke();
