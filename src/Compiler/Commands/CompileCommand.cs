@@ -62,6 +62,7 @@ public static class CompileCommand
         summary.AddRow($"flash ({r.MemorySource})", r.FlashBytes.ToString("N0"), r.FlashBudgetBytes.ToString("N0"), $"{100.0 * r.FlashBytes / r.FlashBudgetBytes:F1} %");
         summary.AddRow($"RAM ({r.MemorySource})", r.PeakRamBytes.ToString("N0"), r.RamBudgetBytes.ToString("N0"), $"{100.0 * r.PeakRamBytes / r.RamBudgetBytes:F1} %");
         summary.AddRow("activation arena", r.ArenaBytes.ToString("N0"), $"bound {r.ArenaLowerBoundBytes:N0}", "");
+        summary.AddRow("schedule", Markup.Escape(r.Schedule), "", "");
         foreach (var (region, bytes) in r.RamByRegion) summary.AddRow($"  {region}", bytes.ToString("N0"), "", "");
         summary.AddRow("MACs / params", r.Macs.ToString("N0"), r.Params.ToString("N0"), "");
         AnsiConsole.Write(summary);

@@ -28,8 +28,8 @@ public static class Compilation
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var schedule = KernelLowering.Lower(model, options.Schedule);
-        var plan = ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5));
+        var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
+        var (schedule, plan) = ChooseSchedule(model, options.Schedule, arenaRegion.Size);
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -57,7 +57,6 @@ public static class Compilation
         };
         progress?.Report("generating C");
         var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
-        var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
         if (plan.PeakBytes > arenaRegion.Size)
             throw new FirmwareDoesNotFitException(
                 $"{options.ModelPath}: the activation arena needs {plan.PeakBytes} bytes but {board.Name}'s {arenaRegion.Name} has {arenaRegion.Size} (over by {plan.PeakBytes - arenaRegion.Size} bytes)");
@@ -88,6 +87,9 @@ public static class Compilation
             FlashBudgetBytes = board.FlashBytes,
             Fits = flash <= board.FlashBytes && ram <= board.RamBytes,
             ArenaBytes = plan.PeakBytes,
+            Schedule = schedule.Options.Fuse
+                ? $"fused: attention in blocks of {schedule.Options.AttentionRowBlock} query rows, MLP in chunks of {schedule.Options.MlpRowChunk} tokens, in-place adds"
+                : "unfused",
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
             ConstantBytes = source.ConstantBytes,
             RamByRegion = memory?.RamByRegion ?? new Dictionary<string, long> { [arenaRegion.Name] = plan.PeakBytes },
@@ -96,5 +98,29 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
         return new CompileOutcome(report, folder, built);
+    }
+
+    /// <summary>
+    /// Fused schedules trade RAM for calls: bigger attention row blocks and MLP chunks mean fewer,
+    /// longer kernel calls (faster) and more scratch. Takes the biggest blocks whose arena fits the
+    /// region, down to the smallest-memory schedule when nothing bigger fits.
+    /// </summary>
+    private static (Schedule Schedule, MemoryPlan Plan) ChooseSchedule(QuantizedModel model, ScheduleOptions requested, long budget)
+    {
+        int tokens = model.Graph.Ops.OfType<Model.Ir.LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
+        var candidates = requested.Fuse
+            ? new[] { tokens, 64, 32, 16, requested.AttentionRowBlock }.Where(b => b <= tokens && b >= requested.AttentionRowBlock).Distinct()
+                .Select(b => requested with { AttentionRowBlock = b, MlpRowChunk = b })
+            : [requested];
+        (Schedule, MemoryPlan)? smallest = null;
+        foreach (var candidate in candidates)
+        {
+            var schedule = KernelLowering.Lower(model, candidate);
+            var plan = GreedyPlanner.Plan(BufferLifetime.Of(schedule));
+            smallest = (schedule, plan);
+            if (plan.PeakBytes <= budget) return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5)));
+        }
+        var (last, _) = smallest!.Value;
+        return (last, ExactPlanner.Plan(BufferLifetime.Of(last), TimeSpan.FromSeconds(5)));
     }
 }

@@ -18,6 +18,8 @@ public sealed record CompileReport
     [JsonPropertyName("flash_budget_bytes")] public required long FlashBudgetBytes { get; init; }
     [JsonPropertyName("fits")] public required bool Fits { get; init; }
     [JsonPropertyName("arena_bytes")] public required long ArenaBytes { get; init; }
+    /// <summary>How the steps run: unfused, or fused with the attention row block and MLP chunk chosen under the budget.</summary>
+    [JsonPropertyName("schedule")] public required string Schedule { get; init; }
     [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
     [JsonPropertyName("constant_bytes")] public required long ConstantBytes { get; init; }
     [JsonPropertyName("ram_by_region")] public required IReadOnlyDictionary<string, long> RamByRegion { get; init; }

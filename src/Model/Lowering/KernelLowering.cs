@@ -30,8 +30,10 @@ public sealed record ExecutionStep(int Index, string Name, string Kind, IReadOnl
 /// The steps of a model in run order. Aliases maps a buffer to the buffer whose memory it
 /// overwrites in place; planners place both at one offset.
 /// </summary>
-public sealed class Schedule(ModelGraph graph, IReadOnlyList<ExecutionStep> steps, IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> aliases)
+public sealed class Schedule(ModelGraph graph, ScheduleOptions options, IReadOnlyList<ExecutionStep> steps,
+    IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> aliases)
 {
+    public ScheduleOptions Options { get; } = options;
     public ModelGraph Graph { get; } = graph;
     public IReadOnlyList<ExecutionStep> Steps { get; } = steps;
     public IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> Aliases { get; } = aliases;
@@ -101,7 +103,7 @@ public static class KernelLowering
             emitter.Single(ops[i], overwritten);
             steps.Add(emitter.Step(ops[i].Op.Kind, [ops[i]], []));
         }
-        return new Schedule(model.Graph, steps, aliases);
+        return new Schedule(model.Graph, options, steps, aliases);
     }
 
     /// <summary>
