@@ -38,7 +38,7 @@ LOW_RANK_VARIANT = ("lowrank_cls_erf_opset17", replace(SMALL, attention="timm", 
 def train_briefly(model, data, epochs):
     train_images, train_labels, _, _ = data
     return fmnist.train(model, train_images, train_labels, epochs=epochs, seed=SEED,
-                        lr=LEARNING_RATE, use_augmentation=False, log_every=0)
+                        lr=LEARNING_RATE, log_every=0)
 
 
 def export_and_describe(model, stem, opset, data, training):

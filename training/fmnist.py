@@ -8,7 +8,6 @@ import gzip
 import json
 import math
 import os
-import random
 import struct
 import time
 
@@ -28,11 +27,9 @@ IDX_LABELS_MAGIC = 2049
 
 
 def configure_torch(seed):
-    """Two CPU threads and fixed seeds so every run is reproducible."""
+    """Two CPU threads, deterministic kernels and a fixed seed so every run is reproducible."""
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(True)
-    random.seed(seed)
-    np.random.seed(seed)
     torch.manual_seed(seed)
 
 
@@ -64,22 +61,6 @@ def load_split(split):
     return image_tensor, torch.from_numpy(labels.astype(np.int64))
 
 
-def augment(images, generator, padding=2):
-    """Random crop after zero padding plus a random horizontal flip, per image."""
-    batch = images.shape[0]
-    padded = F.pad(images, (padding, padding, padding, padding))
-    max_offset = 2 * padding + 1
-    row_offsets = torch.randint(0, max_offset, (batch,), generator=generator)
-    col_offsets = torch.randint(0, max_offset, (batch,), generator=generator)
-    span = torch.arange(IMAGE_SIZE)
-    rows = (row_offsets[:, None] + span[None, :])[:, :, None]
-    cols = (col_offsets[:, None] + span[None, :])[:, None, :]
-    flip = torch.rand(batch, generator=generator) < 0.5
-    cols = torch.where(flip[:, None, None], cols.flip(-1), cols)
-    batch_index = torch.arange(batch)[:, None, None]
-    return padded[batch_index, 0, rows, cols].unsqueeze(1)
-
-
 def cosine_lr_lambda(total_steps, warmup_steps):
     """Linear warm-up, then cosine decay to zero (a multiplier for LambdaLR)."""
 
@@ -93,7 +74,7 @@ def cosine_lr_lambda(total_steps, warmup_steps):
 
 
 def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
-          weight_decay=0.05, label_smoothing=0.1, use_augmentation=True,
+          weight_decay=0.05, label_smoothing=0.1,
           warmup_fraction=0.05, log_every=100, after_epoch=None):
     """AdamW + per-step cosine schedule. Returns the wall-clock seconds spent training.
 
@@ -115,10 +96,7 @@ def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
         running_loss = 0.0
         for step in range(steps_per_epoch):
             batch_ids = order[step * batch_size:(step + 1) * batch_size]
-            batch_images = images[batch_ids]
-            if use_augmentation:
-                batch_images = augment(batch_images, generator)
-            logits = model(batch_images)
+            logits = model(images[batch_ids])
             loss = F.cross_entropy(logits, labels[batch_ids], label_smoothing=label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -14,12 +14,11 @@ from vit import ViT, ViTConfig
 
 SEED = 0
 OPSET = 17
-EPOCHS = 8
+EPOCHS = 9
 BATCH_SIZE = 128
-LEARNING_RATE = 1.5e-3
+LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 0.05
 LABEL_SMOOTHING = 0.1
-USE_AUGMENTATION = False
 CONFIG = ViTConfig(patch_size=4, embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0,
                    attention="timm", pool="cls", gelu="erf", qkv_bias=True)
 
@@ -44,7 +43,7 @@ def main():
     train_seconds = fmnist.train(
         model, train_images, train_labels, epochs=EPOCHS, seed=SEED, batch_size=BATCH_SIZE,
         lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY, label_smoothing=LABEL_SMOOTHING,
-        use_augmentation=USE_AUGMENTATION, after_epoch=report_test_top1)
+        after_epoch=report_test_top1)
     float_top1 = fmnist.evaluate_top1(model, test_images, test_labels)
     print(f"float top-1 on {test_images.shape[0]} test images: {float_top1:.4f} "
           f"({train_seconds:.0f} s of training)")
