@@ -108,19 +108,17 @@ public static class Compilation
     private static (Schedule Schedule, MemoryPlan Plan) ChooseSchedule(QuantizedModel model, ScheduleOptions requested, long budget)
     {
         int tokens = model.Graph.Ops.OfType<Model.Ir.LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
-        var candidates = requested.Fuse
-            ? new[] { tokens, 64, 32, 16, requested.AttentionRowBlock }.Where(b => b <= tokens && b >= requested.AttentionRowBlock).Distinct()
+        var larger = requested.Fuse
+            ? new[] { tokens, 64, 32, 16 }.Where(b => b <= tokens && b > requested.AttentionRowBlock).Distinct()
                 .Select(b => requested with { AttentionRowBlock = b, MlpRowChunk = b })
-            : [requested];
-        (Schedule, MemoryPlan)? smallest = null;
-        foreach (var candidate in candidates)
+            : [];
+        foreach (var candidate in larger)
         {
             var schedule = KernelLowering.Lower(model, candidate);
-            var plan = GreedyPlanner.Plan(BufferLifetime.Of(schedule));
-            smallest = (schedule, plan);
-            if (plan.PeakBytes <= budget) return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5)));
+            if (GreedyPlanner.Plan(BufferLifetime.Of(schedule)).PeakBytes <= budget)
+                return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5)));
         }
-        var (last, _) = smallest!.Value;
-        return (last, ExactPlanner.Plan(BufferLifetime.Of(last), TimeSpan.FromSeconds(5)));
+        var smallest = KernelLowering.Lower(model, requested);
+        return (smallest, ExactPlanner.Plan(BufferLifetime.Of(smallest), TimeSpan.FromSeconds(5)));
     }
 }
