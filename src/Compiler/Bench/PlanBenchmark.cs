@@ -12,6 +12,7 @@ namespace McuFormer.Compiler.Bench;
 public sealed record PlanFigures(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("tokens")] int Tokens,
+    [property: JsonPropertyName("steps")] int Steps,
     [property: JsonPropertyName("no_reuse_bytes")] long NoReuseBytes,
     [property: JsonPropertyName("greedy_unfused_bytes")] long GreedyUnfusedBytes,
     [property: JsonPropertyName("planned_bytes")] long PlannedBytes,
@@ -35,9 +36,9 @@ public static class PlanBenchmark
         var plan = ExactPlanner.Plan(BufferLifetime.Of(fused), exactTimeLimit);
         double ms = clock.Elapsed.TotalMilliseconds;
         var (peakStep, _) = MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList());
-        string stepName = peakStep < 0 ? "input" : peakStep < fused.Steps.Count ? $"{peakStep}: {fused.Steps[peakStep].Kind} {fused.Steps[peakStep].Name}" : "output";
+        string stepName = fused.Describe(peakStep);
         int tokens = graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(0).Max();
-        return new PlanFigures(name, tokens, noReuse, greedy.PeakBytes, plan.PeakBytes, plan.LowerBoundBytes, plan.Method, ms, stepName,
+        return new PlanFigures(name, tokens, fused.Steps.Count, noReuse, greedy.PeakBytes, plan.PeakBytes, plan.LowerBoundBytes, plan.Method, ms, stepName,
             plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());
     }
 

@@ -22,17 +22,16 @@ public sealed record PlanSummary(
     [property: JsonPropertyName("peak_step")] string PeakStep,
     [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak)
 {
+    /// <summary>The plan `compile` would make for this board (the same choice of schedule).</summary>
     public static PlanSummary For(ModelGraph graph, BoardProfile board)
     {
         var model = Quantizer.ForPlanning(graph);
-        var schedule = KernelLowering.Lower(model, ScheduleOptions.Fused);
-        var plan = ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5));
-        var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
         var region = board.RamRegion(board.Layout.ArenaRegion);
+        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, region.Size, TimeSpan.FromSeconds(5));
+        var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
         var (step, _) = MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList());
-        string stepName = step >= 0 && step < schedule.Steps.Count ? $"{step}: {schedule.Steps[step].Kind} {schedule.Steps[step].Name}" : step < 0 ? "input" : "output";
         return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, plan.PeakBytes, plan.LowerBoundBytes, unfused.PeakBytes,
-            region.Name, region.Size, plan.PeakBytes <= region.Size, stepName,
+            region.Name, region.Size, plan.PeakBytes <= region.Size, schedule.Describe(step),
             plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());
     }
 

@@ -29,7 +29,7 @@ public static class Compilation
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
         var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
-        var (schedule, plan) = ChooseSchedule(model, options.Schedule, arenaRegion.Size);
+        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, arenaRegion.Size, TimeSpan.FromSeconds(5));
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -98,27 +98,5 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
         return new CompileOutcome(report, folder, built);
-    }
-
-    /// <summary>
-    /// Fused schedules trade RAM for calls: bigger attention row blocks and MLP chunks mean fewer,
-    /// longer kernel calls (faster) and more scratch. Takes the biggest blocks whose arena fits the
-    /// region, down to the smallest-memory schedule when nothing bigger fits.
-    /// </summary>
-    private static (Schedule Schedule, MemoryPlan Plan) ChooseSchedule(QuantizedModel model, ScheduleOptions requested, long budget)
-    {
-        int tokens = model.Graph.Ops.OfType<Model.Ir.LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
-        var larger = requested.Fuse
-            ? new[] { tokens, 64, 32, 16 }.Where(b => b <= tokens && b > requested.AttentionRowBlock).Distinct()
-                .Select(b => requested with { AttentionRowBlock = b, MlpRowChunk = b })
-            : [];
-        foreach (var candidate in larger)
-        {
-            var schedule = KernelLowering.Lower(model, candidate);
-            if (GreedyPlanner.Plan(BufferLifetime.Of(schedule)).PeakBytes <= budget)
-                return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), TimeSpan.FromSeconds(5)));
-        }
-        var smallest = KernelLowering.Lower(model, requested);
-        return (smallest, ExactPlanner.Plan(BufferLifetime.Of(smallest), TimeSpan.FromSeconds(5)));
     }
 }

@@ -49,6 +49,10 @@ public sealed class Schedule(ModelGraph graph, ScheduleOptions options, IReadOnl
         Steps.SelectMany(s => s.Scratch.Append(s.Output)).Prepend(Graph.Input.Buffer).Distinct();
 
     public IEnumerable<KernelCall> Calls => Steps.SelectMany(s => s.Calls);
+
+    /// <summary>A step index as people read it: −1 is the input, past the end the output.</summary>
+    public string Describe(int step) =>
+        step < 0 ? "input" : step < Steps.Count ? $"{step}: {Steps[step].Kind} {Steps[step].Name}" : "output";
 }
 
 /// <summary>

@@ -49,6 +49,10 @@ public class FirmwareTests
         Assert.Equal(1048576, report.GetProperty("flash_budget_bytes").GetInt64());
         Assert.True(sizes[".arena"] >= report.GetProperty("arena_bytes").GetInt64());
         foreach (var key in new[] { "board", "model", "params", "macs", "layers" }) Assert.True(report.TryGetProperty(key, out _), key);
+        var analysis = CliRunner.Run("analyze", TestModels.Fixture, "--board", board, "--json");
+        Assert.True(analysis.ExitCode == 0, analysis.Stderr);
+        Assert.Equal(report.GetProperty("arena_bytes").GetInt64(),
+            JsonDocument.Parse(analysis.Stdout).RootElement.GetProperty("plan").GetProperty("arena_bytes").GetInt64());
         var layer = report.GetProperty("layers")[0];
         foreach (var key in new[] { "name", "op", "macs", "weight_bytes", "arena_offset", "bytes" }) Assert.True(layer.TryGetProperty(key, out _), key);
     }

@@ -1,0 +1,31 @@
+using McuFormer.Model.Ir;
+using McuFormer.Model.Lowering;
+using McuFormer.Model.Quantization;
+
+namespace McuFormer.MemoryPlanner;
+
+/// <summary>
+/// Chooses how a model's steps run and plans their memory. Fused schedules trade RAM for calls:
+/// bigger attention row blocks and MLP chunks mean fewer, longer kernel calls (faster) and more
+/// scratch. This takes the biggest blocks whose arena fits the budget, down to the requested
+/// (smallest-memory) blocks when nothing bigger fits.
+/// </summary>
+public static class SchedulePlanner
+{
+    public static (Schedule Schedule, MemoryPlan Plan) Plan(QuantizedModel model, ScheduleOptions requested, long budgetBytes, TimeSpan exactTimeLimit)
+    {
+        int tokens = model.Graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
+        var larger = requested.Fuse
+            ? new[] { tokens, 64, 32, 16 }.Where(b => b <= tokens && b > requested.AttentionRowBlock).Distinct()
+                .Select(b => requested with { AttentionRowBlock = b, MlpRowChunk = b })
+            : [];
+        foreach (var candidate in larger)
+        {
+            var schedule = KernelLowering.Lower(model, candidate);
+            if (GreedyPlanner.Plan(BufferLifetime.Of(schedule)).PeakBytes <= budgetBytes)
+                return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), exactTimeLimit));
+        }
+        var smallest = KernelLowering.Lower(model, requested);
+        return (smallest, ExactPlanner.Plan(BufferLifetime.Of(smallest), exactTimeLimit));
+    }
+}
