@@ -38,8 +38,6 @@ public sealed unsafe class HostExecutor : IDisposable
         foreach (var buffer in all) buffers[buffer] = buffers[schedule.Storage(buffer)];
     }
 
-    public QuantizedModel Model => model;
-
     /// <summary>Runs one inference on an already quantized input; returns the int8 output.</summary>
     public sbyte[] Run(ReadOnlySpan<sbyte> input)
     {
