@@ -9,7 +9,10 @@
  * one-instruction asm statements, so that they cost one instruction rather than two or three:
  *   - SXTB16 and SXTAB16 with their operand rotated right by 8 (bytes 1 and 3); ACLE has no
  *     rotation argument and gcc 12 does not fold a separate rotate into the instruction;
- *   - SMMLAR, the rounded high word of a 32 x 32 -> 64 product plus an addend;
+ *   - SMMLAR and SMMLA, the rounded and the truncated high word of a 32 x 32 -> 64 product plus
+ *     an addend;
+ *   - SSAT with its operand shifted right by one;
+ *   - STRB, where gcc would merge byte stores into a word it assembles;
  *   - LDRD with post-increment: two words of an extended-operand buffer (kernel_dsp_dot.h) in
  *     one instruction; gcc otherwise splits such pairs into single loads.
  * The statements are not volatile: the compiler still schedules them and removes unused ones.
@@ -64,6 +67,31 @@ static inline int32_t smmlar(int32_t a, int32_t b, int32_t addend)
     int32_t result;
     __asm__("smmlar %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(addend));
     return result;
+}
+
+/* addend + (a * b >> 32): the truncated high word of a signed 32 x 32 -> 64 product plus addend
+ * (SMMLA; not in ACLE). */
+static inline int32_t smmla(int32_t a, int32_t b, int32_t addend)
+{
+    int32_t result;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(addend));
+    return result;
+}
+
+/* value >> 1 (arithmetic) saturated to int8, in one SSAT with a shifted operand; gcc does not
+ * fold the shift into __ssat by itself. */
+static inline int32_t ssat8_half(int32_t value)
+{
+    int32_t result;
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(result) : "r"(value));
+    return result;
+}
+
+/* *address = value as one STRB. gcc would otherwise merge stores to adjacent bytes into a word
+ * assembled with BFIs, which costs more instructions and registers than the byte stores. */
+static inline void store_s8(int8_t *address, int32_t value)
+{
+    __asm__("strb %1, %0" : "=m"(*address) : "r"(value));
 }
 
 /* The same 16-bit value in both lanes (value in [-32768, 32767]). */

@@ -25,13 +25,14 @@ static __attribute__((noinline)) void dsp_channels_4_tokens(
     int32_t channels, const int8_t *weights, const int32_t *bias, const int32_t *multipliers,
     const int32_t *shifts, int32_t out_zp)
 {
+    const int zp_ok = requantize_zp_ok(out_zp);
     const int8_t *weight_row = weights;
     for (int32_t o = 0; o < channels; o++, weight_row += k) {
         const int32_t start = (bias != NULL) ? bias[o] : 0;
         int32_t acc[4] = {start, start, start, start};
         dsp_dot_4x1(buffer, weight_row, k, acc);
         requantize_4_s8_dsp(acc[0], acc[1], acc[2], acc[3], multipliers[o], shifts[o], out_zp,
-                            out_block + o, out_row_stride);
+                            zp_ok, out_block + o, out_row_stride);
     }
 }
 
@@ -48,10 +49,12 @@ static __attribute__((noinline)) void dsp_channels_2_tokens(
         int32_t acc[4] = {start0, start0, start1, start1};
         dsp_dot_2x2(buffer, weights + o * k, weights + o1 * k, k,
                     acc);
-        out_block[o] = requantize_s8_dsp(acc[0], multipliers[o], shifts[o], out_zp);
+        out_block[o] =
+            requantize_s8_dsp(acc[0], multipliers[o], shifts[o], out_zp);
         out_block[out_row_stride + o] =
             requantize_s8_dsp(acc[1], multipliers[o], shifts[o], out_zp);
-        out_block[o1] = requantize_s8_dsp(acc[2], multipliers[o1], shifts[o1], out_zp);
+        out_block[o1] =
+            requantize_s8_dsp(acc[2], multipliers[o1], shifts[o1], out_zp);
         out_block[out_row_stride + o1] =
             requantize_s8_dsp(acc[3], multipliers[o1], shifts[o1], out_zp);
     }

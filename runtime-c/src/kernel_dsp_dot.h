@@ -56,6 +56,30 @@ static inline int8_t requantize_high_s8(int32_t acc, int32_t multiplier, int32_t
     return (int8_t)__ssat((((high >> t) + 1) >> 1) + out_zp, 8);
 }
 
+/* The same value in four instructions (SMMLA, ASR, SSAT, STRB) where the output stage of a call
+ * allows it (requantize_fast_ok): t = -2 - shift in [0, 21] and out_zp an int8. The rounding one
+ * and out_zp are moved inside the shifts,
+ *   ((high >> t) + 1) >> 1) + out_zp = ((high + addend) >> t) >> 1,  addend = (1 + 2 out_zp) 2^t,
+ * exact because addend is a multiple of 2^t and 2 out_zp one of 2; SMMLA adds addend to the
+ * high word for free and SSAT takes the last shift as part of its operand. |high| <= 2^30 (the
+ * multiplier is below 2^31) and |addend| < 2^8 * 2^21 = 2^29, so high + addend fits int32. */
+static inline int requantize_fast_ok(int32_t shift, int32_t out_zp)
+{
+    return shift <= -2 && shift >= -23 && out_zp >= -128 && out_zp <= 127;
+}
+
+/* The addend for t = -2 - shift (requantize_fast_ok must hold). */
+static inline int32_t requantize_fast_addend(int32_t t, int32_t out_zp)
+{
+    return (int32_t)((uint32_t)(1 + 2 * out_zp) << t);
+}
+
+static inline int32_t requantize_fast_s8(int32_t acc, int32_t multiplier, int32_t t,
+                                         int32_t addend)
+{
+    return ssat8_half(smmla(acc, multiplier, addend) >> t);
+}
+
 /* requantize_to_s8 kept out of line: the rare shifts that need it (gains of 1/4 and more) then
  * do not crowd the registers of the loops around the common case. */
 static __attribute__((noinline)) int8_t requantize_s8_general(int32_t acc, int32_t multiplier,
@@ -77,27 +101,36 @@ static inline int8_t requantize_s8_dsp(int32_t acc, int32_t multiplier, int32_t 
 }
 
 /* requantize_s8_dsp for four accumulators that share multiplier and shift, written to out[0],
- * out[step], out[2 * step] and out[3 * step]; the shift is examined once. */
+ * out[step], out[2 * step] and out[3 * step]; the shift is examined once. zp_ok says that out_zp
+ * is an int8 (the callers decide it once per call), so that only the shift decides whether the
+ * four-instruction requantize_fast_s8 applies. */
 static inline void requantize_4_s8_dsp(int32_t acc0, int32_t acc1, int32_t acc2, int32_t acc3,
                                        int32_t multiplier, int32_t shift, int32_t out_zp,
-                                       int8_t *out, int32_t step)
+                                       int zp_ok, int8_t *out, int32_t step)
 {
-    if (__builtin_expect(shift <= -2, 1)) {
-        const int32_t t = -2 - shift;
+    const int32_t t = -2 - shift;
+    if (__builtin_expect(zp_ok && (uint32_t)t <= 21u, 1)) {
+        const int32_t addend = requantize_fast_addend(t, out_zp);
         /* One pointer stepped along, rather than four addresses the compiler would keep live. */
-        *out = requantize_high_s8(acc0, multiplier, t, out_zp);
+        *out = (int8_t)requantize_fast_s8(acc0, multiplier, t, addend);
         out += step;
-        *out = requantize_high_s8(acc1, multiplier, t, out_zp);
+        *out = (int8_t)requantize_fast_s8(acc1, multiplier, t, addend);
         out += step;
-        *out = requantize_high_s8(acc2, multiplier, t, out_zp);
+        *out = (int8_t)requantize_fast_s8(acc2, multiplier, t, addend);
         out += step;
-        *out = requantize_high_s8(acc3, multiplier, t, out_zp);
+        *out = (int8_t)requantize_fast_s8(acc3, multiplier, t, addend);
     } else {
-        out[0] = requantize_s8_general(acc0, multiplier, shift, out_zp);
-        out[step] = requantize_s8_general(acc1, multiplier, shift, out_zp);
-        out[2 * step] = requantize_s8_general(acc2, multiplier, shift, out_zp);
-        out[3 * step] = requantize_s8_general(acc3, multiplier, shift, out_zp);
+        out[0] = requantize_s8_dsp(acc0, multiplier, shift, out_zp);
+        out[step] = requantize_s8_dsp(acc1, multiplier, shift, out_zp);
+        out[2 * step] = requantize_s8_dsp(acc2, multiplier, shift, out_zp);
+        out[3 * step] = requantize_s8_dsp(acc3, multiplier, shift, out_zp);
     }
+}
+
+/* Whether out_zp is an int8, the condition on it of requantize_fast_ok. */
+static inline int requantize_zp_ok(int32_t out_zp)
+{
+    return out_zp >= -128 && out_zp <= 127;
 }
 
 /* ---- extended-operand buffer ---- */

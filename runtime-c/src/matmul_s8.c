@@ -63,6 +63,43 @@ typedef struct {
  * takes the block's vectors, starting at vector v0, already in buffer, and
  * corrections[t] = -streamed_zp * sum of buffered vector t. */
 
+/* What matmul_dsp_4_vectors_k16 needs besides its moving row and output pointers; read from
+ * memory once per row where needed. Kept in registers across the products they would not fit
+ * (the products take ten) and gcc would spill and reload them once per use instead. */
+typedef struct {
+    const int32_t *buffer;
+    int32_t corrections[4];
+    int32_t multiplier, t, addend; /* requantize_fast_s8's output stage */
+    int32_t row_stride, out_r_step;
+    const int8_t *out_end;
+} matmul_k16_rows;
+
+/* matmul_dsp_4_vectors for the common attention head, k = 16 with the four outputs of a
+ * streamed row adjacent (out_v_step == 1) and an output stage that takes requantize_fast_s8.
+ * With a dot product this short the fixed costs per row weigh as much as the products, so the
+ * four groups are written out (no loop, no tail tests) and the output stage is four
+ * instructions per output. */
+static __attribute__((noinline)) void matmul_dsp_4_vectors_k16(const matmul_k16_rows *rows,
+                                                                const int8_t *row, int8_t *out)
+{
+    do {
+        const int32_t *cursor = rows->buffer;
+        int32_t acc0 = rows->corrections[0], acc1 = rows->corrections[1];
+        int32_t acc2 = rows->corrections[2], acc3 = rows->corrections[3];
+        dsp_dot_4x1_group(&cursor, load_u32(row), &acc0, &acc1, &acc2, &acc3);
+        dsp_dot_4x1_group(&cursor, load_u32(row + 4), &acc0, &acc1, &acc2, &acc3);
+        dsp_dot_4x1_group(&cursor, load_u32(row + 8), &acc0, &acc1, &acc2, &acc3);
+        dsp_dot_4x1_group(&cursor, load_u32(row + 12), &acc0, &acc1, &acc2, &acc3);
+        const int32_t multiplier = rows->multiplier, t = rows->t, addend = rows->addend;
+        store_s8(out + 0, requantize_fast_s8(acc0, multiplier, t, addend));
+        store_s8(out + 1, requantize_fast_s8(acc1, multiplier, t, addend));
+        store_s8(out + 2, requantize_fast_s8(acc2, multiplier, t, addend));
+        store_s8(out + 3, requantize_fast_s8(acc3, multiplier, t, addend));
+        row += rows->row_stride;
+        out += rows->out_r_step;
+    } while (out != rows->out_end);
+}
+
 static __attribute__((noinline)) void matmul_dsp_4_vectors(const matmul_view *view,
                                                             const int32_t *buffer,
                                                             const int32_t corrections[4],
@@ -72,11 +109,23 @@ static __attribute__((noinline)) void matmul_dsp_4_vectors(const matmul_view *vi
     const int32_t out_zp = view->out_zp, out_v_step = view->out_v_step;
     const int8_t *row = view->streamed;
     int8_t *out = view->out + v0 * out_v_step;
+    if (k == 16 && out_v_step == 1 && requantize_fast_ok(shift, out_zp)) {
+        const int32_t t = -2 - shift;
+        const matmul_k16_rows rows = {
+            .buffer = buffer,
+            .corrections = {corrections[0], corrections[1], corrections[2], corrections[3]},
+            .multiplier = multiplier, .t = t, .addend = requantize_fast_addend(t, out_zp),
+            .row_stride = view->streamed_stride, .out_r_step = view->out_r_step,
+            .out_end = out + view->streamed_count * view->out_r_step};
+        if (view->streamed_count > 0) matmul_dsp_4_vectors_k16(&rows, row, out);
+        return;
+    }
+    const int zp_ok = requantize_zp_ok(out_zp);
     for (int32_t r = 0; r < view->streamed_count; r++) {
         int32_t acc[4] = {corrections[0], corrections[1], corrections[2], corrections[3]};
         dsp_dot_4x1(buffer, row, k, acc);
-        requantize_4_s8_dsp(acc[0], acc[1], acc[2], acc[3], multiplier, shift, out_zp, out,
-                            out_v_step);
+        requantize_4_s8_dsp(acc[0], acc[1], acc[2], acc[3], multiplier, shift, out_zp, zp_ok,
+                            out, out_v_step);
         row += view->streamed_stride;
         out += view->out_r_step;
     }
@@ -96,10 +145,11 @@ static __attribute__((noinline)) void matmul_dsp_2_vectors(const matmul_view *vi
         dsp_dot_2x2(buffer, view->streamed + r * view->streamed_stride,
                     view->streamed + r1 * view->streamed_stride, view->k, acc);
         int8_t *const out0 = out + r * view->out_r_step, *const out1 = out + r1 * view->out_r_step;
+        const int32_t step = view->out_v_step;
         out0[0] = requantize_s8_dsp(acc[0], multiplier, shift, out_zp);
-        out0[view->out_v_step] = requantize_s8_dsp(acc[1], multiplier, shift, out_zp);
+        out0[step] = requantize_s8_dsp(acc[1], multiplier, shift, out_zp);
         out1[0] = requantize_s8_dsp(acc[2], multiplier, shift, out_zp);
-        out1[view->out_v_step] = requantize_s8_dsp(acc[3], multiplier, shift, out_zp);
+        out1[step] = requantize_s8_dsp(acc[3], multiplier, shift, out_zp);
     }
 }
 
@@ -115,8 +165,10 @@ static __attribute__((noinline)) void matmul_dsp_1_vector(const matmul_view *vie
         int32_t acc[2] = {correction, correction};
         dsp_dot_1x2(buffer, view->streamed + r * view->streamed_stride,
                     view->streamed + r1 * view->streamed_stride, view->k, acc);
-        out[r * view->out_r_step] = requantize_s8_dsp(acc[0], multiplier, shift, out_zp);
-        out[r1 * view->out_r_step] = requantize_s8_dsp(acc[1], multiplier, shift, out_zp);
+        out[r * view->out_r_step] =
+            requantize_s8_dsp(acc[0], multiplier, shift, out_zp);
+        out[r1 * view->out_r_step] =
+            requantize_s8_dsp(acc[1], multiplier, shift, out_zp);
     }
 }
 
