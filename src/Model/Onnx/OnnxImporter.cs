@@ -284,7 +284,28 @@ public sealed class OnnxImporter
             throw file.Error(node, $"index {indices.Data[0]} is out of range for axis {axis} of size {x.Source.Shape[axis]}");
         var view = indices.Rank == 0 ? x.Source.Select(axis, index) : x.Source.Slice(axis, index, 1, 1).TryReshape(
             x.Source.Shape[..axis].Concat(indices.Shape).Concat(x.Source.Shape[(axis + 1)..]).ToArray())!;
+        if (x.Expr.IsIdentity && axis == x.Source.Rank - 2 && producers.GetValueOrDefault(x.Source.Buffer) is LayerNormOp norm
+            && x.Source.IsDenseRowMajor && ConsumerCount(x.SourceName) == 1)
+        {
+            NormaliseOneToken(node, norm, index, view.Shape);
+            return;
+        }
         Bind(node.Outputs[0], x with { Source = view });
+    }
+
+    /// <summary>
+    /// Only one token of a LayerNorm's output is used (class-token pooling after the final norm):
+    /// the LayerNorm is replaced by one that normalises just that token.
+    /// </summary>
+    private void NormaliseOneToken(OnnxNode node, LayerNormOp norm, int token, int[] shape)
+    {
+        ops.Remove(norm);
+        producers.Remove(norm.Output);
+        var row = norm.Input.Slice(norm.Input.Rank - 2, token, 1, 1);
+        var buffer = NewBuffer(norm.Name, [1, norm.Dim]);
+        var layout = View.Dense(buffer, shape);
+        Emit(new LayerNormOp(norm.Name, buffer, row, 1, norm.Dim, norm.Dim, norm.Gamma, norm.Beta, norm.Epsilon), node.Outputs[0], layout);
+        Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
     private void LiftPatchEmbedding(OnnxNode node)

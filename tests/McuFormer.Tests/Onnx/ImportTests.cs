@@ -68,6 +68,17 @@ public class ImportTests
     }
 
     [Fact]
+    public void FinalNormBeforeClassTokenPoolingNormalisesOnlyThatToken()
+    {
+        var graph = OnnxImporter.Import(TestModels.Fixture);
+        var norms = graph.Ops.OfType<LayerNormOp>().ToList();
+        Assert.Equal(1, norms[^1].Rows);
+        Assert.All(norms[..^1], n => Assert.True(n.Rows > 1));
+        var head = graph.Ops.OfType<LinearOp>().Last();
+        Assert.Same(norms[^1].Output, head.Input.Buffer);
+    }
+
+    [Fact]
     public void FixtureMacsAndParamsMatchItsArchitecture()
     {
         var graph = OnnxImporter.Import(TestModels.Fixture);
