@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 training/train_fixture.py
 Writes models/vit_fmnist.onnx, models/vit_fmnist.json and
-training/checkpoints/vit_fmnist.pt (float state dict reused by export_variants.py).
+training/checkpoints/vit_fmnist.pt (config + float state dict, e.g. for factorising the fixture).
 """
 
 import os
