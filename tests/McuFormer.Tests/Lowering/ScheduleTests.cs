@@ -18,10 +18,18 @@ public class ScheduleTests
         return (Calibrator.Calibrate(file, graph, calibration, RangeMethod.MinMax), data);
     }
 
-    [Fact]
-    public void FusedScheduleIsBitIdenticalToTheUnfusedOne()
+    public static TheoryData<string> Models()
     {
-        var (model, data) = Quantized(TestModels.Fixture);
+        var models = new TheoryData<string> { TestModels.Fixture };
+        foreach (var variant in Directory.GetFiles(TestModels.Variants, "*.onnx").Order(StringComparer.Ordinal)) models.Add(variant);
+        return models;
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void FusedScheduleIsBitIdenticalToTheUnfusedOne(string path)
+    {
+        var (model, data) = Quantized(path);
         using var unfused = new HostExecutor(model, ScheduleOptions.Unfused);
         foreach (var options in new[] { ScheduleOptions.Fused, new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7), new ScheduleOptions(true, true, 1000, 1000) })
         {
