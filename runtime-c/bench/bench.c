@@ -24,7 +24,7 @@ typedef struct {
     int32_t file;
     int failed;
     uint64_t overhead_ticks; /* two back-to-back mcu_ticks() readings */
-    fw_rng rng;
+    case_rng rng;
     int8_t *next_free;       /* work memory not yet handed out */
 } bench_state;
 

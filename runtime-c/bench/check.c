@@ -71,44 +71,11 @@ static void compare(tally *t, int32_t iteration, const int8_t *dsp, const int8_t
     }
 }
 
-/* ---- parameters, biased toward the edge cases (as tests/test_util.h) ---- */
-
-static int32_t random_zero_point(fw_rng *rng)
-{
-    switch (rng_range(rng, 0, 5)) {
-    case 0: return -128;
-    case 1: return 127;
-    default: return (int32_t)rng_range(rng, -128, 127);
-    }
-}
-
-static int32_t random_multiplier(fw_rng *rng)
-{
-    switch (rng_range(rng, 0, 9)) {
-    case 0: return 0;
-    case 1: return (int32_t)1 << 30;
-    case 2: return INT32_MAX;
-    case 3: return ((int32_t)1 << 30) + (int32_t)rng_range(rng, 1, 16);
-    case 4: return INT32_MAX - (int32_t)rng_range(rng, 1, 16);
-    default: return (int32_t)rng_range(rng, (int64_t)1 << 30, INT32_MAX);
-    }
-}
-
-/* Every shift in [-31, 30] appears, most often the ones that give unsaturated outputs. */
-static int32_t random_shift(fw_rng *rng)
-{
-    switch (rng_range(rng, 0, 7)) {
-    case 0: return -31;
-    case 1: return 30;
-    case 2:
-    case 3: return (int32_t)rng_range(rng, -31, 30);
-    default: return (int32_t)rng_range(rng, -16, 1);
-    }
-}
+/* ---- parameters beyond random_cases.h, biased toward the edge cases ---- */
 
 /* A length: mostly small, sometimes around the DSP buffer's limits for four vectors (384) and
  * for one (1536). */
-static int32_t random_length(fw_rng *rng, int32_t small_max)
+static int32_t random_length(case_rng *rng, int32_t small_max)
 {
     switch (rng_range(rng, 0, 19)) {
     case 0:
@@ -120,7 +87,7 @@ static int32_t random_length(fw_rng *rng, int32_t small_max)
 
 /* ---- one function per kernel ---- */
 
-static void check_linear(fw_rng *rng, tally *t, int32_t cases)
+static void check_linear(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
@@ -129,7 +96,7 @@ static void check_linear(fw_rng *rng, tally *t, int32_t cases)
         const int32_t out_features = (int32_t)rng_range(rng, 1, 24);
         const int32_t in_stride = in_features + (int32_t)rng_range(rng, 0, 5);
         const int32_t out_stride = out_features + (int32_t)rng_range(rng, 0, 5);
-        const int32_t in_zp = random_zero_point(rng), out_zp = random_zero_point(rng);
+        const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
         const int with_bias = rng_range(rng, 0, 3) != 0;
 
         int8_t *in = carve(&memory, rows * in_stride);
@@ -141,8 +108,8 @@ static void check_linear(fw_rng *rng, tally *t, int32_t cases)
         rng_fill_s8(rng, weights, out_features * in_features);
         for (int32_t o = 0; o < out_features; o++) {
             bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
-            multipliers[o] = random_multiplier(rng);
-            shifts[o] = random_shift(rng);
+            multipliers[o] = rng_multiplier(rng);
+            shifts[o] = rng_shift(rng);
         }
         const int32_t out_bytes = rows * out_stride;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
@@ -156,7 +123,7 @@ static void check_linear(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void check_matmul(fw_rng *rng, tally *t, int32_t cases)
+static void check_matmul(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
@@ -186,9 +153,9 @@ static void check_matmul(fw_rng *rng, tally *t, int32_t cases)
             break;
         }
         const int32_t out_stride = n + (int32_t)rng_range(rng, 0, 3);
-        const int32_t a_zp = random_zero_point(rng), b_zp = random_zero_point(rng);
-        const int32_t out_zp = random_zero_point(rng);
-        const int32_t multiplier = random_multiplier(rng), shift = random_shift(rng);
+        const int32_t a_zp = rng_zero_point(rng), b_zp = rng_zero_point(rng);
+        const int32_t out_zp = rng_zero_point(rng);
+        const int32_t multiplier = rng_multiplier(rng), shift = rng_shift(rng);
 
         const int32_t a_bytes = (m - 1) * a_row_stride + (k - 1) * a_col_stride + 1;
         const int32_t b_bytes = (k - 1) * b_row_stride + (n - 1) * b_col_stride + 1;
@@ -208,7 +175,7 @@ static void check_matmul(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void random_exp_table(fw_rng *rng, uint16_t table[256])
+static void random_exp_table(case_rng *rng, uint16_t table[256])
 {
     switch (rng_range(rng, 0, 4)) {
     case 0: /* arbitrary entries, table[0] > 0 */
@@ -232,7 +199,7 @@ static void random_exp_table(fw_rng *rng, uint16_t table[256])
     }
 }
 
-static void check_softmax(fw_rng *rng, tally *t, int32_t cases)
+static void check_softmax(case_rng *rng, tally *t, int32_t cases)
 {
     uint16_t table[256];
     for (int32_t iteration = 0; iteration < cases; iteration++) {
@@ -266,7 +233,7 @@ static int32_t bit_length(uint64_t value)
     return bits;
 }
 
-static void check_layernorm(fw_rng *rng, tally *t, int32_t cases)
+static void check_layernorm(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
@@ -278,7 +245,7 @@ static void check_layernorm(fw_rng *rng, tally *t, int32_t cases)
                                                                 : rng_range(rng, 1, 200));
         const int32_t in_stride = dim + (int32_t)rng_range(rng, 0, 4);
         const int32_t out_stride = dim + (int32_t)rng_range(rng, 0, 4);
-        const int32_t out_zp = random_zero_point(rng);
+        const int32_t out_zp = rng_zero_point(rng);
 
         int32_t *gamma_q = carve(&memory, dim * 4);
         int32_t *beta_q = carve(&memory, dim * 4);
@@ -329,7 +296,7 @@ static void check_layernorm(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void check_lut(fw_rng *rng, tally *t, int32_t cases)
+static void check_lut(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
@@ -354,13 +321,13 @@ static void check_lut(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void check_add(fw_rng *rng, tally *t, int32_t cases)
+static void check_add(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
         const int32_t count = (int32_t)rng_range(rng, 0, 300);
-        const int32_t a_zp = random_zero_point(rng), b_zp = random_zero_point(rng);
-        const int32_t out_zp = random_zero_point(rng);
+        const int32_t a_zp = rng_zero_point(rng), b_zp = rng_zero_point(rng);
+        const int32_t out_zp = rng_zero_point(rng);
         const int32_t shift = (int32_t)rng_range(rng, 1, 62);
         int32_t a_multiplier, b_multiplier;
         if (rng_range(rng, 0, 2) == 0) { /* anything an int32 can hold */
@@ -402,7 +369,7 @@ static void check_add(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void check_patch_embed(fw_rng *rng, tally *t, int32_t cases)
+static void check_patch_embed(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
@@ -418,7 +385,7 @@ static void check_patch_embed(fw_rng *rng, tally *t, int32_t cases)
         const int32_t height = grid_h * patch - pad_top - (int32_t)rng_range(rng, 0, pad_top);
         const int32_t width = grid_w * patch - pad_left - (int32_t)rng_range(rng, 0, pad_left);
         const int32_t embed = (int32_t)rng_range(rng, 1, 20);
-        const int32_t in_zp = random_zero_point(rng), out_zp = random_zero_point(rng);
+        const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
         const int32_t taps = channels * patch * patch;
 
         int8_t *image = carve(&memory, channels * height * width);
@@ -430,8 +397,8 @@ static void check_patch_embed(fw_rng *rng, tally *t, int32_t cases)
         rng_fill_s8(rng, weights, embed * taps);
         for (int32_t e = 0; e < embed; e++) {
             bias[e] = (int32_t)rng_range(rng, -(1 << 20), 1 << 20);
-            multipliers[e] = random_multiplier(rng);
-            shifts[e] = random_shift(rng);
+            multipliers[e] = rng_multiplier(rng);
+            shifts[e] = rng_shift(rng);
         }
         const int32_t out_bytes = grid_h * grid_w * embed;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
@@ -445,15 +412,15 @@ static void check_patch_embed(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void check_mean_tokens(fw_rng *rng, tally *t, int32_t cases)
+static void check_mean_tokens(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
         const int32_t rows = (int32_t)rng_range(rng, 1, 60);
         const int32_t dim = (int32_t)rng_range(rng, 1, 70);
         const int32_t stride = dim + (int32_t)rng_range(rng, 0, 3);
-        const int32_t in_zp = random_zero_point(rng), out_zp = random_zero_point(rng);
-        const int32_t multiplier = random_multiplier(rng), shift = random_shift(rng);
+        const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+        const int32_t multiplier = rng_multiplier(rng), shift = rng_shift(rng);
         int8_t *in = carve(&memory, rows * stride);
         rng_fill_s8(rng, in, rows * stride);
         int8_t *dsp = carve_outputs(&memory, dim);
@@ -465,7 +432,7 @@ static void check_mean_tokens(fw_rng *rng, tally *t, int32_t cases)
     }
 }
 
-static void check_copy(fw_rng *rng, tally *t, int32_t cases)
+static void check_copy(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
@@ -491,9 +458,9 @@ static void check_copy(fw_rng *rng, tally *t, int32_t cases)
             in_step *= shape[order[d]];
         }
         const int requantize = rng_range(rng, 0, 1) != 0;
-        const int32_t in_zp = random_zero_point(rng), out_zp = random_zero_point(rng);
-        const int32_t multiplier = requantize ? random_multiplier(rng) : 0;
-        const int32_t shift = random_shift(rng);
+        const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+        const int32_t multiplier = requantize ? rng_multiplier(rng) : 0;
+        const int32_t shift = rng_shift(rng);
         int8_t *in = carve(&memory, count);
         rng_fill_s8(rng, in, count);
         int8_t *dsp = carve_outputs(&memory, count);
@@ -509,7 +476,7 @@ uint32_t check_kernels(void)
 {
     static const struct {
         const char *name;
-        void (*check)(fw_rng *, tally *, int32_t);
+        void (*check)(case_rng *, tally *, int32_t);
         int32_t cases;
     } kernels[] = {
         {"linear", check_linear, 1200},          {"matmul", check_matmul, 1500},
@@ -518,7 +485,7 @@ uint32_t check_kernels(void)
         {"patch_embed", check_patch_embed, 500}, {"mean_tokens", check_mean_tokens, 300},
         {"copy", check_copy, 300},
     };
-    fw_rng rng = {20240601u};
+    case_rng rng = {20240601u};
     uint32_t failures = 0;
     for (uint32_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
         tally t = {kernels[i].name, 0, 0};

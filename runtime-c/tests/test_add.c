@@ -48,7 +48,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_cases(&report);
 
-    test_rng rng = {7};
+    case_rng rng = {7};
     for (int iteration = 0; iteration < 1500; iteration++) {
         const int count = (int)rng_range(&rng, 1, MAX_COUNT);
         const int32_t a_zp = rng_zero_point(&rng), b_zp = rng_zero_point(&rng);

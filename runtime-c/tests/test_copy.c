@@ -69,7 +69,7 @@ static void hand_worked_cases(test_report *report)
 }
 
 /* Random axis order: perm is a random permutation of 0..3. */
-static void random_permutation(test_rng *rng, int perm[4])
+static void random_permutation(case_rng *rng, int perm[4])
 {
     for (int d = 0; d < 4; d++) perm[d] = d;
     for (int d = 3; d > 0; d--) {
@@ -82,7 +82,7 @@ static void random_permutation(test_rng *rng, int perm[4])
 
 /* Strides of a dense (optionally padded) buffer whose axes are stored in the order `perm`
  * (perm[3] innermost); returns the buffer's element count. */
-static int32_t strides_for_order(test_rng *rng, const int32_t shape[4], const int perm[4],
+static int32_t strides_for_order(case_rng *rng, const int32_t shape[4], const int perm[4],
                                  int32_t strides[4], int max_padding)
 {
     int32_t size = 1;
@@ -100,7 +100,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_cases(&report);
 
-    test_rng rng = {10};
+    case_rng rng = {10};
     for (int iteration = 0; iteration < 3000; iteration++) {
         int32_t shape[4], in_strides[4], out_strides[4];
         int in_order[4], out_order[4];

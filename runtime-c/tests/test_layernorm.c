@@ -97,7 +97,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_cases(&report);
 
-    test_rng rng = {5};
+    case_rng rng = {5};
     for (int iteration = 0; iteration < 2000; iteration++) {
         const int rows = (int)rng_range(&rng, 1, MAX_ROWS);
         const int dim = (int)rng_range(&rng, 1, MAX_DIM);

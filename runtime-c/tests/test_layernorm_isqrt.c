@@ -31,7 +31,7 @@ int main(void)
 
     for (uint64_t value = 0; value < 200000; value++) check_root(&report, value);
 
-    test_rng rng = {4};
+    case_rng rng = {4};
     for (int i = 0; i < 200000; i++) {
         /* Around a random perfect square, with roots of every bit length. */
         const int bits = (int)rng_range(&rng, 1, 32);

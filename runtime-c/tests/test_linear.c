@@ -74,7 +74,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_cases(&report);
 
-    test_rng rng = {1};
+    case_rng rng = {1};
     for (int iteration = 0; iteration < 600; iteration++) {
         const int rows = (int)rng_range(&rng, 1, MAX_ROWS);
         const int in_features = (int)rng_range(&rng, 1, MAX_IN);

@@ -29,7 +29,7 @@ int main(void)
     mcu_lut_s8(every_value, every_value, 256, table);
     for (int j = 0; j < 256; j++) expect_equal(&report, 127 - j, every_value[j], "in place, input %d", j - 128);
 
-    test_rng rng = {6};
+    case_rng rng = {6};
     for (int iteration = 0; iteration < 500; iteration++) {
         const int count = (int)rng_range(&rng, 0, MAX_COUNT);
         for (int j = 0; j < 256; j++) table[j] = rng_s8(&rng);

@@ -69,7 +69,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_cases(&report);
 
-    test_rng rng = {2};
+    case_rng rng = {2};
     for (int iteration = 0; iteration < 1500; iteration++) {
         const int m = (int)rng_range(&rng, 1, MAX_M);
         const int k = (int)rng_range(&rng, 1, MAX_K);

@@ -70,7 +70,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_case(&report);
 
-    test_rng rng = {8};
+    case_rng rng = {8};
     for (int iteration = 0; iteration < 1500; iteration++) {
         embed_shape s;
         s.channels = (int)rng_range(&rng, 1, MAX_C);

@@ -47,7 +47,7 @@ int main(void)
     expect_equal(&report, -128, mcu_saturate_s8(INT32_MIN), "saturate INT32_MIN");
     expect_equal(&report, -7, mcu_saturate_s8(-7), "saturate -7");
 
-    test_rng rng = {20240601u};
+    case_rng rng = {20240601u};
     for (int i = 0; i < 300000; i++) {
         int32_t acc;
         switch (rng_range(&rng, 0, 3)) {

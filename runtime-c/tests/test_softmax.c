@@ -33,7 +33,7 @@ static void make_hard_max_table(uint16_t table[256])
 
 /* A decreasing table like the compiler's: table[0] = 65535, each next entry a random fraction
  * (between about 0.76 and 1) of the previous one. */
-static void make_decaying_table(test_rng *rng, uint16_t table[256])
+static void make_decaying_table(case_rng *rng, uint16_t table[256])
 {
     const int64_t decay_q16 = rng_range(rng, 50000, 65535);
     table[0] = 65535;
@@ -51,7 +51,7 @@ static void run_hand_case(test_report *report, const char *name, const int8_t *i
 static void hand_worked_cases(test_report *report)
 {
     uint16_t table[256];
-    test_rng rng = {77};
+    case_rng rng = {77};
     make_decaying_table(&rng, table);
 
     /* Constant row of 4: every e = 65535, sum = 262140, inverse = floor(2^40 / 262140)
@@ -111,7 +111,7 @@ int main(void)
     test_report report = {0, 0};
     hand_worked_cases(&report);
 
-    test_rng rng = {3};
+    case_rng rng = {3};
     for (int iteration = 0; iteration < 1500; iteration++) {
         const int rows = (int)rng_range(&rng, 1, MAX_ROWS);
         const int length = (int)rng_range(&rng, 1, MAX_LENGTH);
