@@ -5,6 +5,7 @@ using McuFormer.Compiler.HostRuntime;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
+using McuFormer.Nas.Space;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -33,6 +34,7 @@ public static class Cli
             AnalyzeCommand.Create(),
             BenchKernelsCommand.Create(),
             FlashCommand.Create(),
+            SearchCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
@@ -50,7 +52,7 @@ public static class Cli
         {
             return body();
         }
-        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException)
+        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;

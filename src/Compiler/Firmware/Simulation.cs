@@ -38,6 +38,7 @@ public sealed record LayerProfile(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("op")] string Op,
     [property: JsonPropertyName("macs")] long Macs,
+    [property: JsonPropertyName("output_bytes")] long OutputBytes,
     [property: JsonPropertyName("instructions")] long Instructions,
     [property: JsonPropertyName("instructions_per_mac")] double? InstructionsPerMac,
     [property: JsonPropertyName("share")] double Share);
@@ -148,7 +149,7 @@ public static class Simulation
             ClockHz = simulated.ClockHz,
             CyclesPerInstruction = AssumedCyclesPerInstruction,
             StackHighWaterBytes = stack,
-            Layers = manifest.Layers.Select((l, i) => new LayerProfile(l.Name, l.Op, l.Macs, instructions[i],
+            Layers = manifest.Layers.Select((l, i) => new LayerProfile(l.Name, l.Op, l.Macs, l.Bytes, instructions[i],
                 l.Macs > 0 ? (double)instructions[i] / l.Macs : null, total > 0 ? (double)instructions[i] / total : 0)).ToList(),
             Seconds = seconds,
         };

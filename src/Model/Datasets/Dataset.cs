@@ -51,10 +51,14 @@ public sealed class Dataset
     }
 
     /// <summary>The first <paramref name="count"/> samples, or all of them when there are fewer.</summary>
-    public Dataset Take(int count)
+    public Dataset Take(int count) => Slice(0, count);
+
+    /// <summary>Up to <paramref name="count"/> samples from <paramref name="offset"/> on (fewer when the data ends first).</summary>
+    public Dataset Slice(int offset, int count)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        int kept = Math.Min(count, Count);
-        return new Dataset(Source, _sampleShape, _samples[..kept], _labels?[..kept], _classNames);
+        int first = Math.Min(offset, Count), end = Math.Min(Count, first + count);
+        return new Dataset(Source, _sampleShape, _samples[first..end], _labels?[first..end], _classNames);
     }
 }

@@ -1,0 +1,42 @@
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+
+namespace McuFormer.Model.Datasets;
+
+/// <summary>A float32 array read from a .npz archive: C-order values and their shape.</summary>
+public sealed record NpzArray(long[] Shape, float[] Values);
+
+/// <summary>Reads the float32 arrays of a NumPy .npz archive (stored or deflated, as numpy.savez[_compressed] write it).</summary>
+public static class NpzArchive
+{
+    /// <exception cref="DatasetException">The file is missing, not a zip of .npy arrays, or holds a non-float32 array.</exception>
+    public static IReadOnlyDictionary<string, NpzArray> ReadFloat32(string path)
+    {
+        if (!File.Exists(path)) throw new DatasetException(path, "no such file");
+        var arrays = new Dictionary<string, NpzArray>(StringComparer.Ordinal);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)))
+            {
+                string name = entry.FullName[..^4];
+                string where = $"{path}:{entry.FullName}";
+                using var stream = entry.Open();
+                using var content = new DataFile.Content(stream, entry.Length);
+                var header = NpyHeader.Read(content, where);
+                if (header.ElementType != NpyElementType.Float32)
+                    throw new DatasetException(where, $"holds {header.Descr} values; only float32 (<f4) arrays are read");
+                long count = DataFile.Product(header.Shape, where);
+                var values = new float[count];
+                DataFile.ReadExactly(content, MemoryMarshal.AsBytes(values.AsSpan()), where, $"{count} float32 values");
+                arrays[name] = new NpzArray(header.Shape, values);
+            }
+        }
+        catch (InvalidDataException error)
+        {
+            throw new DatasetException(path, $"not a .npz (zip) archive: {error.Message}");
+        }
+        if (arrays.Count == 0) throw new DatasetException(path, "holds no .npy arrays");
+        return arrays;
+    }
+}

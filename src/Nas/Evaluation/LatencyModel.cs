@@ -1,0 +1,86 @@
+using System.Text.Json;
+using McuFormer.Model.Lowering;
+using McuFormer.Nas.Space;
+
+namespace McuFormer.Nas.Evaluation;
+
+/// <summary>
+/// Instructions per inference from a schedule: per step kind, instructions per MAC (steps with MACs)
+/// or per output byte (element-wise steps), times the step's MACs or bytes; latency at CPI 1 on the
+/// board's clock, the same assumption `simulate` reports under.
+/// </summary>
+public sealed class LatencyModel
+{
+    // Measured with `mcuformer simulate --json` on models/vit_fmnist.onnx compiled for mps2-an500
+    // (DSP kernels, fused schedule), aggregated per step kind.
+    private static readonly Dictionary<string, double> MeasuredPerMac = new()
+    {
+        ["patch_embed"] = 2.50, ["layernorm"] = 4.46, ["linear"] = 1.31, ["attention"] = 1.89, ["mlp"] = 1.29,
+    };
+    private static readonly Dictionary<string, double> MeasuredPerByte = new()
+    {
+        ["concat"] = 11.1, ["add_const"] = 12.0, ["add"] = 12.0,
+    };
+    // For step kinds the profile does not cover: the fixture's whole-model figure (1.50 per MAC)
+    // and the element-wise steps' figure (12 per byte).
+    private const double FallbackPerMac = 1.50;
+    private const double FallbackPerByte = 12.0;
+
+    private LatencyModel(IReadOnlyDictionary<string, double> perMac, IReadOnlyDictionary<string, double> perByte, string source)
+    {
+        PerMac = perMac;
+        PerByte = perByte;
+        Source = source;
+    }
+
+    public IReadOnlyDictionary<string, double> PerMac { get; }
+    public IReadOnlyDictionary<string, double> PerByte { get; }
+    /// <summary>Where the coefficients come from, for the search report.</summary>
+    public string Source { get; }
+
+    public static LatencyModel Default { get; } = new(MeasuredPerMac, MeasuredPerByte, "built-in: simulate profile of models/vit_fmnist.onnx on mps2-an500");
+
+    /// <summary>Coefficients fitted to the per-layer profile of a `mcuformer simulate --json` report.</summary>
+    /// <exception cref="SearchInputException">The file is not such a report.</exception>
+    public static LatencyModel Calibrate(string simulateReportPath)
+    {
+        if (!File.Exists(simulateReportPath)) throw new SearchInputException(simulateReportPath, "no such file");
+        var perMac = new Dictionary<string, (long Instructions, long Macs)>();
+        var perByte = new Dictionary<string, (long Instructions, long Bytes)>();
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(simulateReportPath));
+            if (!document.RootElement.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)
+                throw new SearchInputException(simulateReportPath, "has no 'layers' list: expected the output of `mcuformer simulate DIR --json`");
+            foreach (var layer in layers.EnumerateArray())
+            {
+                string op = layer.GetProperty("op").GetString()!;
+                long macs = layer.GetProperty("macs").GetInt64(), instructions = layer.GetProperty("instructions").GetInt64();
+                if (macs > 0)
+                {
+                    var (i, m) = perMac.GetValueOrDefault(op);
+                    perMac[op] = (i + instructions, m + macs);
+                }
+                else
+                {
+                    long bytes = layer.TryGetProperty("output_bytes", out var b) ? b.GetInt64()
+                        : throw new SearchInputException(simulateReportPath, "layers have no 'output_bytes': re-run simulate with this version");
+                    var (i, n) = perByte.GetValueOrDefault(op);
+                    perByte[op] = (i + instructions, n + bytes);
+                }
+            }
+        }
+        catch (Exception error) when (error is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new SearchInputException(simulateReportPath, $"not a simulate report: {error.Message}");
+        }
+        if (perMac.Count == 0) throw new SearchInputException(simulateReportPath, "profiles no layer with MACs");
+        return new LatencyModel(perMac.ToDictionary(p => p.Key, p => (double)p.Value.Instructions / p.Value.Macs),
+            perByte.ToDictionary(p => p.Key, p => (double)p.Value.Instructions / Math.Max(1, p.Value.Bytes)),
+            $"calibrated from {Path.GetFullPath(simulateReportPath)}");
+    }
+
+    public long Instructions(Schedule schedule) => (long)Math.Round(schedule.Steps.Sum(step =>
+        step.Macs > 0 ? step.Macs * PerMac.GetValueOrDefault(step.Kind, FallbackPerMac)
+                      : step.Output.Bytes * PerByte.GetValueOrDefault(step.Kind, FallbackPerByte)));
+}

@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization;
+using McuFormer.Nas.Space;
+
+namespace McuFormer.Nas.Search;
+
+public sealed record EvolutionSettings(
+    [property: JsonPropertyName("population")] int Population = 20,
+    [property: JsonPropertyName("generations")] int Generations = 10,
+    [property: JsonPropertyName("parents")] int Parents = 10,
+    [property: JsonPropertyName("mutation_probability")] double MutationProbability = 0.2,
+    [property: JsonPropertyName("seed")] int Seed = 0)
+{
+    /// <summary>Subnets an evolutionary run measures for accuracy: the first population and one per generation.</summary>
+    [JsonIgnore] public int Evaluations => Population * (Generations + 1);
+}
+
+/// <summary>What one search method found: every subnet it measured that met the budgets, in order.</summary>
+public sealed record MethodResult(string Method, Subspace Subspace, IReadOnlyList<SubnetRecord> Measured)
+{
+    public SubnetRecord? Best => Measured.OrderByDescending(r => r.Top1).ThenBy(r => r.Key, StringComparer.Ordinal).FirstOrDefault();
+}
+
+/// <summary>
+/// AutoFormer-style evolution under budgets: a random feasible population, then each generation
+/// half mutations and half crossovers of the best parents found so far; subnets that break a budget
+/// are measured for cost only and never become parents. Also the random-search baseline.
+/// </summary>
+public sealed class EvolutionarySearch(SubnetEvaluator evaluator, SearchSpace space, EvolutionSettings settings, IProgress<string>? progress)
+{
+    // Proposals per feasible subnet wanted before a run gives up on a subspace the budgets exclude.
+    private const int AttemptsPerSubnet = 40;
+
+    public MethodResult Evolve(string method, Subspace subspace, int seedOffset)
+    {
+        var random = new Random(settings.Seed * 7919 + seedOffset);
+        var sampler = new SubnetSampler(space, subspace);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var measured = new List<SubnetRecord>();
+        measured.AddRange(Collect(settings.Population, seen, () => sampler.Sample(random)));
+        Report(method, 0, measured);
+        for (int generation = 1; generation <= settings.Generations && measured.Count > 0; generation++)
+        {
+            var parents = measured.OrderByDescending(r => r.Top1).ThenBy(r => r.Key, StringComparer.Ordinal)
+                .Take(settings.Parents).Select(r => r.Subnet).ToList();
+            int proposal = 0;
+            measured.AddRange(Collect(settings.Population, seen, () =>
+                proposal++ % 2 == 0
+                    ? sampler.Mutate(parents[random.Next(parents.Count)], settings.MutationProbability, random)
+                    : sampler.Crossover(parents[random.Next(parents.Count)], parents[random.Next(parents.Count)], random)));
+            Report(method, generation, measured);
+        }
+        return new MethodResult(method, subspace, measured);
+    }
+
+    /// <summary>The baseline: <paramref name="count"/> random subnets that meet the budgets.</summary>
+    public MethodResult RandomSearch(string method, Subspace subspace, int count, int seedOffset)
+    {
+        var random = new Random(settings.Seed * 7919 + seedOffset);
+        var sampler = new SubnetSampler(space, subspace);
+        var measured = Collect(count, new HashSet<string>(StringComparer.Ordinal), () => sampler.Sample(random));
+        Report(method, null, measured);
+        return new MethodResult(method, subspace, measured);
+    }
+
+    /// <summary>Proposes new subnets until <paramref name="wanted"/> of them meet the budgets (or the attempts run out).</summary>
+    private List<SubnetRecord> Collect(int wanted, HashSet<string> seen, Func<Subnet> propose)
+    {
+        var kept = new List<SubnetRecord>();
+        int attempts = 0;
+        while (kept.Count < wanted && attempts < wanted * AttemptsPerSubnet)
+        {
+            var batch = new List<Subnet>();
+            while (batch.Count < wanted - kept.Count && attempts < wanted * AttemptsPerSubnet)
+            {
+                attempts++;
+                var candidate = propose();
+                if (seen.Add(candidate.Key)) batch.Add(candidate);
+            }
+            kept.AddRange(evaluator.Evaluate(batch).Where(r => r.Fits));
+        }
+        return kept;
+    }
+
+    private void Report(string method, int? generation, List<SubnetRecord> measured)
+    {
+        var best = measured.MaxBy(r => r.Top1);
+        string where = generation is { } g ? $"generation {g}/{settings.Generations}" : "done";
+        progress?.Report(best is null
+            ? $"{method}: {where}, no subnet meets the budgets yet"
+            : $"{method}: {where}, {measured.Count} measured, best top-1 {100 * best.Top1:F2} % ({best.Key})");
+    }
+}

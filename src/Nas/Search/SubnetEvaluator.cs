@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Serialization;
+using Google.Protobuf;
+using McuFormer.Model.Datasets;
+using McuFormer.Model.Onnx;
+using McuFormer.Nas.Evaluation;
+using McuFormer.Nas.Materialize;
+using McuFormer.Nas.Space;
+
+namespace McuFormer.Nas.Search;
+
+/// <summary>Budgets a subnet must meet; <see cref="LatencyMs"/> is optional.</summary>
+public sealed record SearchBudget(
+    [property: JsonPropertyName("ram_bytes")] long RamBytes,
+    [property: JsonPropertyName("flash_bytes")] long FlashBytes,
+    [property: JsonPropertyName("latency_ms")] double? LatencyMs);
+
+/// <summary>One measured subnet: its cost always, its validation top-1 when it met the budgets.</summary>
+public sealed record SubnetRecord(
+    [property: JsonPropertyName("subnet")] Subnet Subnet,
+    [property: JsonPropertyName("cost")] DeploymentCost Cost,
+    [property: JsonPropertyName("fits")] bool Fits,
+    [property: JsonPropertyName("top1")] double? Top1)
+{
+    [JsonIgnore] public string Key => Subnet.Key;
+}
+
+/// <summary>
+/// Measures subnets, several at once: materialise from the supernet, write ONNX, cost it as
+/// `compile` would, and (when it fits the budgets) run it with ONNX Runtime on the validation
+/// data. Every result is kept in the checkpoint, so a rerun of the same search replays it.
+/// </summary>
+public sealed class SubnetEvaluator : IDisposable
+{
+    private readonly SupernetMaterializer _materializer;
+    private readonly DeploymentCostModel _costs;
+    private readonly Dataset _validation;
+    private readonly SearchCheckpoint _checkpoint;
+    private readonly string _scratch;
+    private readonly ConcurrentDictionary<string, SubnetRecord> _records;
+
+    public SubnetEvaluator(SupernetMaterializer materializer, DeploymentCostModel costs, Dataset validation, SearchBudget budget,
+        SearchCheckpoint checkpoint, int parallelism)
+    {
+        _materializer = materializer;
+        _costs = costs;
+        _validation = validation;
+        Budget = budget;
+        _checkpoint = checkpoint;
+        Parallelism = parallelism;
+        // Budgets may differ from the run that wrote the checkpoint: re-judge every cost, and forget
+        // subnets that now fit but were never run for accuracy so that they are measured again.
+        _records = new(checkpoint.Records.Select(r => r with { Fits = Fits(r.Cost) })
+            .Where(r => !r.Fits || r.Top1 is not null).ToDictionary(r => r.Key));
+        _scratch = Directory.CreateTempSubdirectory("mcuformer-search-").FullName;
+    }
+
+    public SearchBudget Budget { get; }
+    public int Parallelism { get; }
+    /// <summary>Subnets whose accuracy was measured in this process (not replayed from the checkpoint).</summary>
+    public int FreshAccuracyRuns => _freshAccuracyRuns;
+    public TimeSpan FreshAccuracyTime => TimeSpan.FromTicks(Interlocked.Read(ref _freshTicks));
+    public IReadOnlyCollection<SubnetRecord> Records => (IReadOnlyCollection<SubnetRecord>)_records.Values;
+
+    private int _freshAccuracyRuns;
+    private long _freshTicks;
+
+    public bool Fits(DeploymentCost cost) =>
+        _costs.ArenaFitsRegion(cost) && cost.RamBytes <= Budget.RamBytes && cost.FlashBytes <= Budget.FlashBytes
+        && (Budget.LatencyMs is not { } latency || cost.LatencyMs <= latency);
+
+    /// <summary>Measures every subnet (in parallel), returning their records in the given order.</summary>
+    public IReadOnlyList<SubnetRecord> Evaluate(IReadOnlyList<Subnet> subnets)
+    {
+        var results = new SubnetRecord[subnets.Count];
+        Parallel.For(0, subnets.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+            i => results[i] = _records.GetOrAdd(subnets[i].Key, _ => Measure(subnets[i])));
+        _checkpoint.Save(_records.Values);
+        return results;
+    }
+
+    /// <summary>The subnet as a standalone ONNX model, the file `compile` takes.</summary>
+    public void Write(Subnet subnet, string path) =>
+        File.WriteAllBytes(path, VitOnnxWriter.Write(_materializer.Materialize(subnet)).ToByteArray());
+
+    private SubnetRecord Measure(Subnet subnet)
+    {
+        string path = Path.Combine(_scratch, subnet.Key + ".onnx");
+        Write(subnet, path);
+        try
+        {
+            var cost = _costs.Measure(OnnxImporter.Import(path));
+            if (!Fits(cost)) return new SubnetRecord(subnet, cost, false, null);
+            long started = DateTime.UtcNow.Ticks;
+            double top1 = AccuracyEvaluator.Top1(path, _validation);
+            Interlocked.Add(ref _freshTicks, DateTime.UtcNow.Ticks - started);
+            Interlocked.Increment(ref _freshAccuracyRuns);
+            return new SubnetRecord(subnet, cost, true, top1);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+}

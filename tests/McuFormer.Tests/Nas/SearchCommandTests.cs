@@ -1,0 +1,120 @@
+using System.Text.Json;
+using McuFormer.Compiler.Firmware;
+using McuFormer.Model.Lowering;
+using McuFormer.Model.Onnx;
+using McuFormer.Model.Quantization;
+using McuFormer.Nas.Evaluation;
+using McuFormer.Nas.Space;
+using McuFormer.Model.Boards;
+
+namespace McuFormer.Tests.Nas;
+
+/// <summary>`mcuformer search` end to end: outputs, resuming, and the chosen subnet through compile and QEMU.</summary>
+public class SearchCommandTests
+{
+    private const string Board = "mps2-an500";
+
+    private static string[] SmallSearch(string output) =>
+    [
+        "search", SupernetTests.WeightsPath, "--space", SupernetTests.SpacePath, "--board", Board, "--data", TestModels.FashionMnist,
+        "--ram-budget", "24KB", "--flash-budget", "128KB", "--population", "4", "--generations", "1", "--parents", "2",
+        "--val-samples", "200", "--test-samples", "200", "--baselines", "--out", output, "--json",
+    ];
+
+    [Fact]
+    public void SearchWritesItsOutputsResumesAndItsBestSubnetCompilesAndSimulatesBitExact()
+    {
+        using var folder = new TempFolder();
+        string output = Path.Combine(folder.Path, "search");
+        var first = CliRunner.Run(SmallSearch(output));
+        Assert.True(first.ExitCode == 0, first.Stderr + first.Stdout);
+        foreach (var file in new[] { "best.onnx", "pareto.csv", "pareto.svg", "search.json", "checkpoint.json" })
+            Assert.True(File.Exists(Path.Combine(output, file)), file);
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "search.json"))).RootElement;
+        var best = report.GetProperty("best");
+        var cost = best.GetProperty("cost");
+        Assert.True(cost.GetProperty("ram_bytes").GetInt64() <= 24 * 1024);
+        Assert.True(cost.GetProperty("flash_bytes").GetInt64() <= 128 * 1024);
+        Assert.Equal(3, report.GetProperty("methods").GetArrayLength());
+        Assert.True(report.GetProperty("code_bytes").GetInt64() > 0);
+
+        var csv = File.ReadAllLines(Path.Combine(output, "pareto.csv"));
+        Assert.Equal("subnet,top1,arena_bytes,ram_bytes,flash_bytes,constant_bytes,latency_ms,params,macs,fits,pareto,methods", csv[0]);
+        Assert.Equal(report.GetProperty("subnets_measured").GetInt32(), csv.Length - 1);
+        Assert.All(csv.Skip(1).Select(l => l.Split(',')), row => Assert.Equal(row[9] == "1", row[1].Length > 0));
+
+        // A rerun of the same search replays every measurement from the checkpoint.
+        var again = CliRunner.Run(SmallSearch(output));
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Contains("resuming", again.Stderr);
+        var replay = JsonDocument.Parse(again.Stdout).RootElement;
+        Assert.Equal(0, replay.GetProperty("accuracy_runs").GetInt32());
+        Assert.Equal(best.GetProperty("key").GetString(), replay.GetProperty("best").GetProperty("key").GetString());
+
+        // best.onnx is what compile plans for exactly, and it runs bit-exact in QEMU.
+        string firmware = Path.Combine(folder.Path, "firmware");
+        var compile = CliRunner.Run("compile", Path.Combine(output, "best.onnx"), "--board", Board, "--calib", TestModels.FashionMnist,
+            "--calib-samples", "64", "--out", firmware);
+        Assert.True(compile.ExitCode == 0, compile.Stderr + compile.Stdout);
+        var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(firmware, "plan.json"))).RootElement;
+        var compiled = JsonDocument.Parse(File.ReadAllText(Path.Combine(firmware, "report.json"))).RootElement;
+        Assert.Equal(cost.GetProperty("arena_bytes").GetInt64(), plan.GetProperty("total_peak_bytes").GetInt64());
+        Assert.Equal(cost.GetProperty("arena_bytes").GetInt64(), compiled.GetProperty("arena_bytes").GetInt64());
+        Assert.Equal(cost.GetProperty("constant_bytes").GetInt64(), compiled.GetProperty("constant_bytes").GetInt64());
+        var simulate = CliRunner.Run("simulate", firmware, "--limit", "20", "--json");
+        Assert.True(simulate.ExitCode == 0, simulate.Stderr + simulate.Stdout);
+        Assert.True(JsonDocument.Parse(simulate.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("p4-e64-d4", 4, 64, 4, 4, 2.0, 1.0)]
+    [InlineData("p7-e32-d2", 7, 32, 2, 2, 1.0, 0.25)]
+    [InlineData("p4-e48-d3", 4, 48, 3, 3, 1.5, 0.375)]
+    public void ReportedRamAndConstantsEqualWhatCompilePlans(string name, int patch, int embed, int depth, int heads, double mlp, double rank)
+    {
+        var space = SearchSpace.Load(SupernetTests.SpacePath);
+        var materializer = McuFormer.Nas.Materialize.SupernetMaterializer.Load(space);
+        var subnet = SearchSpace.Uniform(patch, embed, depth, heads, mlp, rank) with { Heads = [.. Enumerable.Range(0, depth).Select(b => b % 2 == 0 ? heads : 2)] };
+        using var folder = new TempFolder();
+        string model = Path.Combine(folder.Path, name + ".onnx");
+        File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(McuFormer.Nas.Materialize.VitOnnxWriter.Write(materializer.Materialize(subnet))));
+        var board = new BoardCatalog(Path.Combine(AppContext.BaseDirectory, "boards")).Get(Board);
+        var cost = new DeploymentCostModel(board, 0, LatencyModel.Default).Measure(OnnxImporter.Import(model));
+
+        var outcome = Compilation.Compile(new CompileOptions(model, Board, TestModels.FashionMnist, 32, RangeMethod.MinMax,
+            Path.Combine(folder.Path, "firmware"), ScheduleOptions.Fused, EmbeddedSamples: 1));
+        var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(outcome.OutputFolder, "plan.json"))).RootElement;
+        Assert.Equal(plan.GetProperty("total_peak_bytes").GetInt64(), cost.ArenaBytes);
+        Assert.Equal(outcome.Report.ArenaBytes, cost.ArenaBytes);
+        Assert.Equal(cost.ArenaBytes + board.Layout.StackSize, cost.RamBytes);
+        Assert.Equal(outcome.Report.ConstantBytes, cost.ConstantBytes);
+        Assert.Equal(outcome.Report.Macs, cost.Macs);
+    }
+
+    [Fact]
+    public void BadSearchInputsAreRejectedWithClearErrors()
+    {
+        using var folder = new TempFolder();
+        string output = Path.Combine(folder.Path, "out");
+        var missing = CliRunner.Run("search", SupernetTests.WeightsPath, "--space", Path.Combine(folder.Path, "nope.json"), "--out", output);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("nope.json: no such file", missing.Stderr);
+
+        var budget = CliRunner.Run("search", SupernetTests.WeightsPath, "--space", SupernetTests.SpacePath, "--ram-budget", "12XB", "--out", output);
+        Assert.Equal(2, budget.ExitCode);
+        Assert.Contains("--ram-budget", budget.Stderr);
+
+        string wrongWeights = Path.Combine(folder.Path, "wrong.npz");
+        File.WriteAllText(wrongWeights, "not a zip");
+        var weights = CliRunner.Run("search", wrongWeights, "--space", SupernetTests.SpacePath, "--out", output);
+        Assert.Equal(2, weights.ExitCode);
+        Assert.Contains("wrong.npz", weights.Stderr);
+
+        var impossible = CliRunner.Run("search", SupernetTests.WeightsPath, "--space", SupernetTests.SpacePath, "--board", Board,
+            "--ram-budget", "2KB", "--population", "2", "--generations", "0", "--parents", "1", "--val-samples", "10", "--test-samples", "10", "--out", output);
+        Assert.Equal(3, impossible.ExitCode);
+        Assert.Contains("no subnet meets the budgets", impossible.Stderr);
+        foreach (var stderr in new[] { missing.Stderr, budget.Stderr, weights.Stderr, impossible.Stderr })
+            Assert.DoesNotContain("   at ", stderr);
+    }
+}

@@ -1,0 +1,60 @@
+"""Fine-tunes the subnet `mcuformer search` chose and exports it to ONNX for `mcuformer compile`.
+
+Usage: /usr/bin/python3 training/finetune.py --search DIR/search.json [--epochs 2] [--out DIR/finetuned.onnx]
+
+Reads the chosen subnet (search.json "best") and the supernet it was sliced from (search.json
+"space"), slices it into a standalone model with the deployed factorisation, trains it on the first
+50 000 training images (the search validated on the rest), prints test top-1 before and after, and
+writes the ONNX file with a summary next to it.
+"""
+
+import argparse
+import json
+import os
+
+import torch
+
+import fmnist
+import supernet as sn
+
+SEED = 0
+TRAIN_COUNT = 50_000
+OPSET = 17
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--search", required=True, help="search.json written by mcuformer search")
+    parser.add_argument("--space", help="search-space JSON (default: the one search.json names)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--out", help="ONNX output (default: finetuned.onnx beside search.json)")
+    args = parser.parse_args()
+
+    with open(args.search) as stream:
+        search = json.load(stream)
+    subnet = search["best"]["subnet"]
+    space_path = args.space or search["space"]
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.search)), "finetuned.onnx")
+
+    fmnist.configure_torch(SEED)
+    _, net = sn.load(space_path)
+    model = sn.SubnetViT(net, subnet)
+    train_images, train_labels = fmnist.load_split("train")
+    test_images, test_labels = fmnist.load_split("t10k")
+    before = fmnist.evaluate_top1(model, test_images, test_labels)
+    print(f"{sn.subnet_key(subnet)}: {fmnist.count_parameters(model)} parameters, test top-1 {before:.4f} as sliced")
+
+    seconds = fmnist.train(model, train_images[:TRAIN_COUNT], train_labels[:TRAIN_COUNT], epochs=args.epochs,
+                           seed=SEED, lr=args.lr, warmup_fraction=0.02)
+    after = fmnist.evaluate_top1(model, test_images, test_labels)
+    print(f"test top-1 after {args.epochs} epochs: {after:.4f} (was {before:.4f})")
+
+    fmnist.export_onnx(model, out, OPSET, test_images[:1])
+    fmnist.write_json(os.path.splitext(out)[0] + ".json", {
+        "subnet": subnet, "key": sn.subnet_key(subnet), "epochs": args.epochs, "learning_rate": args.lr,
+        "train_seconds": round(seconds, 1), "test_top1_sliced": round(before, 4), "test_top1": round(after, 4)})
+
+
+if __name__ == "__main__":
+    main()

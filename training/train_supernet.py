@@ -1,0 +1,168 @@
+"""Trains the Fashion-MNIST weight-sharing supernet committed under models/supernet/.
+
+Usage: /usr/bin/python3 training/train_supernet.py [--epochs N]
+Needs training/checkpoints/vit_fmnist.pt (written by train_fixture.py): the supernet's
+factorised linears start from a truncated SVD of that trained full-rank model, which is
+also the supernet's largest subnet.
+
+Trains on the first 50 000 training images (the last 10 000 are the validation split the
+search evaluates on) with sandwich sampling and in-place distillation, then writes
+models/supernet/fmnist_supernet.npz (shared weights), models/supernet/fmnist_space.json
+(search space, slicing rules, validation split) and models/supernet/training.json (summary,
+with test top-1 of representative subnets).
+"""
+
+import argparse
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+import fmnist
+import supernet as sn
+from vit import ViT, ViTConfig
+
+SEED = 0
+TRAIN_COUNT = 50_000
+BATCH_SIZE = 128
+LEARNING_RATE = 5e-4
+WEIGHT_DECAY = 0.05
+LABEL_SMOOTHING = 0.1
+RANDOM_SUBNETS_PER_STEP = 2
+SUPERNET_DIR = os.path.join(fmnist.MODELS_DIR, "supernet")
+TEACHER_PATH = os.path.join(fmnist.CHECKPOINT_DIR, "vit_fmnist.pt")
+
+SPACE = {
+    "image_size": 28,
+    "in_channels": 1,
+    "num_classes": 10,
+    "patch_size": [4, 7],
+    "embed_dim": [32, 48, 64],
+    "depth": [2, 3, 4],
+    "num_heads": [2, 3, 4],
+    "mlp_ratio": [1.0, 1.5, 2.0],
+    "rank_ratio": [0.25, 0.375, 0.5, 1.0],
+}
+
+
+def space_document():
+    return {
+        "format": "mcuformer-supernet-space/1",
+        "weights": "fmnist_supernet.npz",
+        "input": {"name": "input", "shape": [1, SPACE["in_channels"], SPACE["image_size"], SPACE["image_size"]],
+                  "scale": "pixel / 255"},
+        "num_classes": SPACE["num_classes"],
+        "head_dim": sn.HEAD_DIM,
+        "layer_norm_eps": sn.LAYER_NORM_EPS,
+        "gelu": "erf",
+        "pool": "cls",
+        "choices": {name: SPACE[name] for name in
+                    ("patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "rank_ratio")},
+        "max_heads": max(SPACE["num_heads"]),
+        "rules": {
+            "rank": "max(1, round_half_even(rank_ratio * min(in, out)))",
+            "hidden": "round_half_even(embed_dim * mlp_ratio)",
+            "qkv_rows": "for q, k, v: rows [part * max_heads * head_dim, part * max_heads * head_dim + heads * head_dim)",
+            "linear": "W = expand[rows, :rank] @ mix[:rank, :rank] @ reduce[:rank, columns]",
+            "deploy": "two linears (in -> rank with mix folded in, rank -> out) when rank * (in + out) < in * out, else W",
+        },
+        "validation": {"split": "train", "offset": TRAIN_COUNT, "count": 10_000},
+    }
+
+
+def load_teacher():
+    if not os.path.exists(TEACHER_PATH):
+        raise SystemExit(f"{TEACHER_PATH} is missing: run /usr/bin/python3 training/train_fixture.py first")
+    checkpoint = torch.load(TEACHER_PATH)
+    teacher = ViT(ViTConfig(**checkpoint["config"]))
+    teacher.load_state_dict(checkpoint["state_dict"])
+    return teacher
+
+
+@torch.no_grad()
+def top1(net, subnet, images, labels, batch_size=1000):
+    net.eval()
+    correct = 0
+    for begin in range(0, images.shape[0], batch_size):
+        logits = net(images[begin:begin + batch_size], subnet)
+        correct += (logits.argmax(dim=1) == labels[begin:begin + batch_size]).sum().item()
+    return correct / images.shape[0]
+
+
+def representative_subnets():
+    largest, smallest = sn.largest(SPACE), sn.smallest(SPACE)
+    subnets = [largest, smallest]
+    for rho in SPACE["rank_ratio"][:-1]:
+        subnets.append(sn.uniform(SPACE, 4, 64, 4, 4, 2.0, rho))
+    subnets.append(sn.uniform(SPACE, 7, 64, 4, 4, 2.0, 1.0))
+    subnets.append(sn.uniform(SPACE, 4, 48, 3, 3, 1.5, 0.5))
+    return subnets
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+
+    fmnist.configure_torch(SEED)
+    train_images, train_labels = fmnist.load_split("train")
+    test_images, test_labels = fmnist.load_split("t10k")
+    images, labels = train_images[:TRAIN_COUNT], train_labels[:TRAIN_COUNT]
+
+    net = sn.Supernet(SPACE)
+    net.initialise_from_vit(load_teacher())
+    initial = {sn.subnet_key(s): round(top1(net, s, test_images, test_labels), 4)
+               for s in representative_subnets()}
+    print("test top-1 after SVD initialisation:", initial, flush=True)
+
+    rng = random.Random(SEED)
+    generator = torch.Generator().manual_seed(SEED)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    steps_per_epoch = (images.shape[0] + BATCH_SIZE - 1) // BATCH_SIZE
+    total_steps = args.epochs * steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, fmnist.cosine_lr_lambda(total_steps, max(1, total_steps // 20)))
+
+    started = time.time()
+    for epoch in range(args.epochs):
+        net.train()
+        order = torch.randperm(images.shape[0], generator=generator)
+        running = 0.0
+        for step in range(steps_per_epoch):
+            batch = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]
+            optimizer.zero_grad(set_to_none=True)
+            running += sn.sandwich_step(net, images[batch], labels[batch], SPACE, rng,
+                                        RANDOM_SUBNETS_PER_STEP, LABEL_SMOOTHING)
+            optimizer.step()
+            scheduler.step()
+            if (step + 1) % 50 == 0:
+                print(f"  epoch {epoch + 1}/{args.epochs} step {step + 1}/{steps_per_epoch} "
+                      f"loss {running / (step + 1):.4f} ({time.time() - started:.0f} s)", flush=True)
+        print(f"epoch {epoch + 1}: largest subnet test top-1 "
+              f"{top1(net, sn.largest(SPACE), test_images, test_labels):.4f}", flush=True)
+    train_seconds = time.time() - started
+
+    final = {sn.subnet_key(s): round(top1(net, s, test_images, test_labels), 4)
+             for s in representative_subnets()}
+    print("test top-1 after supernet training:", final, flush=True)
+
+    os.makedirs(SUPERNET_DIR, exist_ok=True)
+    weights_path = os.path.join(SUPERNET_DIR, "fmnist_supernet.npz")
+    np.savez_compressed(weights_path, **sn.exported_tensors(net))
+    fmnist.write_json(os.path.join(SUPERNET_DIR, "fmnist_space.json"), space_document())
+    fmnist.write_json(os.path.join(SUPERNET_DIR, "training.json"), {
+        "teacher": os.path.relpath(TEACHER_PATH, fmnist.REPO_ROOT),
+        "train_images": TRAIN_COUNT, "epochs": args.epochs, "batch_size": BATCH_SIZE,
+        "learning_rate": LEARNING_RATE, "sampling": "sandwich: largest + smallest + "
+        f"{RANDOM_SUBNETS_PER_STEP} random per step, in-place distillation from the largest",
+        "train_seconds": round(train_seconds, 1), "test_images": int(test_images.shape[0]),
+        "test_top1_after_svd_init": initial, "test_top1": final,
+        "weights_bytes": os.path.getsize(weights_path),
+    })
+    print(f"wrote {weights_path} ({os.path.getsize(weights_path)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
