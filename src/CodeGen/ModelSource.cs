@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using McuFormer.MemoryPlanner;
+using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
@@ -25,16 +26,24 @@ public sealed class ModelSource
     public IReadOnlyList<string> Kernels { get; }
     public long ConstantBytes { get; }
 
-    public static ModelSource Generate(QuantizedModel model, Schedule schedule, MemoryPlan plan, string board)
+    /// <summary>The C array of a region's arena in model.c.</summary>
+    public static string ArenaName(string region) => "arena_" + region.ToLowerInvariant();
+
+    public static ModelSource Generate(QuantizedModel model, Schedule schedule, RegionPlan plan, string board)
     {
         var calls = schedule.Calls.ToList();
         var graph = model.Graph;
-        int Offset(ActivationBuffer buffer) => plan.OffsetOf(schedule.Storage(buffer));
+        RegionPlacement Placement(ActivationBuffer buffer) => plan.PlacementOf(schedule.Storage(buffer));
+        string Address(ActivationBuffer buffer, int elementOffset)
+        {
+            var placement = Placement(buffer);
+            return $"{ArenaName(placement.Region)} + {placement.Offset + elementOffset}";
+        }
         var constants = calls.SelectMany(c => c.Args).OfType<ConstArg>().DistinctBy(c => c.Name).ToList();
         string Arg(KernelArg arg) => arg switch
         {
             IntArg { Value: var v } => Literal(v),
-            BufferArg b => $"arena + {Offset(b.Buffer) + b.Offset}",
+            BufferArg b => Address(b.Buffer, b.Offset),
             ConstArg c => c.Name,
             NullArg => "NULL",
             _ => throw new InvalidOperationException(arg.ToString()),
@@ -45,7 +54,8 @@ public sealed class ModelSource
             name = CString(step.Name),
             op = step.Kind,
             macs = step.Macs,
-            offset = Offset(step.Output),
+            arena = ArenaName(Placement(step.Output).Region),
+            offset = Placement(step.Output).Offset,
             bytes = step.Output.Bytes,
             calls = step.Calls.Select(c => $"{c.Kernel}({string.Join(", ", c.Args.Select(Arg))});").ToList(),
         }).ToList();
@@ -66,12 +76,20 @@ public sealed class ModelSource
             output_size = graph.Output.ElementCount,
             output_scale = Float(output.Scale),
             output_zero_point = output.ZeroPoint,
-            arena_bytes = plan.PeakBytes,
+            arena_bytes = plan.TotalPeakBytes,
+            arenas = plan.UsedRegions.Select(r => new
+            {
+                region = r,
+                name = ArenaName(r),
+                bytes_macro = $"MCU_MODEL_ARENA_{r.ToUpperInvariant()}_BYTES",
+                bytes = plan.PeakBytes(r),
+                section = LayoutInfo.ArenaInputSection(r),
+            }).ToList(),
             plan_method = plan.Method,
             layer_count = schedule.Steps.Count,
             macs = graph.Macs,
-            input_offset = Offset(graph.Input.Buffer),
-            output_offset = Offset(graph.Output.Buffer) + graph.Output.Offset,
+            input_address = Address(graph.Input.Buffer, 0),
+            output_address = Address(graph.Output.Buffer, graph.Output.Offset),
             layers,
         };
         var files = new Dictionary<string, string>

@@ -8,7 +8,7 @@ namespace McuFormer.CodeGen;
 
 /// <param name="SampleInputs">quantized test inputs embedded in flash (board harness)</param>
 /// <param name="SampleExpected">the outputs the host computes for them</param>
-public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, MemoryPlan Plan, BoardProfile Board, string BoardsFolder,
+public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, BoardProfile Board, string BoardsFolder,
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder);
 
 /// <summary>
@@ -82,7 +82,7 @@ public static class ProjectWriter
         if (!File.Exists(platform)) throw new BoardException($"{board.ProfilePath}: platform '{board.Platform}' has no {platform}");
         CopyIn(platform, "board/" + board.Platform + ".c");
         boardFiles.Add("board/" + board.Platform + ".c");
-        Put("board/link.ld", LinkerScript(board, Path.Combine(request.BoardsFolder, "common", "cortexm.ld.template")));
+        Put("board/link.ld", LinkerScript(board, request.Plan.UsedRegions, Path.Combine(request.BoardsFolder, "common", "cortexm.ld.template")));
 
         var graph = model.Graph;
         var values = new
@@ -109,10 +109,12 @@ public static class ProjectWriter
         return source;
     }
 
-    public static string LinkerScript(BoardProfile board, string templatePath)
+    /// <param name="arenaRegions">the RAM regions that get an arena section</param>
+    public static string LinkerScript(BoardProfile board, IEnumerable<string> arenaRegions, string templatePath)
     {
         var layout = board.Layout;
-        foreach (var region in new[] { layout.DataRegion, layout.StackRegion, layout.ArenaRegion }) board.RamRegion(region);
+        var arenas = arenaRegions.Select(board.RamRegion).ToList();
+        foreach (var region in new[] { layout.DataRegion, layout.StackRegion }) board.RamRegion(region);
         var values = new
         {
             flash_region = board.Flash.Name,
@@ -122,7 +124,8 @@ public static class ProjectWriter
             data_region = layout.DataRegion,
             stack_region = layout.StackRegion,
             stack_size = layout.StackSize,
-            arena_region = layout.ArenaRegion,
+            arena_sections = string.Join('\n', arenas.Select(r =>
+                $"  {LayoutInfo.ArenaSection(r.Name)} (NOLOAD) : ALIGN(16) {{ *({LayoutInfo.ArenaInputSection(r.Name)}) }} > {r.Name}")),
         };
         return TemplateRenderer.RenderText(File.ReadAllText(templatePath), values, templatePath);
     }

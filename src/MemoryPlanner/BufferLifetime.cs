@@ -6,10 +6,14 @@ namespace McuFormer.MemoryPlanner;
 /// <summary>
 /// A buffer's bytes and the op steps during which it must stay intact: from the op that writes it
 /// (−1 for the model input) to the last op that reads it (the end for the model output).
+/// Accesses counts the kernel calls that take a pointer into it: how hot its bytes are.
 /// </summary>
-public sealed record BufferLifetime(ActivationBuffer Buffer, int First, int Last, int Bytes)
+public sealed record BufferLifetime(ActivationBuffer Buffer, int First, int Last, int Bytes, int Accesses = 0)
 {
     public bool OverlapsInTime(BufferLifetime other) => First <= other.Last && other.First <= Last;
+
+    /// <summary>Kernel calls per byte: the buffers that deserve the fastest memory rank highest.</summary>
+    public double AccessesPerByte => (double)Accesses / Math.Max(1, Bytes);
 
     /// <summary>
     /// Lifetimes of the memory the schedule needs: one per storage (a buffer and the buffers that
@@ -35,6 +39,8 @@ public sealed record BufferLifetime(ActivationBuffer Buffer, int First, int Last
             Touch(step.Output, step.Index);
         }
         Touch(schedule.Graph.Output.Buffer, schedule.Steps.Count);
-        return first.Keys.Select(b => new BufferLifetime(b, first[b], last[b], bytes[b])).ToList();
+        var accesses = schedule.Calls.SelectMany(c => c.Args.OfType<BufferArg>().Select(a => schedule.Storage(a.Buffer)).Distinct())
+            .CountBy(storage => storage).ToDictionary();
+        return first.Keys.Select(b => new BufferLifetime(b, first[b], last[b], bytes[b], accesses.GetValueOrDefault(b))).ToList();
     }
 }

@@ -5,19 +5,21 @@ namespace McuFormer.MemoryPlanner;
 /// <summary>
 /// Offset assignment solved exactly (or as well as the time limit allows) with CP-SAT: buffers
 /// are rectangles (lifetime × bytes) that must not overlap; the arena size is minimised. The
-/// greedy plan seeds the search and bounds it, so the result is never worse.
+/// better of the greedy plan and an optional seed (a placement made elsewhere, e.g. while choosing
+/// regions) starts the search and bounds it, so the result is never worse than either.
 /// </summary>
 public static class ExactPlanner
 {
-    public static MemoryPlan Plan(IReadOnlyList<BufferLifetime> lifetimes, TimeSpan timeLimit, int alignment = 8)
+    public static MemoryPlan Plan(IReadOnlyList<BufferLifetime> lifetimes, TimeSpan timeLimit, int alignment = 8, MemoryPlan? seed = null)
     {
-        var greedy = GreedyPlanner.Plan(lifetimes, alignment);
-        if (lifetimes.Count == 0 || greedy.PeakBytes == greedy.LowerBoundBytes) return greedy;
+        var start = GreedyPlanner.Plan(lifetimes, alignment);
+        if (seed is not null && seed.PeakBytes < start.PeakBytes) start = seed;
+        if (lifetimes.Count == 0 || start.PeakBytes == start.LowerBoundBytes) return start;
 
         var model = new CpModel();
         long Units(long bytes) => (bytes + alignment - 1) / alignment;
-        long capacity = Units(greedy.PeakBytes);
-        var peak = model.NewIntVar(Units(greedy.LowerBoundBytes), capacity, "peak");
+        long capacity = Units(start.PeakBytes);
+        var peak = model.NewIntVar(Units(start.LowerBoundBytes), capacity, "peak");
         var offsets = new List<IntVar>();
         var times = new List<IntervalVar>();
         var spaces = new List<IntervalVar>();
@@ -33,13 +35,13 @@ public static class ExactPlanner
         var noOverlap = model.AddNoOverlap2D();
         for (int i = 0; i < times.Count; i++) noOverlap.AddRectangle(times[i], spaces[i]);
         model.Minimize(peak);
-        var byBuffer = greedy.Buffers.ToDictionary(b => b.Buffer, b => b.Offset);
+        var byBuffer = start.Buffers.ToDictionary(b => b.Buffer, b => b.Offset);
         for (int i = 0; i < lifetimes.Count; i++) model.AddHint(offsets[i], byBuffer[lifetimes[i].Buffer] / alignment);
 
         var solver = new CpSolver { StringParameters = $"max_time_in_seconds:{timeLimit.TotalSeconds:F1},num_workers:2,random_seed:1" };
         var status = solver.Solve(model);
-        if (status is not (CpSolverStatus.Optimal or CpSolverStatus.Feasible) || solver.Value(peak) * alignment >= greedy.PeakBytes)
-            return greedy;
+        if (status is not (CpSolverStatus.Optimal or CpSolverStatus.Feasible) || solver.Value(peak) * alignment >= start.PeakBytes)
+            return start;
         var placed = lifetimes.Select((l, i) => new PlacedBuffer(l, (int)solver.Value(offsets[i]) * alignment)).OrderBy(p => p.Lifetime.First).ToList();
         var plan = new MemoryPlan(placed, status == CpSolverStatus.Optimal ? "cp-sat (optimal)" : "cp-sat (time limit)");
         plan.Verify();

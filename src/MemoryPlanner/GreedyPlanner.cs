@@ -22,20 +22,22 @@ public static class GreedyPlanner
     private static MemoryPlan Place(IEnumerable<BufferLifetime> order, int alignment, string method)
     {
         var placed = new List<PlacedBuffer>();
-        foreach (var lifetime in order)
-        {
-            var conflicts = placed.Where(p => p.Lifetime.OverlapsInTime(lifetime)).OrderBy(p => p.Offset).ToList();
-            int offset = 0;
-            foreach (var other in conflicts)
-            {
-                if (offset + lifetime.Bytes <= other.Offset) break;
-                offset = Math.Max(offset, Align(other.End, alignment));
-            }
-            placed.Add(new PlacedBuffer(lifetime, offset));
-        }
+        foreach (var lifetime in order) placed.Add(new PlacedBuffer(lifetime, FirstFit(placed, lifetime, alignment)));
         var plan = new MemoryPlan(placed.OrderBy(p => p.Lifetime.First).ToList(), method);
         plan.Verify();
         return plan;
+    }
+
+    /// <summary>The lowest aligned offset that no placed buffer with an overlapping lifetime occupies.</summary>
+    public static int FirstFit(IEnumerable<PlacedBuffer> placed, BufferLifetime lifetime, int alignment)
+    {
+        int offset = 0;
+        foreach (var other in placed.Where(p => p.Lifetime.OverlapsInTime(lifetime)).OrderBy(p => p.Offset))
+        {
+            if (offset + lifetime.Bytes <= other.Offset) break;
+            offset = Math.Max(offset, Align(other.End, alignment));
+        }
+        return offset;
     }
 
     private static int Align(int value, int alignment) => (value + alignment - 1) / alignment * alignment;

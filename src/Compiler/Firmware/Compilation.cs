@@ -28,8 +28,7 @@ public static class Compilation
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
-        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, arenaRegion.Size, TimeSpan.FromSeconds(5));
+        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -42,8 +41,11 @@ public static class Compilation
                 expected.Add(host.Run(input));
             }
 
-        var layers = schedule.Steps.Select(s => new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes,
-            plan.OffsetOf(schedule.Storage(s.Output)), s.Output.Bytes)).ToList();
+        var layers = schedule.Steps.Select(s =>
+        {
+            var placement = plan.PlacementOf(schedule.Storage(s.Output));
+            return new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes, placement.Region, placement.Offset, s.Output.Bytes);
+        }).ToList();
         var manifest = new ProjectManifest
         {
             Model = Path.GetFullPath(options.ModelPath),
@@ -57,13 +59,13 @@ public static class Compilation
         };
         progress?.Report("generating C");
         var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
-        if (plan.PeakBytes > arenaRegion.Size)
-            throw new FirmwareDoesNotFitException(
-                $"{options.ModelPath}: the activation arena needs {plan.PeakBytes} bytes but {board.Name}'s {arenaRegion.Name} has {arenaRegion.Size} (over by {plan.PeakBytes - arenaRegion.Size} bytes)");
+        if (!plan.Fits)
+            throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
+                plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
         var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
 
         var folder = Path.GetFullPath(options.OutputFolder);
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, arenaRegion.Name), Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan), Cli.Json));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
@@ -73,7 +75,7 @@ public static class Compilation
             memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(folder), board);
         }
         long flash = memory?.FlashBytes ?? source.ConstantBytes;
-        long ram = memory?.RamBytes ?? plan.PeakBytes + board.Layout.StackSize;
+        long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
         var report = new CompileReport
         {
             Board = board.Name,
@@ -86,13 +88,13 @@ public static class Compilation
             RamBudgetBytes = board.RamBytes,
             FlashBudgetBytes = board.FlashBytes,
             Fits = flash <= board.FlashBytes && ram <= board.RamBytes,
-            ArenaBytes = plan.PeakBytes,
-            Schedule = schedule.Options.Fuse
-                ? $"fused: attention in blocks of {schedule.Options.AttentionRowBlock} query rows, MLP in chunks of {schedule.Options.MlpRowChunk} tokens, in-place adds"
-                : "unfused",
+            ArenaBytes = plan.TotalPeakBytes,
+            ArenaByRegion = memory?.ArenaByRegion ?? plan.UsedRegions.ToDictionary(r => r, r => (long)plan.PeakBytes(r)),
+            Schedule = schedule.Options.Describe(),
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
             ConstantBytes = source.ConstantBytes,
-            RamByRegion = memory?.RamByRegion ?? new Dictionary<string, long> { [arenaRegion.Name] = plan.PeakBytes },
+            RamByRegion = memory?.RamByRegion ?? board.Ram.ToDictionary(r => r.Name, r => plan.PeakBytes(r.Name)
+                + (r.Name == board.Layout.StackRegion ? board.Layout.StackSize : 0L)),
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
             Layers = layers,
         };

@@ -17,7 +17,10 @@ public sealed record CompileReport
     [JsonPropertyName("ram_budget_bytes")] public required long RamBudgetBytes { get; init; }
     [JsonPropertyName("flash_budget_bytes")] public required long FlashBudgetBytes { get; init; }
     [JsonPropertyName("fits")] public required bool Fits { get; init; }
+    /// <summary>All activation arenas together.</summary>
     [JsonPropertyName("arena_bytes")] public required long ArenaBytes { get; init; }
+    /// <summary>Each RAM region's activation arena (its .arena_&lt;region&gt; section).</summary>
+    [JsonPropertyName("arena_by_region")] public required IReadOnlyDictionary<string, long> ArenaByRegion { get; init; }
     /// <summary>How the steps run: unfused, or fused with the attention row block and MLP chunk chosen under the budget.</summary>
     [JsonPropertyName("schedule")] public required string Schedule { get; init; }
     [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
@@ -38,6 +41,7 @@ public sealed record LayerRow(
     [property: JsonPropertyName("op")] string Op,
     [property: JsonPropertyName("macs")] long Macs,
     [property: JsonPropertyName("weight_bytes")] long WeightBytes,
+    [property: JsonPropertyName("arena_region")] string ArenaRegion,
     [property: JsonPropertyName("arena_offset")] int ArenaOffset,
     [property: JsonPropertyName("bytes")] int Bytes);
 

@@ -11,6 +11,10 @@ public sealed record ElfSection(string Name, long Address, long Size, bool InFla
 public sealed record ElfMemory(IReadOnlyList<ElfSection> Sections, long FlashBytes, long RamBytes,
     IReadOnlyDictionary<string, long> RamByRegion)
 {
+    /// <summary>Bytes of the activation arena sections (.arena_&lt;region&gt;), by the RAM region they landed in.</summary>
+    public IReadOnlyDictionary<string, long> ArenaByRegion => Sections.Where(s => s.Name.StartsWith(".arena_", StringComparison.Ordinal))
+        .GroupBy(s => s.Region).ToDictionary(g => g.Key, g => g.Sum(s => s.Size));
+
     public static ElfMemory Read(string elfPath, BoardProfile board)
     {
         using var elf = ELFReader.Load(elfPath);

@@ -31,12 +31,22 @@ public sealed record OscillatorInfo(
     [property: JsonPropertyName("hz")] long Hz,
     [property: JsonPropertyName("bypass")] bool Bypass);
 
-/// <summary>Default placement of the firmware's RAM sections, by RAM region name.</summary>
+/// <summary>Placement of the firmware's RAM sections, by RAM region name.</summary>
+/// <param name="DataReserve">bytes kept free in the data region for .data and .bss (the runtime's and the harness's)</param>
+/// <param name="ArenaRegions">the RAM regions activations may occupy, fastest first: the first takes the hottest buffers</param>
 public sealed record LayoutInfo(
     [property: JsonPropertyName("data_region")] string DataRegion,
     [property: JsonPropertyName("stack_region")] string StackRegion,
     [property: JsonPropertyName("stack_size")] int StackSize,
-    [property: JsonPropertyName("arena_region")] string ArenaRegion);
+    [property: JsonPropertyName("data_reserve")] int DataReserve,
+    [property: JsonPropertyName("arena_regions")] IReadOnlyList<string> ArenaRegions)
+{
+    /// <summary>The linker output section of a region's arena (see boards/common/cortexm.ld.template).</summary>
+    public static string ArenaSection(string region) => ".arena_" + region.ToLowerInvariant();
+
+    /// <summary>The input section C objects name to land in a region's arena (plain .bss in any other build).</summary>
+    public static string ArenaInputSection(string region) => ".bss" + ArenaSection(region);
+}
 
 public sealed record SimulatorInfo(
     [property: JsonPropertyName("kind")] string Kind,
@@ -70,6 +80,10 @@ public sealed record BoardProfile
 
     public MemoryRegion RamRegion(string name) =>
         Ram.FirstOrDefault(r => r.Name == name) ?? throw new BoardException($"{ProfilePath}: no RAM region '{name}'");
+
+    /// <summary>The largest arena region: where a program with one big work buffer (the kernel benchmark) keeps it.</summary>
+    public MemoryRegion LargestArenaRegion() => Layout.ArenaRegions.Select(RamRegion).MaxBy(r => r.Size)
+        ?? throw new BoardException($"{ProfilePath}: layout.arena_regions is empty");
 
     /// <summary>Preprocessor defines the board layer (boards/common, boards/platforms) is compiled with.</summary>
     public IReadOnlyList<string> Defines()

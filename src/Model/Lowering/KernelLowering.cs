@@ -12,6 +12,11 @@ public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBl
     /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
     public static readonly ScheduleOptions Unfused = new(false, false);
     public static readonly ScheduleOptions Fused = new(true, true);
+
+    /// <summary>How the steps run, for people.</summary>
+    public string Describe() => Fuse
+        ? $"fused: attention in blocks of {AttentionRowBlock} query rows, MLP in chunks of {MlpRowChunk} tokens{(InPlace ? ", in-place adds" : "")}"
+        : "unfused";
 }
 
 /// <summary>
