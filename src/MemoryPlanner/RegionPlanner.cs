@@ -3,10 +3,10 @@ namespace McuFormer.MemoryPlanner;
 /// <summary>
 /// Places buffers over several RAM regions. The first pool is the fast one (DTCM on the F746): it
 /// is filled first with the buffers that have the most kernel calls per byte, each at the lowest
-/// offset free during its lifetime, as long as it fits. The rest go, largest first, into the
-/// first pool where they fit, the other pools largest first and the fast one last. When that
-/// leaves a buffer without a place, the fast pool takes fewer hot buffers (half as many each time)
-/// so that the large ones fit. Each region's buffers are then planned on their own by the
+/// offset free during its lifetime, as long as it fits. The rest go, largest first, each at its
+/// lowest free offset in the pool where it leaves the least room above it (best fit, which keeps
+/// the roomy pools for the buffers still to come). When that leaves a buffer without a place, the
+/// fast pool takes fewer hot buffers (half as many each time) so that the large ones fit. Each region's buffers are then planned on their own by the
 /// single-arena planners (greedy orders and CP-SAT), seeded with this placement.
 /// </summary>
 public static class RegionPlanner
@@ -51,15 +51,18 @@ public static class RegionPlanner
                 if (offset + lifetime.Bytes <= fast.CapacityBytes) placed[fast.Region].Add(new PlacedBuffer(lifetime, offset));
             }
         var inFast = placed[fast.Region].Select(p => p.Lifetime).ToHashSet();
-        var order = pools.Skip(1).OrderByDescending(p => p.CapacityBytes).Append(fast).ToList();
         long overflow = 0;
         foreach (var lifetime in lifetimes.Where(l => !inFast.Contains(l)).OrderByDescending(l => l.Bytes).ThenBy(l => l.First))
         {
-            var candidates = order.Select(p => (Pool: p, Offset: GreedyPlanner.FirstFit(placed[p.Region], lifetime, alignment))).ToList();
-            var fitting = candidates.FirstOrDefault(c => c.Offset + lifetime.Bytes <= c.Pool.CapacityBytes);
-            // Nowhere fits: put it where it overflows least, so the plan still says by how much.
-            var (pool, offset) = fitting.Pool is not null ? fitting
-                : candidates.MinBy(c => c.Offset + lifetime.Bytes - c.Pool.CapacityBytes);
+            // Room left above the buffer in each pool; negative where it does not fit. Nowhere
+            // fitting, it goes where it overflows least, so the plan still says by how much.
+            long Badness(MemoryPool pool, int offset)
+            {
+                long room = pool.CapacityBytes - offset - lifetime.Bytes;
+                return room >= 0 ? room : long.MaxValue / 2 - room;
+            }
+            var (pool, offset) = pools.Select(p => (Pool: p, Offset: GreedyPlanner.FirstFit(placed[p.Region], lifetime, alignment)))
+                .MinBy(c => Badness(c.Pool, c.Offset));
             long over = offset + lifetime.Bytes - pool.CapacityBytes;
             if (over > 0) overflow += over;
             placed[pool.Region].Add(new PlacedBuffer(lifetime, offset));

@@ -42,19 +42,26 @@ public class FirmwareTests
         Assert.Equal("elf", report.GetProperty("memory_source").GetString());
         var sizes = SizeSections(Path.Combine(output, "firmware.elf"));
         long flash = new[] { ".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data" }.Sum(s => sizes.GetValueOrDefault(s));
-        long ram = new[] { ".data", ".bss", ".arena", ".stack" }.Sum(s => sizes.GetValueOrDefault(s));
+        var arenas = sizes.Where(s => s.Key.StartsWith(".arena_", StringComparison.Ordinal)).ToDictionary();
+        long ram = new[] { ".data", ".bss", ".stack" }.Sum(s => sizes.GetValueOrDefault(s)) + arenas.Values.Sum();
         Assert.Equal(flash, report.GetProperty("flash_bytes").GetInt64());
         Assert.Equal(ram, report.GetProperty("peak_ram_bytes").GetInt64());
         Assert.Equal(327680, report.GetProperty("ram_budget_bytes").GetInt64());
         Assert.Equal(1048576, report.GetProperty("flash_budget_bytes").GetInt64());
-        Assert.True(sizes[".arena"] >= report.GetProperty("arena_bytes").GetInt64());
+        // One arena section per region the plan uses, each as large as plan.json says that region's arena is.
+        var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plan.json"))).RootElement;
+        var planned = plan.GetProperty("peak_bytes").EnumerateObject().Where(r => r.Value.GetInt64() > 0).ToDictionary(r => ".arena_" + r.Name.ToLowerInvariant(), r => r.Value.GetInt64());
+        Assert.Equal(planned.Keys.Order(), arenas.Keys.Order());
+        Assert.All(planned, p => Assert.InRange(arenas[p.Key], p.Value, p.Value + 15));
+        Assert.Equal(arenas.Values.Sum(), report.GetProperty("arena_by_region").EnumerateObject().Sum(r => r.Value.GetInt64()));
+        Assert.Equal(plan.GetProperty("total_peak_bytes").GetInt64(), report.GetProperty("arena_bytes").GetInt64());
         foreach (var key in new[] { "board", "model", "params", "macs", "layers" }) Assert.True(report.TryGetProperty(key, out _), key);
         var analysis = CliRunner.Run("analyze", TestModels.Fixture, "--board", board, "--json");
         Assert.True(analysis.ExitCode == 0, analysis.Stderr);
         Assert.Equal(report.GetProperty("arena_bytes").GetInt64(),
             JsonDocument.Parse(analysis.Stdout).RootElement.GetProperty("plan").GetProperty("arena_bytes").GetInt64());
         var layer = report.GetProperty("layers")[0];
-        foreach (var key in new[] { "name", "op", "macs", "weight_bytes", "arena_offset", "bytes" }) Assert.True(layer.TryGetProperty(key, out _), key);
+        foreach (var key in new[] { "name", "op", "macs", "weight_bytes", "arena_region", "arena_offset", "bytes" }) Assert.True(layer.TryGetProperty(key, out _), key);
     }
 
     [Fact]
@@ -103,20 +110,48 @@ public class FirmwareTests
         Assert.True(JsonDocument.Parse(result.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
     }
 
+    /// <summary>mps2-an500's profile with other RAM region sizes (bytes by region name), saved as NAME.json.</summary>
+    private static string ResizedMps2(string folder, string name, IReadOnlyDictionary<string, int> sizes, int? dataReserve = null)
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "mps2-an500.json")))!;
+        profile["name"] = name;
+        foreach (var region in profile["ram"]!.AsArray())
+            if (sizes.TryGetValue((string)region!["name"]!, out var size)) region["size"] = size;
+        if (dataReserve is { } reserve) profile["layout"]!["data_reserve"] = reserve;
+        var path = Path.Combine(folder, name + ".json");
+        File.WriteAllText(path, profile.ToJsonString());
+        return path;
+    }
+
     [Fact]
-    public void ArenaLargerThanTheBoardRegionIsRejectedWithTheOverflow()
+    public void ActivationsLargerThanTheRegionsAreRejectedWithTheOverflowOfEachRegion()
     {
         using var folder = new TempFolder();
-        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "mps2-an500.json")))!;
-        profile["name"] = "tiny";
-        foreach (var region in profile["ram"]!.AsArray()) if ((string?)region!["name"] == "SRAM1") region["size"] = 4096;
-        var boardPath = Path.Combine(folder.Path, "tiny.json");
-        File.WriteAllText(boardPath, profile.ToJsonString());
+        // 8 KB stack + 4 KB reserve leave DTCM 4 KB for activations; 4 KB SRAM1 and 4 KB SRAM2: about 12 KB of the fixture's 21 KB.
+        var boardPath = ResizedMps2(folder.Path, "tiny", new Dictionary<string, int> { ["DTCM"] = 16384, ["SRAM1"] = 4096, ["SRAM2"] = 4096 });
         var output = Path.Combine(folder.Path, "out");
         var result = CliRunner.Run("compile", "--board", boardPath, "--out", output, "--calib-samples", "32");
         Assert.Equal(3, result.ExitCode);
-        Assert.Matches(@"activation arena needs \d+ bytes but tiny's SRAM1 has 4096 \(over by \d+ bytes\)", result.Stderr);
+        Assert.Matches(@"the activations do not fit tiny's RAM regions: the (DTCM|SRAM1|SRAM2) arena needs \d+ bytes but \1 has 4096 for activations \(over by \d+ bytes\)", result.Stderr);
         Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void PlanSpreadOverThreeRegionsSimulatesBitExact()
+    {
+        using var folder = new TempFolder();
+        // The fixture's 21 KB of activations cannot fit one region: 6 KB of DTCM, 12 KB SRAM1, 8 KB SRAM2.
+        var boardPath = ResizedMps2(folder.Path, "split", new Dictionary<string, int> { ["DTCM"] = 16384, ["SRAM1"] = 12288, ["SRAM2"] = 8192 }, dataReserve: 2048);
+        var output = Path.Combine(folder.Path, "split");
+        Compile(output, "--board", boardPath);
+        var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plan.json"))).RootElement;
+        var used = plan.GetProperty("peak_bytes").EnumerateObject().Where(r => r.Value.GetInt32() > 0).Select(r => r.Name).ToList();
+        Assert.True(used.Count >= 2, string.Join(", ", used));
+        var sizes = SizeSections(Path.Combine(output, "firmware.elf"));
+        Assert.All(used, r => Assert.True(sizes.ContainsKey(".arena_" + r.ToLowerInvariant()), r));
+        var result = CliRunner.Run("simulate", output, "--limit", "20", "--json");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.True(JsonDocument.Parse(result.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
     }
 
     [Fact]

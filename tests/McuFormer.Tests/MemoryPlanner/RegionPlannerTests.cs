@@ -1,0 +1,115 @@
+using McuFormer.Compiler.Bench;
+using McuFormer.MemoryPlanner;
+using McuFormer.Model.Ir;
+using McuFormer.Model.Lowering;
+using McuFormer.Model.Onnx;
+using McuFormer.Model.Quantization;
+using McuFormer.Tests.Board;
+
+namespace McuFormer.Tests.MemoryPlanner;
+
+public class RegionPlannerTests
+{
+    private static readonly MemoryPool[] F746Like = [new("DTCM", 48 * 1024), new("SRAM1", 240 * 1024), new("SRAM2", 16 * 1024)];
+
+    private static List<BufferLifetime> RandomLifetimes(int seed, int count, int maxBytes)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            int first = random.Next(0, 60), length = random.Next(0, 15), bytes = random.Next(1, maxBytes);
+            return new BufferLifetime(new ActivationBuffer($"b{i}", [bytes]), first, first + length, bytes, random.Next(1, 40));
+        }).ToList();
+    }
+
+    /// <summary>Every buffer once, in one region, inside that region's pool, never overlapping a live neighbour.</summary>
+    private static void AssertSound(RegionPlan plan, IReadOnlyList<BufferLifetime> lifetimes)
+    {
+        plan.Verify();
+        Assert.Equal(lifetimes.Count, plan.Buffers.Count);
+        Assert.Equal(lifetimes.Select(l => l.Buffer).ToHashSet(), plan.Buffers.Select(b => b.Placed.Buffer).ToHashSet());
+        foreach (var b in plan.Buffers)
+        {
+            var pool = plan.Pools.Single(p => p.Region == b.Region);
+            Assert.True(b.Offset >= 0 && b.Placed.End <= pool.CapacityBytes, $"{b.Placed.Buffer.Name} at {b.Region}+{b.Offset} straddles the end of {b.Region}");
+            Assert.Equal(0, b.Offset % 8);
+        }
+        Assert.True(plan.TotalPeakBytes >= plan.LowerBoundBytes);
+    }
+
+    [Theory]
+    [InlineData(1, 30, 20000)]
+    [InlineData(2, 80, 12000)]
+    [InlineData(3, 150, 8000)]
+    public void RandomBuffersArePlacedWithinOneRegionEach(int seed, int count, int maxBytes)
+    {
+        var lifetimes = RandomLifetimes(seed, count, maxBytes);
+        var assigned = RegionPlanner.Assign(lifetimes, F746Like);
+        Assert.True(assigned.Fits);
+        AssertSound(assigned, lifetimes);
+        var planned = RegionPlanner.Plan(lifetimes, F746Like, TimeSpan.FromSeconds(2));
+        AssertSound(planned, lifetimes);
+        // The exact solve per region starts from the placement, so no region gets worse.
+        Assert.All(planned.UsedRegions, r => Assert.True(planned.PeakBytes(r) <= assigned.PeakBytes(r), r));
+    }
+
+    [Fact]
+    public void TheFastRegionTakesTheBuffersWithTheMostCallsPerByte()
+    {
+        // Ten buffers live at once, 4 KB each: the fast pool holds two of them.
+        var lifetimes = Enumerable.Range(0, 10)
+            .Select(i => new BufferLifetime(new ActivationBuffer($"b{i}", [4096]), 0, 5, 4096, Accesses: i == 3 || i == 7 ? 100 : 1)).ToList();
+        var plan = RegionPlanner.Assign(lifetimes, [new MemoryPool("FAST", 8192), new MemoryPool("SLOW", 64 * 1024)]);
+        Assert.True(plan.Fits);
+        Assert.Equal(["b3", "b7"], plan.Buffers.Where(b => b.Region == "FAST").Select(b => b.Placed.Buffer.Name).Order());
+    }
+
+    [Fact]
+    public void HotBuffersGiveWayWhenTheLargeOnesNeedTheFastRegion()
+    {
+        // 60 KB must be live at once over a 16 KB fast pool and a 48 KB slow one: the hot 1 KB buffer
+        // alone in the fast pool would leave no room there for the 16 KB one.
+        var hot = new BufferLifetime(new ActivationBuffer("hot", [1024]), 0, 1, 1024, Accesses: 1000);
+        var big = Enumerable.Range(0, 4).Select(i => new BufferLifetime(new ActivationBuffer($"big{i}", [12 * 1024]), 2, 3, 12 * 1024, 1));
+        var lifetimes = big.Append(hot).Append(new BufferLifetime(new ActivationBuffer("wide", [16 * 1024]), 0, 3, 16 * 1024, 1)).ToList();
+        var plan = RegionPlanner.Assign(lifetimes, [new MemoryPool("FAST", 16 * 1024), new MemoryPool("SLOW", 48 * 1024)]);
+        Assert.True(plan.Fits, string.Join(", ", plan.Overflows));
+        AssertSound(plan, lifetimes);
+    }
+
+    [Fact]
+    public void NothingFittingNamesTheBytesOverInEachRegion()
+    {
+        var lifetimes = Enumerable.Range(0, 3).Select(i => new BufferLifetime(new ActivationBuffer($"b{i}", [10000]), 0, 1, 10000, 1)).ToList();
+        var plan = RegionPlanner.Assign(lifetimes, [new MemoryPool("A", 8000), new MemoryPool("B", 12000)]);
+        Assert.False(plan.Fits);
+        AssertSoundIgnoringCapacity(plan, lifetimes);
+        Assert.All(plan.Overflows, o => Assert.Equal(plan.PeakBytes(o.Pool.Region) - o.Pool.CapacityBytes, o.OverBytes));
+        Assert.True(plan.Overflows.Sum(o => o.OverBytes) >= 30000 - 20000);
+    }
+
+    private static void AssertSoundIgnoringCapacity(RegionPlan plan, IReadOnlyList<BufferLifetime> lifetimes)
+    {
+        plan.Verify();
+        Assert.Equal(lifetimes.Count, plan.Buffers.Count);
+    }
+
+    [Fact]
+    public void DeitTinyLikeModelOnTheF746DiscoSpreadsOverRegionsWithoutStraddling()
+    {
+        using var folder = new TempFolder();
+        var vit = SyntheticVit.DeitTiny240 with { Depth = 2, Classes = 10 };
+        var path = Path.Combine(folder.Path, "deit.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(vit.Build()));
+        var model = Quantizer.ForPlanning(OnnxImporter.Import(path));
+        var board = CompiledDiscoProject.Profile("stm32f746g-disco");
+        var pools = MemoryPool.Of(board);
+        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, pools, TimeSpan.FromSeconds(5));
+        Assert.True(plan.Fits, string.Join(", ", plan.Overflows));
+        Assert.True(plan.UsedRegions.Count() >= 2, plan.Method);
+        AssertSound(plan, BufferLifetime.Of(schedule));
+        // It helps: SRAM1 alone, the largest region, cannot hold this schedule's buffers.
+        var sram1Only = RegionPlanner.Assign(BufferLifetime.Of(schedule), [pools.Single(p => p.Region == "SRAM1")]);
+        Assert.False(sram1Only.Fits, $"{sram1Only.TotalPeakBytes} B fit SRAM1 alone");
+    }
+}
