@@ -50,6 +50,7 @@ public static class Compilation
         {
             Model = Path.GetFullPath(options.ModelPath),
             Board = board.Name,
+            BoardProfile = options.BoardName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? Path.GetFullPath(options.BoardName) : null,
             Data = options.CalibrationPath,
             InputShape = graph.Input.SampleShape,
             InputScale = model.InputQuant.Scale,

@@ -50,7 +50,12 @@ public sealed record ProjectManifest
 {
     [JsonPropertyName("model")] public required string Model { get; init; }
     [JsonPropertyName("board")] public required string Board { get; init; }
+    /// <summary>The full path of the profile JSON when the board is not one of boards/profiles; null otherwise.</summary>
+    [JsonPropertyName("board_profile"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? BoardProfile { get; init; }
     [JsonPropertyName("data")] public required string Data { get; init; }
+
+    /// <summary>What <see cref="Model.Boards.BoardCatalog.Get"/> takes to find the project's board again.</summary>
+    public string BoardReference => BoardProfile ?? Board;
     [JsonPropertyName("input_shape")] public required int[] InputShape { get; init; }
     [JsonPropertyName("input_scale")] public required double InputScale { get; init; }
     [JsonPropertyName("input_zero_point")] public required int InputZeroPoint { get; init; }
