@@ -83,7 +83,7 @@ test_arena_region() {
 }
 
 # Renders the linker template for a profile with sed, the way the C# side renders it with Fluid
-# (with an arena section for every arena region of the profile).
+# (with an arena section for every arena region of the profile, and no external flash).
 render_linker_script() {
   local profile="$1" output="$2"
   local block="$output.ram_regions" arenas="$output.arena_sections"
@@ -102,6 +102,7 @@ render_linker_script() {
       -e "s/{{ stack_size }}/$stack_size/g" \
       -e "/{{ ram_regions }}/{r $block" -e "d}" \
       -e "/{{ arena_sections }}/{r $arenas" -e "d}" \
+      -e "/{{ external_memory }}/d" -e "/{{ weight_sections }}/d" \
       "$boards_dir/common/cortexm.ld.template" >"$output"
   if grep -q '{{' "$output"; then
     fail "$(basename "$profile" .json): placeholders left unrendered in the linker script"

@@ -52,6 +52,7 @@ sed -e "s/{{ flash_region }}/$flash_region/g" -e "s/{{ flash_origin }}/$flash_or
     -e "s/{{ stack_region }}/$stack_region/g" -e "s/{{ stack_size }}/$stack_size/g" \
     -e "/{{ ram_regions }}/{r $work/ram_regions" -e "d}" \
     -e "/{{ arena_sections }}/{r $work/arena_sections" -e "d}" \
+    -e "/{{ external_memory }}/d" -e "/{{ weight_sections }}/d" \
     "$boards_dir/common/cortexm.ld.template" >"$work/fw.ld"
 platform="$(jq -r .platform "$profile")"
 

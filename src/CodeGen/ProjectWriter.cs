@@ -8,7 +8,8 @@ namespace McuFormer.CodeGen;
 
 /// <param name="SampleInputs">quantized test inputs embedded in flash (board harness)</param>
 /// <param name="SampleExpected">the outputs the host computes for them</param>
-public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, BoardProfile Board, string BoardsFolder,
+/// <param name="Weights">where the model's constants go: internal flash, or an external flash the platform must map first</param>
+public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, WeightPlacement Weights, BoardProfile Board, string BoardsFolder,
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder);
 
 /// <summary>
@@ -47,7 +48,7 @@ public static class ProjectWriter
     {
         var board = request.Board;
         var model = request.Model;
-        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name);
+        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name, request.Weights.InputSection);
         void Put(string relative, string text)
         {
             var path = Path.Combine(folder, relative);
@@ -82,7 +83,9 @@ public static class ProjectWriter
         if (!File.Exists(platform)) throw new BoardException($"{board.ProfilePath}: platform '{board.Platform}' has no {platform}");
         CopyIn(platform, "board/" + board.Platform + ".c");
         boardFiles.Add("board/" + board.Platform + ".c");
-        Put("board/link.ld", LinkerScript(board, request.Plan.UsedRegions, Path.Combine(request.BoardsFolder, "common", "cortexm.ld.template")));
+        Put("board/link.ld", LinkerScript(board, request.Plan.UsedRegions, request.Weights.External,
+            Path.Combine(request.BoardsFolder, "common", "cortexm.ld.template")));
+        var defines = board.Defines().Concat(request.Weights.External is { } external ? BoardProfile.ExternalFlashDefines(external) : []).ToList();
 
         var graph = model.Graph;
         var values = new
@@ -91,8 +94,8 @@ public static class ProjectWriter
             project_name = CIdentifier(graph.Name),
             board = board.Name,
             compile_flags = string.Join(' ', board.CompileFlags),
-            defines = string.Join(' ', board.Defines().Select(d => "-D" + d)),
-            cmake_defines = string.Join(' ', board.Defines()),
+            defines = string.Join(' ', defines.Select(d => "-D" + d)),
+            cmake_defines = string.Join(' ', defines),
             semihosting = board.RunsInQemu ? 1 : 0,
             kernel_sources = string.Join(' ', kernelFiles),
             board_sources = string.Join(' ', boardFiles),
@@ -110,7 +113,8 @@ public static class ProjectWriter
     }
 
     /// <param name="arenaRegions">the RAM regions that get an arena section</param>
-    public static string LinkerScript(BoardProfile board, IEnumerable<string> arenaRegions, string templatePath)
+    /// <param name="weightFlash">the external flash that holds the model's constants, or null</param>
+    public static string LinkerScript(BoardProfile board, IEnumerable<string> arenaRegions, MemoryRegion? weightFlash, string templatePath)
     {
         var layout = board.Layout;
         var arenas = arenaRegions.Select(board.RamRegion).ToList();
@@ -124,6 +128,9 @@ public static class ProjectWriter
             data_region = layout.DataRegion,
             stack_region = layout.StackRegion,
             stack_size = layout.StackSize,
+            external_memory = weightFlash is { } flash ? $"  {flash.Name} (rx) : ORIGIN = {flash.OriginText}, LENGTH = {flash.Size}" : "",
+            weight_sections = weightFlash is { } weights
+                ? $"  {WeightPlacement.SectionOf(weights)} : ALIGN(4) {{ *({WeightPlacement.InputSectionOf(weights)}) }} > {weights.Name}" : "",
             arena_sections = string.Join('\n', arenas.Select(r =>
                 $"  {LayoutInfo.ArenaSection(r.Name)} (NOLOAD) : ALIGN(16) {{ *({LayoutInfo.ArenaInputSection(r.Name)}) }} > {r.Name}")),
         };

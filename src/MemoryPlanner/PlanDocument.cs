@@ -12,11 +12,12 @@ public sealed record PlanDocument(
     [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
     [property: JsonPropertyName("fits")] bool Fits,
     [property: JsonPropertyName("regions")] IReadOnlyList<PlannedRegionRow> Regions,
+    [property: JsonPropertyName("weights")] PlannedWeightsRow Weights,
     [property: JsonPropertyName("peak_step")] int PeakStep,
     [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak,
     [property: JsonPropertyName("buffers")] IReadOnlyList<PlannedBufferRow> Buffers)
 {
-    public static PlanDocument From(RegionPlan plan)
+    public static PlanDocument From(RegionPlan plan, WeightPlacement weights)
     {
         var (step, live) = plan.Peak();
         return new PlanDocument(
@@ -28,6 +29,7 @@ public sealed record PlanDocument(
             plan.Pools.Select(p => new PlannedRegionRow(p.Region, p.CapacityBytes, plan.PeakBytes(p.Region),
                 plan.ByRegion.TryGetValue(p.Region, out var r) ? r.LowerBoundBytes : 0,
                 plan.Buffers.Count(b => b.Region == p.Region), r?.Method)).ToList(),
+            new PlannedWeightsRow(weights.Region, weights.Section, weights.Bytes, weights.BudgetBytes, weights.External is not null),
             step,
             live.Select(b => b.Placed.Buffer.Name).ToList(),
             plan.Buffers.Select(b => new PlannedBufferRow(b.Placed.Buffer.Name, b.Placed.Lifetime.Bytes, b.Placed.Lifetime.First,
@@ -43,6 +45,14 @@ public sealed record PlannedRegionRow(
     [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
     [property: JsonPropertyName("buffers")] int Buffers,
     [property: JsonPropertyName("method"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Method);
+
+/// <summary>Where the model's constants go and what that flash offers them.</summary>
+public sealed record PlannedWeightsRow(
+    [property: JsonPropertyName("region")] string Region,
+    [property: JsonPropertyName("section"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Section,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("budget_bytes")] long BudgetBytes,
+    [property: JsonPropertyName("external")] bool External);
 
 /// <param name="Accesses">kernel calls that take a pointer into the buffer (what ranks it for the fast region)</param>
 public sealed record PlannedBufferRow(

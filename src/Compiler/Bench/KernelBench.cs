@@ -94,7 +94,7 @@ public static class KernelBench
 
         var linkerScript = Path.Combine(work, "fw.ld");
         var workRegion = board.LargestArenaRegion().Name;
-        File.WriteAllText(linkerScript, ProjectWriter.LinkerScript(board, [workRegion], Path.Combine(ToolPaths.Boards, "common", "cortexm.ld.template")));
+        File.WriteAllText(linkerScript, ProjectWriter.LinkerScript(board, [workRegion], null, Path.Combine(ToolPaths.Boards, "common", "cortexm.ld.template")));
         var elf = Path.Combine(work, "fw.elf");
         Compile([.. flags, .. board.Defines().Select(d => "-D" + d), $"-DWORK_SECTION=\"{LayoutInfo.ArenaInputSection(workRegion)}\"",
             "-I", Path.Combine(ToolPaths.Boards, "common"),

@@ -61,6 +61,8 @@ public static class CompileCommand
         var summary = new Table().Title("memory").AddColumn("").AddColumn(new TableColumn("used").RightAligned())
             .AddColumn(new TableColumn("budget").RightAligned()).AddColumn(new TableColumn("share").RightAligned());
         summary.AddRow($"flash ({r.MemorySource})", r.FlashBytes.ToString("N0"), r.FlashBudgetBytes.ToString("N0"), $"{100.0 * r.FlashBytes / r.FlashBudgetBytes:F1} %");
+        foreach (var (region, bytes) in r.ExternalFlashByRegion)
+            summary.AddRow($"  external {Markup.Escape(region)} ({Markup.Escape(r.WeightsSection ?? "")})", bytes.ToString("N0"), "", "");
         summary.AddRow($"RAM ({r.MemorySource})", r.PeakRamBytes.ToString("N0"), r.RamBudgetBytes.ToString("N0"), $"{100.0 * r.PeakRamBytes / r.RamBudgetBytes:F1} %");
         summary.AddRow("activation arena", r.ArenaBytes.ToString("N0"), $"bound {r.ArenaLowerBoundBytes:N0}", "");
         summary.AddRow("schedule", Markup.Escape(r.Schedule), "", "");

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using McuFormer.CodeGen;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
@@ -18,6 +19,7 @@ public sealed record PlanSummary(
     [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
     [property: JsonPropertyName("unfused_arena_bytes")] int UnfusedArenaBytes,
     [property: JsonPropertyName("regions")] IReadOnlyList<PlannedRegionRow> Regions,
+    [property: JsonPropertyName("weights")] PlannedWeightsRow Weights,
     [property: JsonPropertyName("fits")] bool Fits,
     [property: JsonPropertyName("peak_step")] string PeakStep,
     [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak)
@@ -28,10 +30,10 @@ public sealed record PlanSummary(
         var model = Quantizer.ForPlanning(graph);
         var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
         var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
-        var document = PlanDocument.From(plan);
+        var document = PlanDocument.From(plan, WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule)));
         var (step, live) = plan.Peak();
         return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, schedule.Options.Describe(), plan.TotalPeakBytes, plan.LowerBoundBytes,
-            unfused.PeakBytes, document.Regions, plan.Fits, schedule.Describe(step),
+            unfused.PeakBytes, document.Regions, document.Weights, plan.Fits && document.Weights.Bytes <= document.Weights.BudgetBytes, schedule.Describe(step),
             live.Select(b => $"{b.Placed.Buffer.Name} ({b.Placed.Lifetime.Bytes} B, {b.Region})").ToList());
     }
 
@@ -42,6 +44,9 @@ public sealed record PlanSummary(
         table.AddRow("arenas (fused, in place), all regions", $"{p.ArenaBytes:N0} B");
         table.AddRow("lower bound / gap", $"{p.LowerBoundBytes:N0} B / {(p.LowerBoundBytes > 0 ? 100.0 * (p.ArenaBytes - p.LowerBoundBytes) / p.LowerBoundBytes : 0):F1} %");
         table.AddRow("unfused, greedy, one region", $"{p.UnfusedArenaBytes:N0} B");
+        var w = p.Weights;
+        table.AddRow($"model constants in {Markup.Escape(w.Region)}{(w.Section is null ? "" : $" ({Markup.Escape(w.Section)})")}",
+            $"{w.Bytes:N0} B of {w.BudgetBytes:N0} B{(w.Bytes > w.BudgetBytes ? $" [red](over by {w.Bytes - w.BudgetBytes:N0} B)[/]" : "")}");
         table.AddRow("fits", p.Fits ? "[green]yes[/]" : "[red]no[/]");
         table.AddRow("peak at step", Markup.Escape(p.PeakStep));
         table.AddRow("live at peak", Markup.Escape(string.Join(", ", p.LiveAtPeak)));

@@ -59,14 +59,17 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
+        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule));
+        if (weights.Overflow(board) is { } overflow)
+            throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
+        var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
         var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
 
         var folder = Path.GetFullPath(options.OutputFolder);
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan), Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), Cli.Json));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
@@ -75,7 +78,7 @@ public static class Compilation
             progress?.Report("building firmware");
             memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(folder), board);
         }
-        long flash = memory?.FlashBytes ?? source.ConstantBytes;
+        long flash = memory?.FlashBytes ?? (weights.External is null ? source.ConstantBytes : 0);
         long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
         var report = new CompileReport
         {
@@ -94,6 +97,10 @@ public static class Compilation
             Schedule = schedule.Options.Describe(),
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
             ConstantBytes = source.ConstantBytes,
+            WeightsRegion = weights.Region,
+            WeightsSection = weights.Section,
+            ExternalFlashByRegion = memory?.ExternalByRegion ?? (weights.External is { } external
+                ? new Dictionary<string, long> { [external.Name] = source.ConstantBytes } : new Dictionary<string, long>()),
             RamByRegion = memory?.RamByRegion ?? board.Ram.ToDictionary(r => r.Name, r => plan.PeakBytes(r.Name)
                 + (r.Name == board.Layout.StackRegion ? board.Layout.StackSize : 0L)),
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],

@@ -25,6 +25,12 @@ public sealed record CompileReport
     [JsonPropertyName("schedule")] public required string Schedule { get; init; }
     [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
     [JsonPropertyName("constant_bytes")] public required long ConstantBytes { get; init; }
+    /// <summary>The flash region holding the model's constants: the internal flash, or an external one (e.g. QSPI).</summary>
+    [JsonPropertyName("weights_region")] public required string WeightsRegion { get; init; }
+    /// <summary>The linker section of constants in external flash (".qspi_weights"); null in internal flash.</summary>
+    [JsonPropertyName("weights_section")] public required string? WeightsSection { get; init; }
+    /// <summary>Bytes in each external flash (not counted in flash_bytes, which is internal flash only).</summary>
+    [JsonPropertyName("external_flash_by_region")] public required IReadOnlyDictionary<string, long> ExternalFlashByRegion { get; init; }
     [JsonPropertyName("ram_by_region")] public required IReadOnlyDictionary<string, long> RamByRegion { get; init; }
     [JsonPropertyName("sections")] public required IReadOnlyList<SectionRow> Sections { get; init; }
     [JsonPropertyName("layers")] public required IReadOnlyList<LayerRow> Layers { get; init; }
