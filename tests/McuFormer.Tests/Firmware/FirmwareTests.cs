@@ -60,6 +60,10 @@ public class FirmwareTests
         Assert.True(analysis.ExitCode == 0, analysis.Stderr);
         Assert.Equal(report.GetProperty("arena_bytes").GetInt64(),
             JsonDocument.Parse(analysis.Stdout).RootElement.GetProperty("plan").GetProperty("arena_bytes").GetInt64());
+        // The fixture's weights fit internal flash: nothing goes to QSPI and nothing sets it up.
+        Assert.Equal("FLASH", report.GetProperty("weights_region").GetString());
+        Assert.DoesNotContain(".qspi_weights", sizes.Keys);
+        Assert.Empty(report.GetProperty("external_flash_by_region").EnumerateObject());
         var layer = report.GetProperty("layers")[0];
         foreach (var key in new[] { "name", "op", "macs", "weight_bytes", "arena_region", "arena_offset", "bytes" }) Assert.True(layer.TryGetProperty(key, out _), key);
     }
@@ -152,6 +156,63 @@ public class FirmwareTests
         var result = CliRunner.Run("simulate", output, "--limit", "20", "--json");
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.True(JsonDocument.Parse(result.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
+    }
+
+    /// <summary>The disco's profile under its own name, with other flash sizes, in FOLDER/stm32f746g-disco.json.</summary>
+    private static string ResizedDisco(string folder, long internalFlash, long qspi)
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "stm32f746g-disco.json")))!;
+        profile["flash"]!["size"] = internalFlash;
+        foreach (var region in profile["external"]!.AsArray()) if ((string?)region!["name"] == "QSPI") region["size"] = qspi;
+        var path = Path.Combine(folder, "stm32f746g-disco.json");
+        File.WriteAllText(path, profile.ToJsonString());
+        return path;
+    }
+
+    [Fact]
+    public void WeightsThatDoNotFitInternalFlashGoToQspiAndAreNotFlashedHalfway()
+    {
+        using var folder = new TempFolder();
+        // 128 KB of internal flash less the 64 KB code reserve cannot hold the fixture's ~166 KB of constants.
+        var boardPath = ResizedDisco(folder.Path, 128 * 1024, 16 * 1024 * 1024);
+        var output = Path.Combine(folder.Path, "qspi");
+        Compile(output, "--board", boardPath);
+        var report = ReadReport(output);
+        Assert.Equal("QSPI", report.GetProperty("weights_region").GetString());
+        Assert.Equal(".qspi_weights", report.GetProperty("weights_section").GetString());
+        long constants = report.GetProperty("constant_bytes").GetInt64();
+        Assert.Equal(constants, report.GetProperty("external_flash_by_region").GetProperty("QSPI").GetInt64());
+        var sizes = SizeSections(Path.Combine(output, "firmware.elf"));
+        Assert.Equal(constants, sizes[".qspi_weights"]);
+        Assert.True(report.GetProperty("flash_bytes").GetInt64() < 64 * 1024);
+        var weights = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plan.json"))).RootElement.GetProperty("weights");
+        Assert.Equal("QSPI", weights.GetProperty("region").GetString());
+        Assert.True(weights.GetProperty("external").GetBoolean());
+        // The linker put the section at the QSPI's memory-mapped address, and the start-up code that maps it is in.
+        var headers = Process.Start(new ProcessStartInfo("arm-none-eabi-objdump", ["-h", Path.Combine(output, "firmware.elf")]) { RedirectStandardOutput = true })!;
+        var sectionLine = headers.StandardOutput.ReadToEnd().Split('\n').Single(l => l.Contains(".qspi_weights"));
+        headers.WaitForExit();
+        Assert.Contains("90000000", sectionLine);
+        Assert.Contains("qspi_memory_mapped_start", File.ReadAllText(Path.Combine(output, "board", "stm32f7.c")));
+        Assert.Contains("-DQSPI_WEIGHTS=1", File.ReadAllText(Path.Combine(output, "Makefile")));
+
+        var flash = CliRunner.Run("flash", output, "--tool", "openocd");
+        Assert.Equal(2, flash.ExitCode);
+        Assert.Contains($"firmware.elf puts {constants} bytes in external QSPI flash", flash.Stderr);
+        Assert.Contains("does not flash half an image", flash.Stderr);
+    }
+
+    [Fact]
+    public void WeightsFittingNeitherFlashAreRejectedWithTheBytesOverEach()
+    {
+        using var folder = new TempFolder();
+        var boardPath = ResizedDisco(folder.Path, 128 * 1024, 64 * 1024);
+        var output = Path.Combine(folder.Path, "out");
+        var result = CliRunner.Run("compile", "--board", boardPath, "--out", output, "--calib-samples", "32");
+        Assert.Equal(3, result.ExitCode);
+        Assert.Matches(@"the model's constants need (\d+) bytes but internal FLASH has 65536 for them \(131072 less a 65536-byte code reserve; over by \d+ bytes\) " +
+                       @"and external QSPI has 65536 \(over by \d+ bytes\)", result.Stderr);
+        Assert.False(Directory.Exists(output));
     }
 
     [Fact]
