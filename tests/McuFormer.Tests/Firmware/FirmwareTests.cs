@@ -200,6 +200,11 @@ public class FirmwareTests
         Assert.Equal(2, flash.ExitCode);
         Assert.Contains($"firmware.elf puts {constants} bytes in external QSPI flash", flash.Stderr);
         Assert.Contains("does not flash half an image", flash.Stderr);
+        // Renode models no QUADSPI controller: no Renode files, and simulate says why.
+        Assert.False(Directory.Exists(Path.Combine(output, "renode")));
+        var renode = CliRunner.Run("simulate", output, "--simulator", "renode");
+        Assert.Equal(2, renode.ExitCode);
+        Assert.Contains("Renode cannot run", renode.Stderr);
     }
 
     [Fact]
