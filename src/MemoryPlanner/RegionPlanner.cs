@@ -6,8 +6,9 @@ namespace McuFormer.MemoryPlanner;
 /// offset free during its lifetime, as long as it fits. The rest go, largest first, each at its
 /// lowest free offset in the pool where it leaves the least room above it (best fit, which keeps
 /// the roomy pools for the buffers still to come). When that leaves a buffer without a place, the
-/// fast pool takes fewer hot buffers (half as many each time) so that the large ones fit. Each region's buffers are then planned on their own by the
-/// single-arena planners (greedy orders and CP-SAT), seeded with this placement.
+/// fast pool takes fewer hot buffers (half as many each time) so that the large ones fit. Each
+/// region's buffers are then planned on their own by the single-arena planners (greedy orders and
+/// CP-SAT), seeded with this placement.
 /// </summary>
 public static class RegionPlanner
 {
