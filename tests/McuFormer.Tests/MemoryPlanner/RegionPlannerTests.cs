@@ -113,3 +113,55 @@ public class RegionPlannerTests
         Assert.False(sram1Only.Fits, $"{sram1Only.TotalPeakBytes} B fit SRAM1 alone");
     }
 }
+
+public class WeightPlacementTests
+{
+    [Fact]
+    public void ConstantsStayInInternalFlashWhileTheyFitBesideTheCodeReserve()
+    {
+        var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
+        long budget = disco.Flash.Size - disco.Layout.CodeReserve;
+        var inside = WeightPlacement.For(disco, budget);
+        Assert.Equal("FLASH", inside.Region);
+        Assert.Null(inside.External);
+        Assert.Null(inside.Section);
+        Assert.Null(inside.Overflow(disco));
+    }
+
+    [Fact]
+    public void ConstantsTooLargeForInternalFlashGoToTheDiscosQspi()
+    {
+        var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
+        var placement = WeightPlacement.For(disco, disco.Flash.Size);
+        Assert.Equal("QSPI", placement.Region);
+        Assert.Equal(".qspi_weights", placement.Section);
+        Assert.Equal(".rodata.qspi_weights", placement.InputSection);
+        Assert.Equal(16L * 1024 * 1024, placement.BudgetBytes);
+        Assert.Null(placement.Overflow(disco));
+    }
+
+    [Fact]
+    public void ConstantsFittingNoFlashNameTheBytesOverEachBudget()
+    {
+        var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
+        long bytes = 20L * 1024 * 1024;
+        Assert.Equal($"the model's constants need {bytes} bytes but internal FLASH has 983040 for them (1048576 less a 65536-byte code reserve; " +
+                     $"over by {bytes - 983040} bytes) and external QSPI has 16777216 (over by {bytes - 16777216} bytes)",
+            WeightPlacement.For(disco, bytes).Overflow(disco));
+        // The Nucleo has no external flash: only the internal budget is named.
+        var nucleo = CompiledDiscoProject.Profile("nucleo-f746zg");
+        Assert.Equal($"the model's constants need {bytes} bytes but internal FLASH has 983040 for them (1048576 less a 65536-byte code reserve; over by {bytes - 983040} bytes)",
+            WeightPlacement.For(nucleo, bytes).Overflow(nucleo));
+    }
+
+    [Fact]
+    public void QspiDefinesCarryTheProfilesPinsAndDevice()
+    {
+        var qspi = CompiledDiscoProject.Profile("stm32f746g-disco").External.Single(e => e.Name == "QSPI");
+        var defines = McuFormer.Model.Boards.BoardProfile.ExternalFlashDefines(qspi);
+        foreach (var expected in new[] { "QSPI_WEIGHTS=1", "QSPI_SIZE=16777216", "QSPI_DEVICE_N25Q128A=1", "QSPI_CLK_PORT=B", "QSPI_CLK_PIN=2",
+                     "QSPI_CLK_AF=9", "QSPI_NCS_PORT=B", "QSPI_NCS_PIN=6", "QSPI_NCS_AF=10", "QSPI_IO0_PORT=D", "QSPI_IO0_PIN=11",
+                     "QSPI_IO2_PORT=E", "QSPI_IO2_PIN=2", "QSPI_IO3_PIN=13", "QSPI_IO_AF=9" })
+            Assert.Contains(expected, defines);
+    }
+}
