@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
+using McuFormer.Compiler.Firmware;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
@@ -30,7 +31,8 @@ public sealed record PlanSummary(
         var model = Quantizer.ForPlanning(graph);
         var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
         var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
-        var document = PlanDocument.From(plan, WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule)));
+        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule), CompileOptions.SampleBytes(graph, CompileOptions.DefaultEmbeddedSamples));
+        var document = PlanDocument.From(plan, weights);
         var (step, live) = plan.Peak();
         return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, schedule.Options.Describe(), plan.TotalPeakBytes, plan.LowerBoundBytes,
             unfused.PeakBytes, document.Regions, document.Weights, plan.Fits && document.Weights.Bytes <= document.Weights.BudgetBytes, schedule.Describe(step),

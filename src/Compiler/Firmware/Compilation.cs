@@ -5,6 +5,7 @@ using McuFormer.Compiler.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
@@ -12,7 +13,14 @@ using McuFormer.Model.Quantization;
 namespace McuFormer.Compiler.Firmware;
 
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
-    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = 4);
+    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileOptions.DefaultEmbeddedSamples)
+{
+    /// <summary>Test samples the board harness carries in flash, with the outputs the host computed for them.</summary>
+    public const int DefaultEmbeddedSamples = 4;
+
+    /// <summary>Flash bytes of that many embedded samples: each input and its expected output, int8.</summary>
+    public static long SampleBytes(ModelGraph graph, int samples) => (long)samples * (graph.Input.Buffer.ElementCount + graph.Output.ElementCount);
+}
 
 public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
 
@@ -59,7 +67,7 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule));
+        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule), CompileOptions.SampleBytes(graph, inputs.Count));
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);

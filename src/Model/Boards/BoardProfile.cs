@@ -38,7 +38,7 @@ public sealed record OscillatorInfo(
 /// <summary>Placement of the firmware's RAM sections, by RAM region name.</summary>
 /// <param name="DataReserve">bytes kept free in the data region for .data and .bss (the runtime's and the harness's)</param>
 /// <param name="ArenaRegions">the RAM regions activations may occupy, fastest first: the first takes the hottest buffers</param>
-/// <param name="CodeReserve">bytes of internal flash kept for code and every constant but the model's (vectors, kernels, harness, samples)</param>
+/// <param name="CodeReserve">bytes of internal flash kept for code and the runtime's own constants (vectors, kernels, harness; the embedded test samples are counted apart)</param>
 public sealed record LayoutInfo(
     [property: JsonPropertyName("data_region")] string DataRegion,
     [property: JsonPropertyName("stack_region")] string StackRegion,

@@ -121,7 +121,7 @@ public class WeightPlacementTests
     {
         var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
         long budget = disco.Flash.Size - disco.Layout.CodeReserve;
-        var inside = WeightPlacement.For(disco, budget);
+        var inside = WeightPlacement.For(disco, budget, sampleBytes: 0);
         Assert.Equal("FLASH", inside.Region);
         Assert.Null(inside.External);
         Assert.Null(inside.Section);
@@ -132,7 +132,7 @@ public class WeightPlacementTests
     public void ConstantsTooLargeForInternalFlashGoToTheDiscosQspi()
     {
         var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
-        var placement = WeightPlacement.For(disco, disco.Flash.Size);
+        var placement = WeightPlacement.For(disco, disco.Flash.Size, sampleBytes: 0);
         Assert.Equal("QSPI", placement.Region);
         Assert.Equal(".qspi_weights", placement.Section);
         Assert.Equal(".rodata.qspi_weights", placement.InputSection);
@@ -145,13 +145,13 @@ public class WeightPlacementTests
     {
         var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
         long bytes = 20L * 1024 * 1024;
-        Assert.Equal($"the model's constants need {bytes} bytes but internal FLASH has 983040 for them (1048576 less a 65536-byte code reserve; " +
-                     $"over by {bytes - 983040} bytes) and external QSPI has 16777216 (over by {bytes - 16777216} bytes)",
-            WeightPlacement.For(disco, bytes).Overflow(disco));
+        Assert.Equal($"the model's constants need {bytes} bytes but internal FLASH has 982040 for them (1048576 less a 65536-byte code reserve " +
+                     $"and 1000 bytes of embedded test samples; over by {bytes - 982040} bytes) and external QSPI has 16777216 (over by {bytes - 16777216} bytes)",
+            WeightPlacement.For(disco, bytes, sampleBytes: 1000).Overflow(disco));
         // The Nucleo has no external flash: only the internal budget is named.
         var nucleo = CompiledDiscoProject.Profile("nucleo-f746zg");
         Assert.Equal($"the model's constants need {bytes} bytes but internal FLASH has 983040 for them (1048576 less a 65536-byte code reserve; over by {bytes - 983040} bytes)",
-            WeightPlacement.For(nucleo, bytes).Overflow(nucleo));
+            WeightPlacement.For(nucleo, bytes, sampleBytes: 0).Overflow(nucleo));
     }
 
     [Fact]
