@@ -10,12 +10,83 @@ namespace McuFormer.MemoryPlanner;
 public sealed record BufferLifetime(ActivationBuffer Buffer, int First, int Last, int Bytes)
 {
     public bool OverlapsInTime(BufferLifetime other) => First <= other.Last && other.First <= Last;
+    public bool LiveAt(int step) => First <= step && step <= Last;
+}
+
+/// <summary>
+/// What a planner places: the lifetimes of the memory a schedule needs, and the overlap rules
+/// that let some pairs of them share bytes although both are live at one step.
+/// </summary>
+public sealed class PlanningProblem
+{
+    private readonly Dictionary<(ActivationBuffer, ActivationBuffer), OverlapRule> rules = new();
+
+    public PlanningProblem(IReadOnlyList<BufferLifetime> lifetimes, IReadOnlyList<OverlapRule>? rules = null)
+    {
+        Lifetimes = lifetimes;
+        Rules = rules ?? [];
+        var byBuffer = lifetimes.ToDictionary(l => l.Buffer);
+        foreach (var rule in Rules)
+        {
+            string name = $"overlap rule {rule.Input.Name} → {rule.Output.Name}";
+            if (!byBuffer.TryGetValue(rule.Input, out var input) || !byBuffer.TryGetValue(rule.Output, out var output))
+                throw new ArgumentException($"{name} names a buffer that is not planned");
+            // The planners rely on this: the pair is live together at that one step only.
+            if (input.OverlapsInTime(output) && input.Last != output.First)
+                throw new ArgumentException($"{name}: the input must die at the step that writes the output");
+            if (Rules.Count(r => r.Input == rule.Input) > 1 || Rules.Count(r => r.Output == rule.Output) > 1)
+                throw new ArgumentException($"{name}: a buffer is the input of one rule at most, and the output of one at most");
+            this.rules[(rule.Input, rule.Output)] = rule;
+        }
+    }
+
+    public IReadOnlyList<BufferLifetime> Lifetimes { get; }
+    public IReadOnlyList<OverlapRule> Rules { get; }
+
+    /// <summary>The rule between two buffers, whichever of them is the input, if any.</summary>
+    public OverlapRule? RuleBetween(ActivationBuffer a, ActivationBuffer b) =>
+        rules.GetValueOrDefault((a, b)) ?? rules.GetValueOrDefault((b, a));
 
     /// <summary>
-    /// Lifetimes of the memory the schedule needs: one per storage (a buffer and the buffers that
-    /// overwrite it in place share one), scratch buffers living for their step only.
+    /// Whether a and b may sit at these offsets: they are not live at one step, they share no
+    /// byte, or a rule between them allows the shift.
     /// </summary>
-    public static IReadOnlyList<BufferLifetime> Of(Schedule schedule)
+    public bool MayShare(BufferLifetime a, int aOffset, BufferLifetime b, int bOffset)
+    {
+        if (!a.OverlapsInTime(b) || aOffset + a.Bytes <= bOffset || bOffset + b.Bytes <= aOffset) return true;
+        var rule = RuleBetween(a.Buffer, b.Buffer);
+        if (rule is null) return false;
+        return rule.Input == a.Buffer ? rule.Allows(bOffset - aOffset) : rule.Allows(aOffset - bOffset);
+    }
+
+    /// <summary>
+    /// The step with the fewest bytes no placement can go below, and those bytes: the bytes live
+    /// at the step, less what the rules active there let their pairs share at best.
+    /// </summary>
+    public (int Step, int Bytes) PeakStep()
+    {
+        if (Lifetimes.Count == 0) return (0, 0);
+        var bytes = Lifetimes.ToDictionary(l => l.Buffer);
+        (int Step, int Bytes) best = (0, -1);
+        for (int step = Lifetimes.Min(l => l.First); step <= Lifetimes.Max(l => l.Last); step++)
+        {
+            int live = Lifetimes.Where(l => l.LiveAt(step)).Sum(l => l.Bytes);
+            foreach (var rule in Rules)
+            {
+                var (input, output) = (bytes[rule.Input], bytes[rule.Output]);
+                if (input.LiveAt(step) && output.LiveAt(step)) live -= rule.MostSharedBytes(input.Bytes, output.Bytes);
+            }
+            if (live > best.Bytes) best = (step, live);
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// The memory a schedule needs: one lifetime per storage (a buffer and the buffers that
+    /// overwrite it in place share one), scratch buffers living for their step only, and the
+    /// schedule's overlap rules between storages.
+    /// </summary>
+    public static PlanningProblem Of(Schedule schedule)
     {
         var first = new Dictionary<ActivationBuffer, int>();
         var last = new Dictionary<ActivationBuffer, int>();
@@ -35,6 +106,8 @@ public sealed record BufferLifetime(ActivationBuffer Buffer, int First, int Last
             Touch(step.Output, step.Index);
         }
         Touch(schedule.Graph.Output.Buffer, schedule.Steps.Count);
-        return first.Keys.Select(b => new BufferLifetime(b, first[b], last[b], bytes[b])).ToList();
+        var lifetimes = first.Keys.Select(b => new BufferLifetime(b, first[b], last[b], bytes[b])).ToList();
+        var rules = schedule.OverlapRules.Select(r => r with { Input = schedule.Storage(r.Input), Output = schedule.Storage(r.Output) }).ToList();
+        return new PlanningProblem(lifetimes, rules);
     }
 }

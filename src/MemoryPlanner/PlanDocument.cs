@@ -19,7 +19,7 @@ public sealed record PlanDocument(
         new Dictionary<string, int> { [region] = plan.PeakBytes },
         plan.PeakBytes,
         plan.LowerBoundBytes,
-        MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList()).Step,
+        plan.Problem.PeakStep().Step,
         plan.LiveAtPeak().Select(b => b.Buffer.Name).ToList(),
         plan.Buffers.Select(b => new PlannedBufferRow(b.Buffer.Name, b.Lifetime.Bytes, b.Lifetime.First, b.Lifetime.Last, region, b.Offset)).ToList());
 }

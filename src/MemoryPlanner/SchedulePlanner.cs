@@ -22,10 +22,10 @@ public static class SchedulePlanner
         foreach (var candidate in larger)
         {
             var schedule = KernelLowering.Lower(model, candidate);
-            if (GreedyPlanner.Plan(BufferLifetime.Of(schedule)).PeakBytes <= budgetBytes)
-                return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), exactTimeLimit));
+            if (GreedyPlanner.Plan(PlanningProblem.Of(schedule)).PeakBytes <= budgetBytes)
+                return (schedule, ExactPlanner.Plan(PlanningProblem.Of(schedule), exactTimeLimit));
         }
         var smallest = KernelLowering.Lower(model, requested);
-        return (smallest, ExactPlanner.Plan(BufferLifetime.Of(smallest), exactTimeLimit));
+        return (smallest, ExactPlanner.Plan(PlanningProblem.Of(smallest), exactTimeLimit));
     }
 }

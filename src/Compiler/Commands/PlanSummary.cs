@@ -28,8 +28,8 @@ public sealed record PlanSummary(
         var model = Quantizer.ForPlanning(graph);
         var region = board.RamRegion(board.Layout.ArenaRegion);
         var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, region.Size, TimeSpan.FromSeconds(5));
-        var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
-        var (step, _) = MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList());
+        var unfused = GreedyPlanner.Plan(PlanningProblem.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
+        var (step, _) = plan.Problem.PeakStep();
         return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, plan.PeakBytes, plan.LowerBoundBytes, unfused.PeakBytes,
             region.Name, region.Size, plan.PeakBytes <= region.Size, schedule.Describe(step),
             plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
@@ -7,9 +8,10 @@ namespace McuFormer.Compiler.HostRuntime;
 
 /// <summary>
 /// Runs a quantized model on this host through runtime-c, kernel call by kernel call, exactly as
-/// the generated firmware sequences them. Every storage buffer of the schedule gets memory of its
-/// own (no reuse beyond the schedule's in-place aliases); with the unfused schedule, each layer's
-/// output can be read back after a run.
+/// the generated firmware sequences them. By default every storage buffer of the schedule gets
+/// memory of its own (no reuse beyond the schedule's in-place aliases); with the unfused schedule,
+/// each layer's output can be read back after a run. Given a memory plan, the buffers sit in one
+/// arena at the plan's offsets instead, overlaps included, as in the firmware.
 /// </summary>
 public sealed unsafe class HostExecutor : IDisposable
 {
@@ -20,12 +22,25 @@ public sealed unsafe class HostExecutor : IDisposable
     private readonly IReadOnlyList<KernelCall> calls;
 
     public HostExecutor(QuantizedModel model, ScheduleOptions? options = null)
+        : this(model, KernelLowering.Lower(model, options ?? ScheduleOptions.Unfused), plan: null)
+    {
+    }
+
+    public HostExecutor(QuantizedModel model, Schedule schedule, MemoryPlan? plan)
     {
         NativeRuntimeBuilder.Register();
         this.model = model;
-        var schedule = KernelLowering.Lower(model, options ?? ScheduleOptions.Unfused);
         calls = schedule.Calls.ToList();
         var all = schedule.Buffers.Concat(model.Graph.Buffers).Distinct().ToList();
+        if (plan is not null)
+        {
+            arena = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, plan.PeakBytes));
+            foreach (var placed in plan.Buffers) buffers[placed.Buffer] = arena + placed.Offset;
+            // Buffers a fused step keeps internal have no memory, and no call names them.
+            foreach (var buffer in all)
+                if (buffers.TryGetValue(schedule.Storage(buffer), out var address)) buffers[buffer] = address;
+            return;
+        }
         var storage = all.Select(schedule.Storage).Distinct().ToList();
         long total = storage.Sum(b => (long)all.Where(x => schedule.Storage(x) == b).Max(x => x.Bytes));
         arena = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, total));

@@ -6,7 +6,8 @@ namespace McuFormer.Model.Lowering;
 /// <summary>How aggressively the schedule saves RAM.</summary>
 /// <param name="Fuse">run attention head by head in blocks of query rows, and the MLP in chunks of tokens,
 /// so that the score matrix and the hidden activations never exist whole</param>
-/// <param name="InPlace">let residual adds and element-wise tables overwrite an input that is read for the last time</param>
+/// <param name="InPlace">let residual adds and element-wise tables overwrite an input that is read for the last time,
+/// and let token-wise steps (linear, LayerNorm, patch embedding) write over the part of such an input they have consumed</param>
 public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8)
 {
     /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
@@ -28,11 +29,13 @@ public sealed record ExecutionStep(int Index, string Name, string Kind, IReadOnl
 
 /// <summary>
 /// The steps of a model in run order. Aliases maps a buffer to the buffer whose memory it
-/// overwrites in place; planners place both at one offset.
+/// overwrites in place; planners place both at one offset. Overlap rules say where a step's
+/// output may partly overwrite the input it consumes; planners may, but need not, use them.
 /// </summary>
 public sealed class Schedule(ModelGraph graph, ScheduleOptions options, IReadOnlyList<ExecutionStep> steps,
-    IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> aliases)
+    IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> aliases, IReadOnlyList<OverlapRule> overlapRules)
 {
+    public IReadOnlyList<OverlapRule> OverlapRules { get; } = overlapRules;
     public ScheduleOptions Options { get; } = options;
     public ModelGraph Graph { get; } = graph;
     public IReadOnlyList<ExecutionStep> Steps { get; } = steps;
@@ -78,6 +81,7 @@ public static class KernelLowering
 
         var steps = new List<ExecutionStep>();
         var aliases = new Dictionary<ActivationBuffer, ActivationBuffer>();
+        var rules = new List<OverlapRule>();
         var names = new ConstantNames();
         for (int i = 0; i < ops.Count; i++)
         {
@@ -102,12 +106,65 @@ public static class KernelLowering
                 i += 2;
                 continue;
             }
+            if (options.Fuse && ops[i] is QuantizedPatchEmbed patches)
+            {
+                var image = patches.PatchEmbed.Image;
+                var scratch = emitter.PatchRows(patches);
+                steps.Add(emitter.Step(patches.Op.Kind, [patches], scratch));
+                if (options.InPlace && image.IsDenseRowMajor && OnlyReadBy(image.Buffer, i)) rules.Add(PatchRowsRule(patches.PatchEmbed));
+                continue;
+            }
             var overwritten = options.InPlace ? InPlaceTarget(ops[i], i, model.Graph, OnlyReadBy) : null;
             if (overwritten is not null) aliases[ops[i].Op.Output] = overwritten;
+            else if (options.InPlace && TokenByTokenRule(ops[i], i, OnlyReadBy) is { } rule) rules.Add(rule);
             emitter.Single(ops[i], overwritten);
             steps.Add(emitter.Step(ops[i].Op.Kind, [ops[i]], []));
         }
-        return new Schedule(model.Graph, options, steps, aliases);
+        return new Schedule(model.Graph, options, steps, aliases, rules);
+    }
+
+    /// <summary>
+    /// mcu_linear_s8 copies a token that its output row overlaps into a stack row of this many
+    /// bytes (MCU_LINEAR_OVERLAP_MAX_IN_FEATURES in kernels.h) before writing over it.
+    /// </summary>
+    public const int LinearOverlapMaxInFeatures = 1536;
+
+    /// <summary>
+    /// The overlap a token-by-token kernel tolerates (OverlapRule.TokenByToken) when it reads a
+    /// whole dense input for the last time.
+    /// </summary>
+    private static OverlapRule? TokenByTokenRule(QuantizedOp op, int index, Func<ActivationBuffer, int, bool> onlyReadBy)
+    {
+        static bool WholeRows(View input, int rows, int rowStride, int features) =>
+            input.Offset == 0 && rowStride == features && rows * features == input.Buffer.ElementCount;
+        return op switch
+        {
+            QuantizedLinear { Linear: var l } when WholeRows(l.Input, l.Rows, l.InputRowStride, l.InFeatures)
+                && l.InFeatures <= LinearOverlapMaxInFeatures && onlyReadBy(l.Input.Buffer, index)
+                => OverlapRule.TokenByToken(l.Input.Buffer, l.InFeatures, l.Output, l.OutFeatures),
+            QuantizedLayerNorm { LayerNorm: var n } when WholeRows(n.Input, n.Rows, n.InputRowStride, n.Dim) && onlyReadBy(n.Input.Buffer, index)
+                => OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, n.Output, n.Dim),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The patch embedding run one patch row at a time (Emitter.PatchRows) may write its tokens
+    /// over the image rows it has consumed: the tokens of patch rows 0..gy, written after patch row
+    /// gy is read whole, must end before the first image row a later patch row reads in channel 0
+    /// (later channels lie above all of channel 0). Writing below the image is always safe.
+    /// </summary>
+    private static OverlapRule PatchRowsRule(PatchEmbedOp e)
+    {
+        int height = e.Image.Shape[1], width = e.Image.Shape[2], tokenRowBytes = e.GridW * e.Embed;
+        int? maxShift = null;
+        for (int gy = 0; gy + 1 < e.GridH; gy++)
+        {
+            int unreadRow = Math.Clamp((gy + 1) * e.Patch - e.PadTop, 0, height);
+            int limit = unreadRow * width - (gy + 1) * tokenRowBytes;
+            maxShift = Math.Min(maxShift ?? limit, limit);
+        }
+        return new OverlapRule(e.Image.Buffer, e.Output, null, maxShift);
     }
 
     /// <summary>
@@ -225,6 +282,30 @@ public static class KernelLowering
                 default:
                     throw new NotSupportedException($"no kernel for {op.Op.Kind}");
             }
+        }
+
+        /// <summary>
+        /// The patch embedding one patch row at a time: each row's tokens go to a row scratch and
+        /// are copied out once the row is done, so no token is written while its pixels, or any
+        /// pixel of its patch row, may still be read. Each token is computed as the single call
+        /// computes it (a patch row is the same kernel with one grid row and the padding moved).
+        /// </summary>
+        public IReadOnlyList<ActivationBuffer> PatchRows(QuantizedPatchEmbed q)
+        {
+            var (e, p) = (q.PatchEmbed, q.Params);
+            int rowBytes = e.GridW * e.Embed;
+            var row = new ActivationBuffer(e.Name + "/patch_row", [e.GridW, e.Embed]);
+            int[] dense = [0, 0, 0, 1], shape = [1, 1, 1, rowBytes];
+            for (int gy = 0; gy < e.GridH; gy++)
+            {
+                Call("mcu_patch_embed_s8", At(e.Image), I(e.Channels), I(e.Image.Shape[1]), I(e.Image.Shape[2]), I(e.Patch),
+                    I(e.PadTop - gy * e.Patch), I(e.PadLeft), I(1), I(e.GridW), Const(q, "weights", p.Weights), Optional(q, "bias", p.Bias),
+                    Const(q, "multipliers", p.Multipliers), Const(q, "shifts", p.Shifts), I(e.Embed), I(p.InputZeroPoint),
+                    I(p.OutputZeroPoint), Whole(row));
+                Call("mcu_copy_s8", Whole(row), Const(q, "row_strides", dense), new BufferArg(e.Output, gy * rowBytes),
+                    Const(q, "row_strides", dense), Const(q, "row_shape", shape), I(0), I(0), I(0), I(0));
+            }
+            return [row];
         }
 
         /// <summary>

@@ -39,6 +39,36 @@ public class ScheduleTests
         }
     }
 
+    /// <summary>
+    /// The planned arena, token overwriting included (the planners' plan, and the greedy one),
+    /// gives the bytes of separate buffers for every op; on the fixture the plan does overwrite.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void OverwritingPlanIsBitIdenticalToTheNoReuseOne(string path)
+    {
+        var (model, data) = Quantized(path);
+        using var separate = new HostExecutor(model, ScheduleOptions.Unfused);
+        var schedule = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        var problem = PlanningProblem.Of(schedule);
+        Assert.NotEmpty(problem.Rules);
+        foreach (var plan in new[] { ExactPlanner.Plan(problem, TimeSpan.FromSeconds(2)), GreedyPlanner.BySize(problem) })
+        {
+            if (path == TestModels.Fixture)
+                Assert.Contains(problem.Rules, r => SharedBytes(plan, r) > 0);
+            using var planned = new HostExecutor(model, schedule, plan);
+            for (int i = 0; i < data.Count; i++)
+                Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+        }
+    }
+
+    private static int SharedBytes(MemoryPlan plan, OverlapRule rule)
+    {
+        var input = plan.Buffers.Single(b => b.Buffer == rule.Input);
+        var output = plan.Buffers.Single(b => b.Buffer == rule.Output);
+        return Math.Max(0, Math.Min(input.End, output.End) - Math.Max(input.Offset, output.Offset));
+    }
+
     [Fact]
     public void FusionRemovesTheScoreMatrixAndHiddenActivations()
     {
@@ -49,8 +79,8 @@ public class ScheduleTests
         Assert.Equal(blocks, fused.Steps.Count(s => s.Kind == "attention"));
         Assert.Equal(blocks, fused.Steps.Count(s => s.Kind == "mlp"));
         Assert.NotEmpty(fused.Aliases);
-        var unfusedPlan = GreedyPlanner.Plan(BufferLifetime.Of(unfused));
-        var fusedPlan = GreedyPlanner.Plan(BufferLifetime.Of(fused));
+        var unfusedPlan = GreedyPlanner.Plan(PlanningProblem.Of(unfused));
+        var fusedPlan = GreedyPlanner.Plan(PlanningProblem.Of(fused));
         Assert.True(fusedPlan.PeakBytes < unfusedPlan.PeakBytes * 0.6, $"fused {fusedPlan.PeakBytes} vs unfused {unfusedPlan.PeakBytes}");
         Assert.True(fusedPlan.PeakBytes >= fusedPlan.LowerBoundBytes);
     }
