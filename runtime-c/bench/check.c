@@ -206,6 +206,53 @@ static void check_layernorm_overwrite(case_rng *rng, tally *t, int32_t cases)
     }
 }
 
+/* The fused kernel's DSP build, writing over its input, against its portable build on separate
+ * buffers (each built on its own build of mcu_layernorm_s8 and mcu_linear_s8). */
+static void check_layernorm_linear(case_rng *rng, tally *t, int32_t cases)
+{
+    for (int32_t iteration = 0; iteration < cases; iteration++) {
+        carver memory = {work_memory};
+        const int32_t rows = (int32_t)rng_range(rng, 1, 11);
+        /* Around 384 the linear's DSP path takes two tokens per weight-row pass, not four. */
+        const int32_t dim = (int32_t)(rng_range(rng, 0, 4) == 0 ? rng_range(rng, 380, 390)
+                                                                : rng_range(rng, 1, 100));
+        const int32_t out_features = rng_range(rng, 0, 3) == 0 ? dim : (int32_t)rng_range(rng, 1, 60);
+        const int32_t norm_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+        const int64_t eps_term = rng_range(rng, 0, 1000);
+        int32_t *gamma_q = carve(&memory, dim * 4);
+        int32_t *beta_q = carve(&memory, dim * 4);
+        int8_t *weights = carve(&memory, out_features * dim);
+        int32_t *bias = carve(&memory, out_features * 4);
+        int32_t *multipliers = carve(&memory, out_features * 4);
+        int32_t *shifts = carve(&memory, out_features * 4);
+        int8_t *scratch = carve(&memory, MCU_LAYERNORM_LINEAR_BLOCK * dim);
+        for (int32_t i = 0; i < dim; i++) {
+            gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
+            beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
+        }
+        rng_fill_s8(rng, weights, out_features * dim);
+        for (int32_t o = 0; o < out_features; o++) {
+            bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
+            multipliers[o] = rng_multiplier(rng);
+            shifts[o] = rng_shift(rng);
+        }
+        int8_t *input = carve(&memory, rows * dim);
+        rng_fill_s8(rng, input, rows * dim);
+        const int32_t out_bytes = rows * out_features;
+        int8_t *portable = carve_outputs(&memory, out_bytes);
+        mcu_layernorm_linear_s8_portable(input, dim, portable, out_features, rows, dim, eps_term,
+                                         gamma_q, beta_q, norm_zp, out_features, weights, bias,
+                                         multipliers, shifts, out_zp, scratch);
+        int8_t *dsp;
+        const int32_t shift = rng_overlap_shift(rng, rows, dim, out_features);
+        int8_t *in = carve_overlapping(&memory, input, rows * dim, out_bytes, shift, &dsp);
+        mcu_layernorm_linear_s8(in, dim, dsp, out_features, rows, dim, eps_term, gamma_q, beta_q,
+                                norm_zp, out_features, weights, bias, multipliers, shifts, out_zp,
+                                scratch);
+        compare(t, iteration, dsp, portable, out_bytes);
+    }
+}
+
 static void check_matmul(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
@@ -569,6 +616,7 @@ uint32_t check_kernels(void)
         {"copy", check_copy, 300},
         {"linear (overwriting its input)", check_linear_overwrite, 600},
         {"layernorm (overwriting its input)", check_layernorm_overwrite, 600},
+        {"layernorm_linear (overwriting its input)", check_layernorm_linear, 600},
     };
     case_rng rng = {20240601u};
     uint32_t failures = 0;

@@ -90,6 +90,46 @@ static void check_layernorm(case_rng *rng, test_report *report, int iteration)
     free(b.memory);
 }
 
+static void check_layernorm_linear(case_rng *rng, test_report *report, int iteration)
+{
+    enum { MAX_DIM = 90, MAX_OUT = 120 };
+    static int32_t gamma_q[MAX_DIM], beta_q[MAX_DIM];
+    static int8_t weights[MAX_OUT * MAX_DIM];
+    static int32_t bias[MAX_OUT], multipliers[MAX_OUT], shifts[MAX_OUT];
+    static int8_t input[10 * MAX_DIM], expected[10 * MAX_OUT], scratch[4 * MAX_DIM];
+    const int32_t rows = (int32_t)rng_range(rng, 1, 10);
+    const int32_t dim = (int32_t)rng_range(rng, 1, MAX_DIM);
+    const int32_t out_features = rng_range(rng, 0, 3) == 0 ? dim : (int32_t)rng_range(rng, 1, MAX_OUT);
+    const int32_t norm_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+    const int64_t eps_term = rng_range(rng, 0, 1000);
+    rng_fill_s8(rng, input, rows * dim);
+    rng_fill_s8(rng, weights, out_features * dim);
+    for (int32_t i = 0; i < dim; i++) {
+        gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
+        beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
+    }
+    for (int32_t o = 0; o < out_features; o++) {
+        bias[o] = (int32_t)rng_range(rng, -(1 << 20), 1 << 20);
+        multipliers[o] = rng_multiplier(rng);
+        shifts[o] = rng_shift(rng);
+    }
+    mcu_layernorm_linear_s8(input, dim, expected, out_features, rows, dim, eps_term, gamma_q,
+                            beta_q, norm_zp, out_features, weights, bias, multipliers, shifts,
+                            out_zp, scratch);
+
+    const int32_t shift = rng_overlap_shift(rng, rows, dim, out_features);
+    shared_buffers b = share(input, rows * dim, rows * out_features, shift);
+    mcu_layernorm_linear_s8(b.in, dim, b.out, out_features, rows, dim, eps_term, gamma_q, beta_q,
+                            norm_zp, out_features, weights, bias, multipliers, shifts, out_zp,
+                            scratch);
+    for (int32_t i = 0; i < rows * out_features; i++) {
+        expect_equal(report, expected[i], b.out[i],
+                     "layernorm_linear iteration %d byte %d (rows %d, %d -> %d, shift %d)",
+                     iteration, i, rows, dim, out_features, shift);
+    }
+    free(b.memory);
+}
+
 int main(void)
 {
     test_report report = {0, 0};
@@ -97,6 +137,7 @@ int main(void)
     for (int iteration = 0; iteration < 1500; iteration++) {
         check_linear(&rng, &report, iteration);
         check_layernorm(&rng, &report, iteration);
+        check_layernorm_linear(&rng, &report, iteration);
     }
     return finish(&report, "test_overwrite");
 }

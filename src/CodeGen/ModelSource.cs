@@ -81,7 +81,7 @@ public sealed class ModelSource
             ["model_weights.h"] = WeightsHeader(constants),
             ["model_weights.c"] = WeightsSource(constants, graph.Name),
         };
-        return new ModelSource(files, calls.Select(c => c.Kernel).Distinct().OrderBy(k => k, StringComparer.Ordinal).ToList(),
+        return new ModelSource(files, calls.SelectMany(c => KernelLowering.KernelsLinkedBy(c.Kernel)).Distinct().OrderBy(k => k, StringComparer.Ordinal).ToList(),
             constants.Sum(c => (long)c.Bytes));
     }
 

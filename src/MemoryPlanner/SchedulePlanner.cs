@@ -8,7 +8,8 @@ namespace McuFormer.MemoryPlanner;
 /// Chooses how a model's steps run and plans their memory. Fused schedules trade RAM for calls:
 /// bigger attention row blocks and MLP chunks mean fewer, longer kernel calls (faster) and more
 /// scratch. This takes the biggest blocks whose arena fits the budget, down to the requested
-/// (smallest-memory) blocks when nothing bigger fits.
+/// (smallest-memory) blocks when nothing bigger fits. LayerNorms are fused into the linear after
+/// them where LayerNormFusionPass finds that this does not raise the memory needed.
 /// </summary>
 public static class SchedulePlanner
 {
@@ -21,11 +22,11 @@ public static class SchedulePlanner
             : [];
         foreach (var candidate in larger)
         {
-            var schedule = KernelLowering.Lower(model, candidate);
+            var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, candidate));
             if (GreedyPlanner.Plan(PlanningProblem.Of(schedule)).PeakBytes <= budgetBytes)
                 return (schedule, ExactPlanner.Plan(PlanningProblem.Of(schedule), exactTimeLimit));
         }
-        var smallest = KernelLowering.Lower(model, requested);
+        var smallest = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, requested));
         return (smallest, ExactPlanner.Plan(PlanningProblem.Of(smallest), exactTimeLimit));
     }
 }

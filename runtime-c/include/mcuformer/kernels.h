@@ -93,6 +93,23 @@ void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int3
                       int32_t rows, int32_t dim, int64_t eps_term, const int32_t *gamma_q,
                       const int32_t *beta_q, int32_t out_zp);
 
+/* LayerNorm fused into the linear that follows it: the normalised tokens never exist in full.
+ * Tokens go in blocks of up to MCU_LAYERNORM_LINEAR_BLOCK: each block is normalised into
+ * row_scratch ([min(rows, MCU_LAYERNORM_LINEAR_BLOCK)][dim], disjoint from in and out) exactly
+ * as mcu_layernorm_s8 does (gamma_q, beta_q, eps_term; output zero point norm_zp), then
+ * multiplied exactly as mcu_linear_s8 does (input zero point norm_zp). Bit-identical to the two
+ * calls on a whole normalised tensor.
+ * in [rows][dim] (row stride in_row_stride), out [rows][out_features] (row stride out_row_stride).
+ * out may overlap in when both are dense, at a shift <= 0 when out_features < dim, >= 0 when
+ * out_features > dim, and any shift when they are equal. */
+#define MCU_LAYERNORM_LINEAR_BLOCK 4
+void mcu_layernorm_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out,
+                             int32_t out_row_stride, int32_t rows, int32_t dim, int64_t eps_term,
+                             const int32_t *gamma_q, const int32_t *beta_q, int32_t norm_zp,
+                             int32_t out_features, const int8_t *weights, const int32_t *bias,
+                             const int32_t *multipliers, const int32_t *shifts, int32_t out_zp,
+                             int8_t *row_scratch);
+
 /* Element-wise function through a 256-entry table (GELU and any other unary activation):
  * out[i] = table[in[i] + 128]. in and out may be the same buffer. */
 void mcu_lut_s8(const int8_t *in, int8_t *out, int32_t count, const int8_t table[256]);

@@ -32,7 +32,7 @@ public static class PlanBenchmark
         var greedy = GreedyPlanner.BySize(PlanningProblem.Of(unfused));
 
         var clock = Stopwatch.StartNew();
-        var fused = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        var fused = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, ScheduleOptions.Fused));
         var plan = ExactPlanner.Plan(PlanningProblem.Of(fused), exactTimeLimit);
         double ms = clock.Elapsed.TotalMilliseconds;
         var (peakStep, _) = plan.Problem.PeakStep();

@@ -88,7 +88,8 @@ public static class Compilation
             Fits = flash <= board.FlashBytes && ram <= board.RamBytes,
             ArenaBytes = plan.PeakBytes,
             Schedule = schedule.Options.Fuse
-                ? $"fused: attention in blocks of {schedule.Options.AttentionRowBlock} query rows, MLP in chunks of {schedule.Options.MlpRowChunk} tokens, in-place adds"
+                ? $"fused: attention in blocks of {schedule.Options.AttentionRowBlock} query rows, MLP in chunks of {schedule.Options.MlpRowChunk} tokens, " +
+                  $"{schedule.Options.FusedLayerNorms?.Count ?? 0} LayerNorms fused into the next linear, in-place adds, token overwriting"
                 : "unfused",
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
             ConstantBytes = source.ConstantBytes,

@@ -108,6 +108,10 @@ public sealed unsafe class HostExecutor : IDisposable
             case "mcu_layernorm_s8":
                 Kernels.LayerNorm(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9));
                 break;
+            case "mcu_layernorm_linear_s8":
+                Kernels.LayerNormLinear(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9), I(10), P(11),
+                    Ints(12), Ints(13), Ints(14), I(15), P(16));
+                break;
             case "mcu_lut_s8":
                 Kernels.Lut(P(0), P(1), I(2), P(3));
                 break;

@@ -8,7 +8,10 @@ namespace McuFormer.Model.Lowering;
 /// so that the score matrix and the hidden activations never exist whole</param>
 /// <param name="InPlace">let residual adds and element-wise tables overwrite an input that is read for the last time,
 /// and let token-wise steps (linear, LayerNorm, patch embedding) write over the part of such an input they have consumed</param>
-public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8)
+/// <param name="FusedLayerNorms">LayerNorms (of KernelLowering.FusableLayerNorms) to fuse into the linear or MLP after
+/// them, so that their output never exists in full; with Fuse only</param>
+public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8,
+    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null)
 {
     /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
     public static readonly ScheduleOptions Unfused = new(false, false);
@@ -65,19 +68,45 @@ public sealed class Schedule(ModelGraph graph, ScheduleOptions options, IReadOnl
 /// </summary>
 public static class KernelLowering
 {
-    public static Schedule Lower(QuantizedModel model, ScheduleOptions options)
+    /// <summary>Whether a buffer is read by that op alone (and is not the model's output).</summary>
+    private static Func<ActivationBuffer, int, bool> SoleReaders(QuantizedModel model)
     {
-        var ops = model.Ops;
         var readers = new Dictionary<ActivationBuffer, List<int>>();
-        for (int i = 0; i < ops.Count; i++)
-            foreach (var input in ops[i].Op.Inputs)
+        for (int i = 0; i < model.Ops.Count; i++)
+            foreach (var input in model.Ops[i].Op.Inputs)
             {
                 if (!readers.TryGetValue(input.Buffer, out var list)) readers[input.Buffer] = list = new List<int>();
                 list.Add(i);
             }
         var output = model.Graph.Output.Buffer;
-        bool OnlyReadBy(ActivationBuffer b, int reader) =>
-            b != output && readers.TryGetValue(b, out var r) && r.All(x => x == reader);
+        return (b, reader) => b != output && readers.TryGetValue(b, out var r) && r.All(x => x == reader);
+    }
+
+    /// <summary>
+    /// LayerNorms that can be fused into the linear right after them (mcu_layernorm_linear_s8):
+    /// that linear alone reads the normalised tensor, whole, with its zero point. In model order.
+    /// </summary>
+    public static IReadOnlyList<LayerNormOp> FusableLayerNorms(QuantizedModel model)
+    {
+        var onlyReadBy = SoleReaders(model);
+        return Enumerable.Range(0, model.Ops.Count - 1).Where(i => FusesIntoNext(model.Ops, i, onlyReadBy))
+            .Select(i => ((QuantizedLayerNorm)model.Ops[i]).LayerNorm).ToList();
+    }
+
+    private static bool FusesIntoNext(IReadOnlyList<QuantizedOp> ops, int i, Func<ActivationBuffer, int, bool> onlyReadBy) =>
+        i + 1 < ops.Count && ops[i] is QuantizedLayerNorm { LayerNorm: var n } norm && ops[i + 1] is QuantizedLinear { Linear: var l } linear
+        && l.Input.Buffer == n.Output && l.Input.Offset == 0 && l.InputRowStride == n.Dim && l.InFeatures == n.Dim && l.Rows == n.Rows
+        && n.Output.ElementCount == n.Rows * n.Dim && linear.Params.InputZeroPoint == norm.OutputZeroPoint && onlyReadBy(n.Output, i + 1);
+
+    public static Schedule Lower(QuantizedModel model, ScheduleOptions options)
+    {
+        var ops = model.Ops;
+        var OnlyReadBy = SoleReaders(model);
+        bool IsMlp(int i) =>
+            options.Fuse && i + 2 < ops.Count && ops[i] is QuantizedLinear fc1 && ops[i + 1] is QuantizedElementwise act && ops[i + 2] is QuantizedLinear fc2
+            && act.Elementwise.Input.Buffer == fc1.Op.Output && OnlyReadBy(fc1.Op.Output, i + 1)
+            && fc2.Linear.Input.Buffer == act.Op.Output && fc2.Linear.Input.IsDenseRowMajor && OnlyReadBy(act.Op.Output, i + 2)
+            && fc1.Linear.Rows == fc2.Linear.Rows;
 
         var steps = new List<ExecutionStep>();
         var aliases = new Dictionary<ActivationBuffer, ActivationBuffer>();
@@ -96,13 +125,29 @@ public static class KernelLowering
                 i += 2;
                 continue;
             }
-            if (options.Fuse && after >= 0 && ops[i] is QuantizedLinear fc1 && ops[next] is QuantizedElementwise act && ops[after] is QuantizedLinear fc2
-                && act.Elementwise.Input.Buffer == fc1.Op.Output && OnlyReadBy(fc1.Op.Output, next)
-                && fc2.Linear.Input.Buffer == act.Op.Output && fc2.Linear.Input.IsDenseRowMajor && OnlyReadBy(act.Op.Output, after)
-                && fc1.Linear.Rows == fc2.Linear.Rows)
+            if (options.Fuse && ops[i] is QuantizedLayerNorm norm && options.FusedLayerNorms?.Contains(norm.LayerNorm) == true
+                && FusesIntoNext(ops, i, OnlyReadBy))
             {
-                var scratch = emitter.Mlp(fc1, act, fc2, options.MlpRowChunk);
-                steps.Add(emitter.Step("mlp", [fc1, act, fc2], scratch));
+                if (IsMlp(next))
+                {
+                    var (fc1, act, fc2) = ((QuantizedLinear)ops[next], (QuantizedElementwise)ops[next + 1], (QuantizedLinear)ops[next + 2]);
+                    steps.Add(emitter.Step("mlp", [norm, fc1, act, fc2], emitter.Mlp(fc1, act, fc2, options.MlpRowChunk, norm)));
+                    i += 3;
+                    continue;
+                }
+                var linear = (QuantizedLinear)ops[next];
+                steps.Add(emitter.Step("layernorm_linear", [norm, linear], emitter.LayerNormLinear(norm, linear)));
+                var n = norm.LayerNorm;
+                if (options.InPlace && n.Input.Offset == 0 && n.InputRowStride == n.Dim && n.Rows * n.Dim == n.Input.Buffer.ElementCount
+                    && OnlyReadBy(n.Input.Buffer, i))
+                    rules.Add(OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, linear.Op.Output, linear.Linear.OutFeatures));
+                i += 1;
+                continue;
+            }
+            if (IsMlp(i))
+            {
+                var (fc1, act, fc2) = ((QuantizedLinear)ops[i], (QuantizedElementwise)ops[next], (QuantizedLinear)ops[after]);
+                steps.Add(emitter.Step("mlp", [fc1, act, fc2], emitter.Mlp(fc1, act, fc2, options.MlpRowChunk)));
                 i += 2;
                 continue;
             }
@@ -128,6 +173,13 @@ public static class KernelLowering
     /// bytes (MCU_LINEAR_OVERLAP_MAX_IN_FEATURES in kernels.h) before writing over it.
     /// </summary>
     public const int LinearOverlapMaxInFeatures = 1536;
+
+    /// <summary>Tokens mcu_layernorm_linear_s8 normalises at a time (MCU_LAYERNORM_LINEAR_BLOCK in kernels.h).</summary>
+    public const int LayerNormLinearBlock = 4;
+
+    /// <summary>The runtime-c kernels a call of this kernel needs linked: itself and those it is built from.</summary>
+    public static IReadOnlyList<string> KernelsLinkedBy(string kernel) =>
+        kernel == "mcu_layernorm_linear_s8" ? [kernel, "mcu_layernorm_s8", "mcu_linear_s8"] : [kernel];
 
     /// <summary>
     /// The overlap a token-by-token kernel tolerates (OverlapRule.TokenByToken) when it reads a
@@ -336,19 +388,50 @@ public static class KernelLowering
         /// fc1 → activation → fc2 in chunks of tokens: the hidden activations exist for one chunk
         /// ([chunk, hidden]), never for every token at once.
         /// </summary>
-        public IReadOnlyList<ActivationBuffer> Mlp(QuantizedLinear fc1, QuantizedElementwise act, QuantizedLinear fc2, int rowChunk)
+        /// <param name="norm">a LayerNorm fused in front of fc1: each chunk is normalised block by block on its way into fc1</param>
+        public IReadOnlyList<ActivationBuffer> Mlp(QuantizedLinear fc1, QuantizedElementwise act, QuantizedLinear fc2, int rowChunk,
+            QuantizedLayerNorm? norm = null)
         {
             var (up, down) = (fc1.Linear, fc2.Linear);
             int chunk = Math.Clamp(rowChunk, 1, up.Rows);
             var hidden = new ActivationBuffer(up.Name + "/hidden", [chunk, up.OutFeatures]);
+            var normalised = norm is null ? null : NormalisedRows(norm, chunk);
             for (int row = 0; row < up.Rows; row += chunk)
             {
                 int rows = Math.Min(chunk, up.Rows - row);
-                Linear(fc1, At(up.Input, row * up.InputRowStride), up.InputRowStride, Whole(hidden), rows);
+                if (norm is null)
+                    Linear(fc1, At(up.Input, row * up.InputRowStride), up.InputRowStride, Whole(hidden), rows);
+                else
+                    LayerNormLinear(norm, fc1, At(norm.LayerNorm.Input, row * norm.LayerNorm.InputRowStride), Whole(hidden), rows, normalised!);
                 Lut(act, Whole(hidden), Whole(hidden), rows * up.OutFeatures);
                 Linear(fc2, Whole(hidden), up.OutFeatures, new BufferArg(down.Output, row * down.OutFeatures), rows);
             }
-            return [hidden];
+            return normalised is null ? [hidden] : [hidden, normalised];
+        }
+
+        /// <summary>
+        /// A LayerNorm and the linear after it in one kernel (mcu_layernorm_linear_s8): the
+        /// normalised tokens exist a block at a time, in a row scratch.
+        /// </summary>
+        public IReadOnlyList<ActivationBuffer> LayerNormLinear(QuantizedLayerNorm norm, QuantizedLinear linear)
+        {
+            var scratch = NormalisedRows(norm, norm.LayerNorm.Rows);
+            LayerNormLinear(norm, linear, At(norm.LayerNorm.Input), Whole(linear.Op.Output), norm.LayerNorm.Rows, scratch);
+            return [scratch];
+        }
+
+        /// <summary>The row scratch of mcu_layernorm_linear_s8 for calls of up to `rows` tokens.</summary>
+        private static ActivationBuffer NormalisedRows(QuantizedLayerNorm norm, int rows) =>
+            new(norm.Op.Name + "/normalised_rows", [Math.Min(rows, LayerNormLinearBlock), norm.LayerNorm.Dim]);
+
+        private void LayerNormLinear(QuantizedLayerNorm norm, QuantizedLinear linear, BufferArg input, BufferArg output, int rows,
+            ActivationBuffer scratch)
+        {
+            var (n, l, p) = (norm.LayerNorm, linear.Linear, linear.Params);
+            Call("mcu_layernorm_linear_s8", input, I(n.InputRowStride), output, I(l.OutFeatures), I(rows), I(n.Dim), I(norm.EpsilonTerm),
+                Const(norm, "gamma", norm.Gamma), Const(norm, "beta", norm.Beta), I(norm.OutputZeroPoint), I(l.OutFeatures),
+                Const(linear, "weights", p.Weights), Optional(linear, "bias", p.Bias), Const(linear, "multipliers", p.Multipliers),
+                Const(linear, "shifts", p.Shifts), I(p.OutputZeroPoint), Whole(scratch));
         }
 
         private void Copy(QuantizedOp owner, string what, CopyPlan plan, KernelArg source, BufferArg destination)

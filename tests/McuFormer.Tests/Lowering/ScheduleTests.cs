@@ -31,7 +31,15 @@ public class ScheduleTests
     {
         var (model, data) = Quantized(path);
         using var unfused = new HostExecutor(model, ScheduleOptions.Unfused);
-        foreach (var options in new[] { ScheduleOptions.Fused, new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7), new ScheduleOptions(true, true, 1000, 1000) })
+        var everyLayerNorm = KernelLowering.FusableLayerNorms(model).ToHashSet();
+        Assert.NotEmpty(everyLayerNorm);
+        foreach (var options in new[]
+                 {
+                     ScheduleOptions.Fused, new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7), new ScheduleOptions(true, true, 1000, 1000),
+                     ScheduleOptions.Fused with { FusedLayerNorms = everyLayerNorm },
+                     new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7, FusedLayerNorms: everyLayerNorm),
+                     new ScheduleOptions(true, true, 1000, 1000, everyLayerNorm),
+                 })
         {
             using var fused = new HostExecutor(model, options);
             for (int i = 0; i < data.Count; i++)
@@ -49,7 +57,7 @@ public class ScheduleTests
     {
         var (model, data) = Quantized(path);
         using var separate = new HostExecutor(model, ScheduleOptions.Unfused);
-        var schedule = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, ScheduleOptions.Fused));
         var problem = PlanningProblem.Of(schedule);
         Assert.NotEmpty(problem.Rules);
         foreach (var plan in new[] { ExactPlanner.Plan(problem, TimeSpan.FromSeconds(2)), GreedyPlanner.BySize(problem) })
@@ -60,6 +68,29 @@ public class ScheduleTests
             for (int i = 0; i < data.Count; i++)
                 Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
         }
+    }
+
+    [Fact]
+    public void LayerNormFusionIsKeptOnlyWhereItDoesNotRaiseTheMemoryNeeded()
+    {
+        var (model, _) = Quantized(TestModels.Fixture);
+        int Bound(ScheduleOptions options) => PlanningProblem.Of(KernelLowering.Lower(model, options)).PeakStep().Bytes;
+        var chosen = LayerNormFusionPass.Choose(model, ScheduleOptions.Fused);
+        Assert.NotNull(chosen.FusedLayerNorms);
+        Assert.NotEmpty(chosen.FusedLayerNorms);
+        Assert.True(Bound(chosen) <= Bound(ScheduleOptions.Fused));
+        var schedule = KernelLowering.Lower(model, chosen);
+        // Every LayerNorm of the fixture feeds qkv, the MLP or the head: fused, none runs alone.
+        Assert.Equal(chosen.FusedLayerNorms.Count, schedule.Steps.Count(s => s.Ops.Any(o => o is QuantizedLayerNorm)));
+        Assert.DoesNotContain(schedule.Steps, s => s.Kind == "layernorm");
+        Assert.Contains(schedule.Steps, s => s.Kind == "layernorm_linear");
+        Assert.Contains(schedule.Steps, s => s.Kind == "mlp" && s.Ops[0] is QuantizedLayerNorm);
+        // The normalised tensors never exist: no buffer of the plan is a LayerNorm's output.
+        var normalised = chosen.FusedLayerNorms.Select(n => n.Output).ToHashSet();
+        Assert.DoesNotContain(PlanningProblem.Of(schedule).Lifetimes, l => normalised.Contains(l.Buffer));
+        // Not fusing (the unfused LayerNorm's output could overwrite its input) is what the pass
+        // compares against: dropping its choice never needs less memory.
+        Assert.True(Bound(chosen) <= Bound(chosen with { FusedLayerNorms = new HashSet<McuFormer.Model.Ir.LayerNormOp>() }));
     }
 
     private static int SharedBytes(MemoryPlan plan, OverlapRule rule)
