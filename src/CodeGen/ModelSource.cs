@@ -25,30 +25,41 @@ public sealed class ModelSource
     public IReadOnlyList<string> Kernels { get; }
     public long ConstantBytes { get; }
 
-    public static ModelSource Generate(QuantizedModel model, Schedule schedule, MemoryPlan plan, string board)
+    /// <param name="streamed">the schedule and plan of mcu_model_run_streamed (the image read band by band from the
+    /// caller, KernelLowering.CanStreamInput), or null for no streamed entry point; its steps match the schedule's</param>
+    public static ModelSource Generate(QuantizedModel model, Schedule schedule, MemoryPlan plan, string board,
+        (Schedule Schedule, MemoryPlan Plan)? streamed = null)
     {
-        var calls = schedule.Calls.ToList();
+        var calls = schedule.Calls.Concat(streamed?.Schedule.Calls ?? []).ToList();
         var graph = model.Graph;
-        int Offset(ActivationBuffer buffer) => plan.OffsetOf(schedule.Storage(buffer));
         var constants = calls.SelectMany(c => c.Args).OfType<ConstArg>().DistinctBy(c => c.Name).ToList();
-        string Arg(KernelArg arg) => arg switch
+        object Layers(Schedule schedule, MemoryPlan plan)
         {
-            IntArg { Value: var v } => Literal(v),
-            BufferArg b => $"arena + {Offset(b.Buffer) + b.Offset}",
-            ConstArg c => c.Name,
-            NullArg => "NULL",
-            _ => throw new InvalidOperationException(arg.ToString()),
-        };
-        var layers = schedule.Steps.Select(step => new
-        {
-            index = step.Index,
-            name = CString(step.Name),
-            op = step.Kind,
-            macs = step.Macs,
-            offset = Offset(step.Output),
-            bytes = step.Output.Bytes,
-            calls = step.Calls.Select(c => $"{c.Kernel}({string.Join(", ", c.Args.Select(Arg))});").ToList(),
-        }).ToList();
+            int Offset(ActivationBuffer buffer) => plan.OffsetOf(schedule.Storage(buffer));
+            string Arg(KernelArg arg) => arg switch
+            {
+                IntArg { Value: var v } => Literal(v),
+                BufferArg b => $"arena + {Offset(b.Buffer) + b.Offset}",
+                ConstArg c => c.Name,
+                NullArg => "NULL",
+                _ => throw new InvalidOperationException(arg.ToString()),
+            };
+            string Statement(KernelCall c) => c.Kernel == KernelLowering.ReadBand
+                ? $"if ((status = read_band(user, {string.Join(", ", c.Args.Select(Arg))})) != 0) return status;"
+                : $"{c.Kernel}({string.Join(", ", c.Args.Select(Arg))});";
+            return schedule.Steps.Select(step => new
+            {
+                index = step.Index,
+                name = CString(step.Name),
+                op = step.Kind,
+                macs = step.Macs,
+                offset = Offset(step.Output),
+                bytes = step.Output.Bytes,
+                calls = step.Calls.Select(Statement).ToList(),
+            }).ToList();
+        }
+        if (streamed is { } s && !s.Schedule.Steps.Select(x => x.Name).SequenceEqual(schedule.Steps.Select(x => x.Name)))
+            throw new ArgumentException("the streamed schedule must run the same steps (the layer tables are shared)");
         var input = model.InputQuant;
         var output = model.OutputQuant;
         var values = new
@@ -67,12 +78,17 @@ public sealed class ModelSource
             output_scale = Float(output.Scale),
             output_zero_point = output.ZeroPoint,
             arena_bytes = plan.PeakBytes,
+            streamed = streamed is not null,
+            streamed_arena_bytes = streamed?.Plan.PeakBytes ?? 0,
+            streamed_plan_method = streamed?.Plan.Method ?? "",
+            streamed_output_offset = streamed is { } o ? o.Plan.OffsetOf(o.Schedule.Storage(graph.Output.Buffer)) + graph.Output.Offset : 0,
+            streamed_layers = streamed is { } l ? Layers(l.Schedule, l.Plan) : null,
             plan_method = plan.Method,
             layer_count = schedule.Steps.Count,
             macs = graph.Macs,
-            input_offset = Offset(graph.Input.Buffer),
-            output_offset = Offset(graph.Output.Buffer) + graph.Output.Offset,
-            layers,
+            input_offset = plan.OffsetOf(schedule.Storage(graph.Input.Buffer)),
+            output_offset = plan.OffsetOf(schedule.Storage(graph.Output.Buffer)) + graph.Output.Offset,
+            layers = Layers(schedule, plan),
         };
         var files = new Dictionary<string, string>
         {

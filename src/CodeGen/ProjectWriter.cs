@@ -8,8 +8,10 @@ namespace McuFormer.CodeGen;
 
 /// <param name="SampleInputs">quantized test inputs embedded in flash (board harness)</param>
 /// <param name="SampleExpected">the outputs the host computes for them</param>
+/// <param name="Streamed">the schedule and plan of mcu_model_run_streamed (image read band by band), if the model has one</param>
 public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, MemoryPlan Plan, BoardProfile Board, string BoardsFolder,
-    string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder);
+    string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder,
+    (Schedule Schedule, MemoryPlan Plan)? Streamed = null);
 
 /// <summary>
 /// Writes a self-contained C project for one model and board: model sources, the runtime-c kernels
@@ -47,7 +49,7 @@ public static class ProjectWriter
     {
         var board = request.Board;
         var model = request.Model;
-        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name);
+        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name, request.Streamed);
         void Put(string relative, string text)
         {
             var path = Path.Combine(folder, relative);
@@ -97,6 +99,7 @@ public static class ProjectWriter
             kernel_sources = string.Join(' ', kernelFiles),
             board_sources = string.Join(' ', boardFiles),
             sample_count = request.SampleInputs.Count,
+            streamed = request.Streamed is not null,
         };
         Put("main.c", TemplateRenderer.Render("main.c.liquid", values));
         Put("host_main.c", TemplateRenderer.Render("host_main.c.liquid", values));

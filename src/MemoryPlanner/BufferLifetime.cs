@@ -98,10 +98,12 @@ public sealed class PlanningProblem
             last[storage] = Math.Max(last.GetValueOrDefault(storage, step), step);
             bytes[storage] = Math.Max(bytes.GetValueOrDefault(storage), buffer.Bytes);
         }
-        Touch(schedule.Graph.Input.Buffer, -1);
+        var input = schedule.Graph.Input.Buffer;
+        if (schedule.InputResident) Touch(input, -1);
         foreach (var step in schedule.Steps)
         {
-            foreach (var read in step.Reads) Touch(read, step.Index);
+            // A streamed image is read band by band into the step's scratch, never whole.
+            foreach (var read in step.Reads.Where(r => schedule.InputResident || r != input)) Touch(read, step.Index);
             foreach (var scratch in step.Scratch) Touch(scratch, step.Index);
             Touch(step.Output, step.Index);
         }

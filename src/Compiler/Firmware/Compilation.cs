@@ -30,6 +30,10 @@ public static class Compilation
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
         var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
         var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, arenaRegion.Size, TimeSpan.FromSeconds(5));
+        // The streamed entry point runs the same steps with the image read band by band.
+        (Schedule Schedule, MemoryPlan Plan)? streamed = schedule.Options.Fuse && KernelLowering.CanStreamInput(model)
+            ? StreamedPlan(model, schedule.Options)
+            : null;
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -56,7 +60,8 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
+        var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
+            streamed);
         if (plan.PeakBytes > arenaRegion.Size)
             throw new FirmwareDoesNotFitException(
                 $"{options.ModelPath}: the activation arena needs {plan.PeakBytes} bytes but {board.Name}'s {arenaRegion.Name} has {arenaRegion.Size} (over by {plan.PeakBytes - arenaRegion.Size} bytes)");
@@ -92,6 +97,7 @@ public static class Compilation
                   $"{schedule.Options.FusedLayerNorms?.Count ?? 0} LayerNorms fused into the next linear, in-place adds, token overwriting"
                 : "unfused",
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
+            StreamedArenaBytes = streamed?.Plan.PeakBytes,
             ConstantBytes = source.ConstantBytes,
             RamByRegion = memory?.RamByRegion ?? new Dictionary<string, long> { [arenaRegion.Name] = plan.PeakBytes },
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
@@ -99,5 +105,11 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
         return new CompileOutcome(report, folder, built);
+    }
+
+    private static (Schedule, MemoryPlan) StreamedPlan(QuantizedModel model, ScheduleOptions options)
+    {
+        var schedule = KernelLowering.Lower(model, options with { StreamedInput = true });
+        return (schedule, ExactPlanner.Plan(PlanningProblem.Of(schedule), TimeSpan.FromSeconds(5)));
     }
 }

@@ -21,6 +21,8 @@ public sealed record CompileReport
     /// <summary>How the steps run: unfused, or fused with the attention row block and MLP chunk chosen under the budget.</summary>
     [JsonPropertyName("schedule")] public required string Schedule { get; init; }
     [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
+    /// <summary>Arena of mcu_model_run_streamed (image read band by band); null when the model has no streamed entry point.</summary>
+    [JsonPropertyName("streamed_arena_bytes")] public required long? StreamedArenaBytes { get; init; }
     [JsonPropertyName("constant_bytes")] public required long ConstantBytes { get; init; }
     [JsonPropertyName("ram_by_region")] public required IReadOnlyDictionary<string, long> RamByRegion { get; init; }
     [JsonPropertyName("sections")] public required IReadOnlyList<SectionRow> Sections { get; init; }

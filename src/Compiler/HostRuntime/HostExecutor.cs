@@ -20,6 +20,9 @@ public sealed unsafe class HostExecutor : IDisposable
     private readonly List<GCHandle> pinned = new();
     private readonly IntPtr arena;
     private readonly IReadOnlyList<KernelCall> calls;
+    /// <summary>The input of the run in progress, for a streamed schedule's band reads.</summary>
+    private sbyte[] streamedInput = [];
+    private readonly bool inputResident;
 
     public HostExecutor(QuantizedModel model, ScheduleOptions? options = null)
         : this(model, KernelLowering.Lower(model, options ?? ScheduleOptions.Unfused), plan: null)
@@ -31,6 +34,7 @@ public sealed unsafe class HostExecutor : IDisposable
         NativeRuntimeBuilder.Register();
         this.model = model;
         calls = schedule.Calls.ToList();
+        inputResident = schedule.InputResident;
         var all = schedule.Buffers.Concat(model.Graph.Buffers).Distinct().ToList();
         if (plan is not null)
         {
@@ -59,7 +63,8 @@ public sealed unsafe class HostExecutor : IDisposable
         var inputBuffer = model.Graph.Input.Buffer;
         if (input.Length != inputBuffer.ElementCount)
             throw new ArgumentException($"input has {input.Length} values, the model takes {inputBuffer.ElementCount}");
-        input.CopyTo(new Span<sbyte>((void*)buffers[inputBuffer], input.Length));
+        if (inputResident) input.CopyTo(new Span<sbyte>((void*)buffers[inputBuffer], input.Length));
+        else streamedInput = input.ToArray();
         foreach (var call in calls) Execute(call);
         return Read(model.Graph.Output);
     }
@@ -99,6 +104,9 @@ public sealed unsafe class HostExecutor : IDisposable
         int I(int i) => checked((int)((IntArg)a[i]).Value);
         switch (call.Kernel)
         {
+            case KernelLowering.ReadBand:
+                ReadBand(I(0), I(1), P(2));
+                break;
             case "mcu_linear_s8":
                 Kernels.Linear(P(0), I(1), P(2), I(3), I(4), I(5), I(6), P(7), Ints(8), Ints(9), Ints(10), I(11), I(12));
                 break;
@@ -133,6 +141,15 @@ public sealed unsafe class HostExecutor : IDisposable
             default:
                 throw new NotSupportedException($"host executor has no binding for {call.Kernel}");
         }
+    }
+
+    /// <summary>What a caller's band reader does: image rows [first, first + rows) of every channel, CHW, into the band.</summary>
+    private void ReadBand(int first, int rows, sbyte* band)
+    {
+        var shape = model.Graph.Input.SampleShape;
+        int channels = shape[0], height = shape[1], width = shape[2];
+        for (int c = 0; c < channels; c++)
+            streamedInput.AsSpan((c * height + first) * width, rows * width).CopyTo(new Span<sbyte>(band + c * rows * width, rows * width));
     }
 
     private T* Pointer<T>(KernelArg arg) where T : unmanaged => arg switch

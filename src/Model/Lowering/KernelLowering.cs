@@ -10,8 +10,11 @@ namespace McuFormer.Model.Lowering;
 /// and let token-wise steps (linear, LayerNorm, patch embedding) write over the part of such an input they have consumed</param>
 /// <param name="FusedLayerNorms">LayerNorms (of KernelLowering.FusableLayerNorms) to fuse into the linear or MLP after
 /// them, so that their output never exists in full; with Fuse only</param>
+/// <param name="StreamedInput">the image arrives one patch row's band of pixel rows at a time from the caller
+/// (KernelLowering.ReadBand calls), so the whole image never exists; with Fuse, for models whose input only
+/// the patch embedding reads (KernelLowering.CanStreamInput)</param>
 public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8,
-    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null)
+    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null, bool StreamedInput = false)
 {
     /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
     public static readonly ScheduleOptions Unfused = new(false, false);
@@ -51,8 +54,11 @@ public sealed class Schedule(ModelGraph graph, ScheduleOptions options, IReadOnl
         return buffer;
     }
 
+    /// <summary>Whether the whole input image lives in memory (it does unless it is streamed band by band).</summary>
+    public bool InputResident => !Options.StreamedInput;
+
     public IEnumerable<ActivationBuffer> Buffers =>
-        Steps.SelectMany(s => s.Scratch.Append(s.Output)).Prepend(Graph.Input.Buffer).Distinct();
+        Steps.SelectMany(s => s.Scratch.Append(s.Output)).Concat(InputResident ? [Graph.Input.Buffer] : []).Distinct();
 
     public IEnumerable<KernelCall> Calls => Steps.SelectMany(s => s.Calls);
 
@@ -98,8 +104,25 @@ public static class KernelLowering
         && l.Input.Buffer == n.Output && l.Input.Offset == 0 && l.InputRowStride == n.Dim && l.InFeatures == n.Dim && l.Rows == n.Rows
         && n.Output.ElementCount == n.Rows * n.Dim && linear.Params.InputZeroPoint == norm.OutputZeroPoint && onlyReadBy(n.Output, i + 1);
 
+    /// <summary>
+    /// Not a runtime-c kernel: the caller's band reader, asked for image rows
+    /// [first_row, first_row + rows) of every channel, CHW, into a band buffer
+    /// (arguments: first row, rows, band). The generated mcu_model_run_streamed calls it.
+    /// </summary>
+    public const string ReadBand = "read_band";
+
+    /// <summary>Whether the image can arrive band by band: only a patch embedding reads it, whole and dense.</summary>
+    public static bool CanStreamInput(QuantizedModel model)
+    {
+        var input = model.Graph.Input.Buffer;
+        var readers = model.Ops.Where(o => o.Op.Inputs.Any(v => v.Buffer == input)).ToList();
+        return readers is [QuantizedPatchEmbed { PatchEmbed.Image.IsDenseRowMajor: true }] && input != model.Graph.Output.Buffer;
+    }
+
     public static Schedule Lower(QuantizedModel model, ScheduleOptions options)
     {
+        if (options.StreamedInput && !(options.Fuse && CanStreamInput(model)))
+            throw new ArgumentException("a streamed input needs a fused schedule and a model whose input only the patch embedding reads");
         var ops = model.Ops;
         var OnlyReadBy = SoleReaders(model);
         bool IsMlp(int i) =>
@@ -154,6 +177,11 @@ public static class KernelLowering
             if (options.Fuse && ops[i] is QuantizedPatchEmbed patches)
             {
                 var image = patches.PatchEmbed.Image;
+                if (options.StreamedInput && image.Buffer == model.Graph.Input.Buffer)
+                {
+                    steps.Add(emitter.Step(patches.Op.Kind, [patches], emitter.PatchBands(patches)));
+                    continue;
+                }
                 var scratch = emitter.PatchRows(patches);
                 steps.Add(emitter.Step(patches.Op.Kind, [patches], scratch));
                 if (options.InPlace && image.IsDenseRowMajor && OnlyReadBy(image.Buffer, i)) rules.Add(PatchRowsRule(patches.PatchEmbed));
@@ -178,8 +206,12 @@ public static class KernelLowering
     public const int LayerNormLinearBlock = 4;
 
     /// <summary>The runtime-c kernels a call of this kernel needs linked: itself and those it is built from.</summary>
-    public static IReadOnlyList<string> KernelsLinkedBy(string kernel) =>
-        kernel == "mcu_layernorm_linear_s8" ? [kernel, "mcu_layernorm_s8", "mcu_linear_s8"] : [kernel];
+    public static IReadOnlyList<string> KernelsLinkedBy(string kernel) => kernel switch
+    {
+        "mcu_layernorm_linear_s8" => [kernel, "mcu_layernorm_s8", "mcu_linear_s8"],
+        ReadBand => [],
+        _ => [kernel],
+    };
 
     /// <summary>
     /// The overlap a token-by-token kernel tolerates (OverlapRule.TokenByToken) when it reads a
@@ -345,19 +377,53 @@ public static class KernelLowering
         public IReadOnlyList<ActivationBuffer> PatchRows(QuantizedPatchEmbed q)
         {
             var (e, p) = (q.PatchEmbed, q.Params);
-            int rowBytes = e.GridW * e.Embed;
             var row = new ActivationBuffer(e.Name + "/patch_row", [e.GridW, e.Embed]);
-            int[] dense = [0, 0, 0, 1], shape = [1, 1, 1, rowBytes];
+            int[] dense = [0, 0, 0, 1], shape = [1, 1, 1, e.GridW * e.Embed];
             for (int gy = 0; gy < e.GridH; gy++)
             {
                 Call("mcu_patch_embed_s8", At(e.Image), I(e.Channels), I(e.Image.Shape[1]), I(e.Image.Shape[2]), I(e.Patch),
                     I(e.PadTop - gy * e.Patch), I(e.PadLeft), I(1), I(e.GridW), Const(q, "weights", p.Weights), Optional(q, "bias", p.Bias),
                     Const(q, "multipliers", p.Multipliers), Const(q, "shifts", p.Shifts), I(e.Embed), I(p.InputZeroPoint),
                     I(p.OutputZeroPoint), Whole(row));
-                Call("mcu_copy_s8", Whole(row), Const(q, "row_strides", dense), new BufferArg(e.Output, gy * rowBytes),
-                    Const(q, "row_strides", dense), Const(q, "row_shape", shape), I(0), I(0), I(0), I(0));
+                CopyPatchRow(q, row, gy, dense, shape);
             }
             return [row];
+        }
+
+        /// <summary>The tokens of patch row gy, from the row scratch to their place in the output.</summary>
+        private void CopyPatchRow(QuantizedPatchEmbed q, ActivationBuffer row, int gy, int[] dense, int[] shape)
+        {
+            var e = q.PatchEmbed;
+            Call("mcu_copy_s8", Whole(row), Const(q, "row_strides", dense), new BufferArg(e.Output, gy * e.GridW * e.Embed),
+                Const(q, "row_strides", dense), Const(q, "row_shape", shape), I(0), I(0), I(0), I(0));
+        }
+
+        /// <summary>
+        /// The patch embedding one patch row at a time on an image that arrives band by band:
+        /// the caller writes the pixel rows of one patch row (all channels, CHW) into a band
+        /// buffer, and the kernel runs on the band as on an image of that many rows, with the
+        /// padding moved so that each patch's pixels are the same ones. Tokens go through a row
+        /// scratch as in PatchRows, so the bytes are the same.
+        /// </summary>
+        public IReadOnlyList<ActivationBuffer> PatchBands(QuantizedPatchEmbed q)
+        {
+            var (e, p) = (q.PatchEmbed, q.Params);
+            int height = e.Image.Shape[1], width = e.Image.Shape[2];
+            var band = new ActivationBuffer(e.Name + "/image_band", [e.Channels, e.Patch, width]);
+            var row = new ActivationBuffer(e.Name + "/patch_row", [e.GridW, e.Embed]);
+            int[] dense = [0, 0, 0, 1], shape = [1, 1, 1, e.GridW * e.Embed];
+            for (int gy = 0; gy < e.GridH; gy++)
+            {
+                int top = gy * e.Patch - e.PadTop;
+                int first = Math.Clamp(top, 0, height), rows = Math.Clamp(top + e.Patch, 0, height) - first;
+                if (rows > 0) Call(ReadBand, I(first), I(rows), Whole(band));
+                Call("mcu_patch_embed_s8", Whole(band), I(e.Channels), I(rows), I(width), I(e.Patch),
+                    I(first - top), I(e.PadLeft), I(1), I(e.GridW), Const(q, "weights", p.Weights), Optional(q, "bias", p.Bias),
+                    Const(q, "multipliers", p.Multipliers), Const(q, "shifts", p.Shifts), I(e.Embed), I(p.InputZeroPoint),
+                    I(p.OutputZeroPoint), Whole(row));
+                CopyPatchRow(q, row, gy, dense, shape);
+            }
+            return [band, row];
         }
 
         /// <summary>

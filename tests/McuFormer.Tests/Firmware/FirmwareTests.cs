@@ -75,6 +75,12 @@ public class FirmwareTests
         Assert.InRange(report.GetProperty("instructions_per_mac").GetDouble(), 0.5, 20);
         Assert.InRange(report.GetProperty("stack_high_water_bytes").GetInt64(), 64, 8192);
         Assert.All(report.GetProperty("layers").EnumerateArray(), l => Assert.True(l.GetProperty("instructions").GetInt64() > 0));
+        // The host build behind "bit_exact" also ran every sample through the streamed entry
+        // point, band by band, and stops with an error when it differs from the whole-image run.
+        Assert.Contains("int mcu_model_run_streamed(", File.ReadAllText(Path.Combine(output, "model.h")));
+        Assert.Contains("mcu_model_run_streamed(streamed_arena, read_rows", File.ReadAllText(Path.Combine(output, "host_main.c")));
+        var compiled = ReadReport(output);
+        Assert.InRange(compiled.GetProperty("streamed_arena_bytes").GetInt64(), 1, compiled.GetProperty("arena_bytes").GetInt64());
     }
 
     [Theory]

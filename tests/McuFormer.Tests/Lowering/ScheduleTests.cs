@@ -93,6 +93,53 @@ public class ScheduleTests
         Assert.True(Bound(chosen) <= Bound(chosen with { FusedLayerNorms = new HashSet<McuFormer.Model.Ir.LayerNormOp>() }));
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void StreamedImageGivesTheBytesOfTheResidentOne(string path)
+    {
+        var (model, data) = Quantized(path);
+        Assert.True(KernelLowering.CanStreamInput(model));
+        using var separate = new HostExecutor(model, ScheduleOptions.Unfused);
+        var options = LayerNormFusionPass.Choose(model, ScheduleOptions.Fused with { StreamedInput = true });
+        var schedule = KernelLowering.Lower(model, options);
+        var plan = ExactPlanner.Plan(PlanningProblem.Of(schedule), TimeSpan.FromSeconds(2));
+        Assert.DoesNotContain(plan.Buffers, b => b.Buffer == model.Graph.Input.Buffer);
+        var shape = model.Graph.Input.SampleShape;
+        int patchRows = model.Graph.Ops.OfType<McuFormer.Model.Ir.PatchEmbedOp>().Single().GridH;
+        Assert.Equal(patchRows, schedule.Calls.Count(c => c.Kernel == KernelLowering.ReadBand));
+        Assert.All(schedule.Calls.Where(c => c.Kernel == KernelLowering.ReadBand), c => Assert.True(((IntArg)c.Args[1]).Value < shape[1]));
+        using var streamed = new HostExecutor(model, schedule, plan);
+        for (int i = 0; i < data.Count; i++)
+            Assert.Equal(separate.Run(data.Sample(i)), streamed.Run(data.Sample(i)));
+    }
+
+    /// <summary>
+    /// A padded patch embedding: the first and last patch rows take bands shorter than a patch,
+    /// and the overlap rule must keep the tokens off image rows still to be read.
+    /// </summary>
+    [Fact]
+    public void PaddedPatchEmbeddingStreamsAndOverwritesBitExact()
+    {
+        using var folder = new TempFolder();
+        var (model, data) = Quantized(TestModels.Write(TestModels.PatchMeanHead(channels: 3, height: 26, width: 34, patch: 8, pad: 3), folder.Path));
+        using var separate = new HostExecutor(model, ScheduleOptions.Unfused);
+        var resident = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        var rule = Assert.Single(resident.OverlapRules, r => r.Input == model.Graph.Input.Buffer);
+        // Patch row 0 reads image rows up to 4 (3 rows of padding on top): its 5 tokens of 8 bytes
+        // must end before row 5 of channel 0, 5 × 34 bytes in.
+        Assert.Equal(5 * 34 - 5 * 8, rule.MaxShift);
+        var streamed = KernelLowering.Lower(model, ScheduleOptions.Fused with { StreamedInput = true });
+        Assert.Equal([5, 8, 8, 5], streamed.Calls.Where(c => c.Kernel == KernelLowering.ReadBand).Select(c => (int)((IntArg)c.Args[1]).Value));
+        foreach (var schedule in new[] { resident, streamed })
+        {
+            var plan = ExactPlanner.Plan(PlanningProblem.Of(schedule), TimeSpan.FromSeconds(2));
+            if (schedule == resident) Assert.True(SharedBytes(plan, rule) > 0);
+            using var planned = new HostExecutor(model, schedule, plan);
+            for (int i = 0; i < data.Count; i++)
+                Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+        }
+    }
+
     private static int SharedBytes(MemoryPlan plan, OverlapRule rule)
     {
         var input = plan.Buffers.Single(b => b.Buffer == rule.Input);
