@@ -130,6 +130,30 @@ static void check_layernorm_linear(case_rng *rng, test_report *report, int itera
     free(b.memory);
 }
 
+/* A contiguous copy, plain or requantizing, at a shift <= 0 (a concatenation writing the tokens
+ * one token further down, over themselves). */
+static void check_copy(case_rng *rng, test_report *report, int iteration)
+{
+    enum { MAX_COUNT = 600 };
+    static int8_t input[MAX_COUNT], expected[MAX_COUNT];
+    const int32_t count = (int32_t)rng_range(rng, 1, MAX_COUNT);
+    const int32_t strides[4] = {0, 0, 0, 1}, shape[4] = {1, 1, 1, count};
+    const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+    const int32_t multiplier = rng_range(rng, 0, 1) ? 0 : rng_multiplier(rng);
+    const int32_t shift_q = rng_shift(rng);
+    rng_fill_s8(rng, input, count);
+    mcu_copy_s8(input, strides, expected, strides, shape, in_zp, multiplier, shift_q, out_zp);
+
+    const int32_t shift = -(int32_t)rng_range(rng, 0, count - 1);
+    shared_buffers b = share(input, count, count, shift);
+    mcu_copy_s8(b.in, strides, b.out, strides, shape, in_zp, multiplier, shift_q, out_zp);
+    for (int32_t i = 0; i < count; i++) {
+        expect_equal(report, expected[i], b.out[i], "copy iteration %d byte %d (count %d, shift %d)",
+                     iteration, i, count, shift);
+    }
+    free(b.memory);
+}
+
 int main(void)
 {
     test_report report = {0, 0};
@@ -138,6 +162,7 @@ int main(void)
         check_linear(&rng, &report, iteration);
         check_layernorm(&rng, &report, iteration);
         check_layernorm_linear(&rng, &report, iteration);
+        check_copy(&rng, &report, iteration);
     }
     return finish(&report, "test_overwrite");
 }

@@ -148,7 +148,9 @@ void mcu_mean_tokens_s8(const int8_t *in, int32_t in_row_stride, int32_t rows, i
 /* Strided copy of a 4-d view with optional requantization (layout changes, concatenation).
  * shape[4]; element (i0,i1,i2,i3) is read at in[sum_d i_d * in_strides[d]] and written at
  * out[sum_d i_d * out_strides[d]]. When multiplier == 0 the value is copied unchanged;
- * otherwise out = sat(out_zp + requantize(in - in_zp, multiplier, shift)). */
+ * otherwise out = sat(out_zp + requantize(in - in_zp, multiplier, shift)).
+ * A contiguous copy (shape {1, 1, 1, n}, innermost strides 1) may overlap its input at a shift
+ * <= 0. */
 void mcu_copy_s8(const int8_t *in, const int32_t in_strides[4], int8_t *out,
                  const int32_t out_strides[4], const int32_t shape[4], int32_t in_zp,
                  int32_t multiplier, int32_t shift, int32_t out_zp);

@@ -161,8 +161,7 @@ public static class KernelLowering
                 var linear = (QuantizedLinear)ops[next];
                 steps.Add(emitter.Step("layernorm_linear", [norm, linear], emitter.LayerNormLinear(norm, linear)));
                 var n = norm.LayerNorm;
-                if (options.InPlace && n.Input.Offset == 0 && n.InputRowStride == n.Dim && n.Rows * n.Dim == n.Input.Buffer.ElementCount
-                    && OnlyReadBy(n.Input.Buffer, i))
+                if (options.InPlace && WholeRows(n.Input, n.Rows, n.InputRowStride, n.Dim) && OnlyReadBy(n.Input.Buffer, i))
                     rules.Add(OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, linear.Op.Output, linear.Linear.OutFeatures));
                 i += 1;
                 continue;
@@ -189,7 +188,7 @@ public static class KernelLowering
             }
             var overwritten = options.InPlace ? InPlaceTarget(ops[i], i, model.Graph, OnlyReadBy) : null;
             if (overwritten is not null) aliases[ops[i].Op.Output] = overwritten;
-            else if (options.InPlace && TokenByTokenRule(ops[i], i, OnlyReadBy) is { } rule) rules.Add(rule);
+            else if (options.InPlace && (TokenByTokenRule(ops[i], i, OnlyReadBy) ?? ConcatRule(ops[i], i, OnlyReadBy)) is { } rule) rules.Add(rule);
             emitter.Single(ops[i], overwritten);
             steps.Add(emitter.Step(ops[i].Op.Kind, [ops[i]], []));
         }
@@ -217,11 +216,8 @@ public static class KernelLowering
     /// The overlap a token-by-token kernel tolerates (OverlapRule.TokenByToken) when it reads a
     /// whole dense input for the last time.
     /// </summary>
-    private static OverlapRule? TokenByTokenRule(QuantizedOp op, int index, Func<ActivationBuffer, int, bool> onlyReadBy)
-    {
-        static bool WholeRows(View input, int rows, int rowStride, int features) =>
-            input.Offset == 0 && rowStride == features && rows * features == input.Buffer.ElementCount;
-        return op switch
+    private static OverlapRule? TokenByTokenRule(QuantizedOp op, int index, Func<ActivationBuffer, int, bool> onlyReadBy) =>
+        op switch
         {
             QuantizedLinear { Linear: var l } when WholeRows(l.Input, l.Rows, l.InputRowStride, l.InFeatures)
                 && l.InFeatures <= LinearOverlapMaxInFeatures && onlyReadBy(l.Input.Buffer, index)
@@ -230,7 +226,32 @@ public static class KernelLowering
                 => OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, n.Output, n.Dim),
             _ => null,
         };
+
+    /// <summary>
+    /// A concatenation of one activation and constants placed before it (a class token in front
+    /// of the patch tokens) copies the activation forward, element by element, to D bytes past
+    /// the output's start (mcu_copy_s8). At a shift ≤ −D every element lands at or before where
+    /// it is read, and the constants land below the activation: the output may overwrite it.
+    /// </summary>
+    private static OverlapRule? ConcatRule(QuantizedOp op, int index, Func<ActivationBuffer, int, bool> onlyReadBy)
+    {
+        if (op is not QuantizedConcat concat || concat.Parts.Count(p => p.Source is not null) != 1) return null;
+        static bool Contiguous(CopyPlan plan) =>
+            plan.Shape[..3].All(n => n == 1) && plan.SourceStrides[3] == 1 && plan.DestinationStrides[3] == 1;
+        var part = concat.Parts.Single(p => p.Source is not null);
+        var source = part.Source!;
+        int start = part.Copy.DestinationOffset;
+        bool constantsBelow = concat.Parts.Where(p => p != part)
+            .All(p => Contiguous(p.Copy) && p.Copy.DestinationOffset + p.Copy.Shape[3] <= start);
+        return Contiguous(part.Copy) && constantsBelow && part.Copy.SourceOffset == 0 && source.IsDenseRowMajor
+            && part.Copy.Shape[3] == source.Buffer.ElementCount && onlyReadBy(source.Buffer, index)
+            ? new OverlapRule(source.Buffer, concat.Op.Output, null, -start)
+            : null;
     }
+
+    /// <summary>Whether a token-wise input view is its whole buffer, rows back to back: the dense layout overlap rules describe.</summary>
+    private static bool WholeRows(View input, int rows, int rowStride, int features) =>
+        input.Offset == 0 && rowStride == features && rows * features == input.Buffer.ElementCount;
 
     /// <summary>
     /// The patch embedding run one patch row at a time (Emitter.PatchRows) may write its tokens

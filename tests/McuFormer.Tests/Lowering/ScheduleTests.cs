@@ -140,6 +140,70 @@ public class ScheduleTests
         }
     }
 
+    /// <summary>
+    /// Plans made by hand: no reuse at all, except that every rule's output sits at the shift
+    /// where it shares the most bytes with its input, or at either end of its allowed range
+    /// (chains of rules, image → tokens → concat, follow one another). The kernels must give
+    /// the bytes of separate buffers at each.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void EveryOverlapRuleIsBitExactAcrossItsAllowedShifts(string path)
+    {
+        var (model, data) = Quantized(path);
+        using var separate = new HostExecutor(model, ScheduleOptions.Unfused);
+        var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, ScheduleOptions.Fused));
+        var problem = PlanningProblem.Of(schedule);
+        Func<OverlapRule, int, int, int>[] picks =
+        [
+            MostSharedShift,
+            (rule, input, output) => rule.MaxShift is { } high ? (int)Math.Floor(high / 8.0) * 8 : MostSharedShift(rule, input, output),
+            (rule, input, output) => rule.MinShift is { } low ? (int)Math.Ceiling(low / 8.0) * 8 : MostSharedShift(rule, input, output),
+        ];
+        foreach (var pick in picks)
+        {
+            var plan = HandPlan(problem, pick);
+            plan.Verify();
+            if (pick == picks[0]) Assert.All(problem.Rules, r => Assert.True(SharedBytes(plan, r) > 0, $"{r.Input.Name} → {r.Output.Name}"));
+            using var planned = new HostExecutor(model, schedule, plan);
+            for (int i = 0; i < data.Count; i++)
+                Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+        }
+    }
+
+    private static MemoryPlan HandPlan(PlanningProblem problem, Func<OverlapRule, int, int, int> pickShift)
+    {
+        var byOutput = problem.Rules.ToDictionary(r => r.Output);
+        var bytes = problem.Lifetimes.ToDictionary(l => l.Buffer, l => l.Bytes);
+        var offsets = new Dictionary<McuFormer.Model.Ir.ActivationBuffer, int>();
+        int next = 0;
+        foreach (var lifetime in problem.Lifetimes.OrderBy(l => l.First))
+        {
+            if (byOutput.TryGetValue(lifetime.Buffer, out var rule))
+            {
+                int shift = pickShift(rule, bytes[rule.Input], lifetime.Bytes);
+                Assert.True(rule.Allows(shift));
+                offsets[lifetime.Buffer] = offsets[rule.Input] + shift;
+                next = Math.Max(next, offsets[lifetime.Buffer] + lifetime.Bytes);
+                continue;
+            }
+            // A chain's start leaves room below it for outputs that start before their input.
+            int room = problem.Lifetimes.Sum(l => l.Bytes);
+            offsets[lifetime.Buffer] = next + room;
+            next += 2 * room + lifetime.Bytes;
+        }
+        return new MemoryPlan(problem, problem.Lifetimes.Select(l => new PlacedBuffer(l, offsets[l.Buffer])).ToList(), "by hand");
+    }
+
+    /// <summary>The aligned allowed shift closest to where the smaller buffer lies inside the larger.</summary>
+    private static int MostSharedShift(OverlapRule rule, int inputBytes, int outputBytes)
+    {
+        int best = Math.Min(0, inputBytes - outputBytes);
+        if (rule.MinShift is { } low && best < low) best = (int)Math.Ceiling(low / 8.0) * 8;
+        if (rule.MaxShift is { } high && best > high) best = (int)Math.Floor(high / 8.0) * 8;
+        return best;
+    }
+
     private static int SharedBytes(MemoryPlan plan, OverlapRule rule)
     {
         var input = plan.Buffers.Single(b => b.Buffer == rule.Input);
