@@ -152,14 +152,18 @@ static void check_linear_overwrite(case_rng *rng, tally *t, int32_t cases)
         const int32_t out_features = (!wide && rng_range(rng, 0, 3) == 0)
                                          ? in_features
                                          : (int32_t)rng_range(rng, 1, wide ? 24 : 120);
+        /* Input rows are sometimes wider than their features: the query columns of qkv rows. */
+        const int32_t in_stride = (!wide && rng_range(rng, 0, 2) == 0)
+                                      ? in_features * (int32_t)rng_range(rng, 2, 3)
+                                      : in_features;
         const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
 
-        int8_t *input = carve(&memory, rows * in_features);
+        int8_t *input = carve(&memory, rows * in_stride);
         int8_t *weights = carve(&memory, out_features * in_features);
         int32_t *bias = carve(&memory, out_features * 4);
         int32_t *multipliers = carve(&memory, out_features * 4);
         int32_t *shifts = carve(&memory, out_features * 4);
-        rng_fill_s8(rng, input, rows * in_features);
+        rng_fill_s8(rng, input, rows * in_stride);
         rng_fill_s8(rng, weights, out_features * in_features);
         for (int32_t o = 0; o < out_features; o++) {
             bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
@@ -168,12 +172,12 @@ static void check_linear_overwrite(case_rng *rng, tally *t, int32_t cases)
         }
         const int32_t out_bytes = rows * out_features;
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_linear_s8_portable(input, in_features, portable, out_features, rows, in_features,
+        mcu_linear_s8_portable(input, in_stride, portable, out_features, rows, in_features,
                                out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
         int8_t *dsp;
-        const int32_t shift = rng_overlap_shift(rng, rows, in_features, out_features);
-        int8_t *in = carve_overlapping(&memory, input, rows * in_features, out_bytes, shift, &dsp);
-        mcu_linear_s8(in, in_features, dsp, out_features, rows, in_features, out_features,
+        const int32_t shift = rng_overlap_shift(rng, rows, in_stride, out_features);
+        int8_t *in = carve_overlapping(&memory, input, rows * in_stride, out_bytes, shift, &dsp);
+        mcu_linear_s8(in, in_stride, dsp, out_features, rows, in_features, out_features,
                       weights, bias, multipliers, shifts, in_zp, out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
     }

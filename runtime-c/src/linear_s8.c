@@ -35,10 +35,10 @@
  *   not fit the buffer) takes the portable path.
  *
  * Aliasing (token overwriting)
- *   out may overlap in when both are dense (row strides in_features and out_features), with
- *   in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES, and the shift (out - in, in bytes) is
- *   <= 0 for out_features < in_features, >= 0 for out_features > in_features, any for equal
- *   features. Tokens run in the order tokens_backward() (kernel_common.h) picks, and each token
+ *   out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES and the shift
+ *   (out - in, in bytes) is <= 0 for out_row_stride < in_row_stride (such as the output
+ *   projection reading the query columns of qkv rows), >= 0 for out_row_stride > in_row_stride,
+ *   any for equal strides. Tokens run in the order tokens_backward() (kernel_common.h) picks, and each token
  *   is read whole before its output row is written: the DSP path extends a block of tokens into
  *   its stack buffer first; the portable path copies a token whose output row overlaps it into a
  *   stack row first. A block or a token yields the same bytes in either order.

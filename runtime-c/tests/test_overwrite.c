@@ -35,30 +35,33 @@ static void check_linear(case_rng *rng, test_report *report, int iteration)
     enum { MAX_FEATURES = 100 };
     static int8_t weights[MAX_FEATURES * MAX_FEATURES];
     static int32_t bias[MAX_FEATURES], multipliers[MAX_FEATURES], shifts[MAX_FEATURES];
-    static int8_t input[12 * MAX_FEATURES], expected[12 * MAX_FEATURES];
+    static int8_t input[12 * 3 * MAX_FEATURES], expected[12 * MAX_FEATURES];
     const int32_t rows = (int32_t)rng_range(rng, 1, 12);
     const int32_t in_features = (int32_t)rng_range(rng, 1, MAX_FEATURES);
     const int32_t out_features = rng_range(rng, 0, 3) == 0 ? in_features
                                                            : (int32_t)rng_range(rng, 1, MAX_FEATURES);
+    /* Input rows are sometimes wider than their features: the query columns of qkv rows. */
+    const int32_t in_stride = rng_range(rng, 0, 2) == 0 ? in_features * (int32_t)rng_range(rng, 1, 3)
+                                                        : in_features;
     const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
-    rng_fill_s8(rng, input, rows * in_features);
+    rng_fill_s8(rng, input, rows * in_stride);
     rng_fill_s8(rng, weights, out_features * in_features);
     for (int32_t o = 0; o < out_features; o++) {
         bias[o] = (int32_t)rng_range(rng, -(1 << 20), 1 << 20);
         multipliers[o] = rng_multiplier(rng);
         shifts[o] = rng_shift(rng);
     }
-    mcu_linear_s8(input, in_features, expected, out_features, rows, in_features, out_features,
+    mcu_linear_s8(input, in_stride, expected, out_features, rows, in_features, out_features,
                   weights, bias, multipliers, shifts, in_zp, out_zp);
 
-    const int32_t shift = rng_overlap_shift(rng, rows, in_features, out_features);
-    shared_buffers b = share(input, rows * in_features, rows * out_features, shift);
-    mcu_linear_s8(b.in, in_features, b.out, out_features, rows, in_features, out_features,
+    const int32_t shift = rng_overlap_shift(rng, rows, in_stride, out_features);
+    shared_buffers b = share(input, rows * in_stride, rows * out_features, shift);
+    mcu_linear_s8(b.in, in_stride, b.out, out_features, rows, in_features, out_features,
                   weights, bias, multipliers, shifts, in_zp, out_zp);
     for (int32_t i = 0; i < rows * out_features; i++) {
         expect_equal(report, expected[i], b.out[i],
-                     "linear iteration %d byte %d (rows %d, %d -> %d features, shift %d)",
-                     iteration, i, rows, in_features, out_features, shift);
+                     "linear iteration %d byte %d (rows %d, %d (stride %d) -> %d features, shift %d)",
+                     iteration, i, rows, in_features, in_stride, out_features, shift);
     }
     free(b.memory);
 }

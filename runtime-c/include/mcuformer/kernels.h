@@ -49,9 +49,9 @@ static inline int8_t mcu_saturate_s8(int32_t value)
  * out_row_stride; weights [out_features][in_features] row-major; bias [out_features] or NULL.
  * out[r][o] = sat(out_zp + requantize(bias[o] + sum_k (in[r][k] - in_zp) * w[o][k],
  *                                       multipliers[o], shifts[o]))
- * out may overlap in when both are dense (row strides in_features and out_features) and
- * in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES, at a shift <= 0 when out_features <
- * in_features, >= 0 when out_features > in_features, and any shift when they are equal. */
+ * out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES, at a shift <= 0
+ * when out_row_stride < in_row_stride, >= 0 when out_row_stride > in_row_stride, and any shift
+ * when they are equal (a token's bytes are its row stride: with dense rows, its features). */
 #define MCU_LINEAR_OVERLAP_MAX_IN_FEATURES 1536
 void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                    int32_t rows, int32_t in_features, int32_t out_features, const int8_t *weights,

@@ -77,6 +77,13 @@ public static class KernelLowering
     /// <summary>Whether a buffer is read by that op alone (and is not the model's output).</summary>
     private static Func<ActivationBuffer, int, bool> SoleReaders(QuantizedModel model)
     {
+        var readBy = ReadOnlyBy(model);
+        return (b, reader) => readBy(b, [reader]);
+    }
+
+    /// <summary>Whether a buffer is read by those ops alone (and is not the model's output).</summary>
+    private static Func<ActivationBuffer, int[], bool> ReadOnlyBy(QuantizedModel model)
+    {
         var readers = new Dictionary<ActivationBuffer, List<int>>();
         for (int i = 0; i < model.Ops.Count; i++)
             foreach (var input in model.Ops[i].Op.Inputs)
@@ -85,7 +92,40 @@ public static class KernelLowering
                 list.Add(i);
             }
         var output = model.Graph.Output.Buffer;
-        return (b, reader) => b != output && readers.TryGetValue(b, out var r) && r.All(x => x == reader);
+        return (b, ops) => b != output && readers.TryGetValue(b, out var r) && r.All(ops.Contains);
+    }
+
+    /// <summary>
+    /// Whether attention can write its output over its queries and the output projection read it
+    /// from there (Emitter.AttentionOverQueries): each head's queries sit at columns head × dh of
+    /// every query row, one after another (the layout of a fused qkv linear), the attention output
+    /// has the same [tokens][heads × dh] shape, nothing but this attention reads the qkv buffer
+    /// and nothing but the projection reads the attention output, and queries share no byte with
+    /// keys or values.
+    /// </summary>
+    private static bool OutputOverQueries(QuantizedMatMul qk, QuantizedMatMul pv, QuantizedLinear proj, int at, Func<ActivationBuffer, int[], bool> readOnlyBy)
+    {
+        var (q, v, l) = (qk.MatMul, pv.MatMul, proj.Linear);
+        var qkv = q.A.Buffer;
+        if (q.B.Buffer != qkv || v.B.Buffer != qkv || q.AStrides.Col != 1 || q.ABatchStride != q.K || v.N != q.K || v.M != q.M
+            || q.AStrides.Row < q.Batch * q.K || l.Input.Buffer != v.Output || l.Input.Offset != 0 || l.InputRowStride != v.Batch * v.N
+            || l.InFeatures != v.Batch * v.N || l.Rows != v.M || !readOnlyBy(qkv, [at, at + 2]) || !readOnlyBy(v.Output, [at + 3]))
+            return false;
+        var query = new bool[qkv.ElementCount];
+        Visit(q.A, q.Batch, q.M, q.K, q.ABatchStride, q.AStrides.Row, 1, at => query[at] = true);
+        bool shared = false;
+        Visit(q.B, q.Batch, q.K, q.N, q.BBatchStride, q.BStrides.Row, q.BStrides.Col, at => shared |= query[at]);
+        Visit(v.B, v.Batch, v.K, v.N, v.BBatchStride, v.BStrides.Row, v.BStrides.Col, at => shared |= query[at]);
+        return !shared;
+    }
+
+    /// <summary>Visits the element offsets of a batch of matrices in a view: batch × rows × columns with those strides.</summary>
+    private static void Visit(View view, int batch, int rows, int columns, int batchStride, int rowStride, int columnStride, Action<int> visit)
+    {
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < columns; c++)
+                    visit(view.Offset + b * batchStride + r * rowStride + c * columnStride);
     }
 
     /// <summary>
@@ -125,6 +165,7 @@ public static class KernelLowering
             throw new ArgumentException("a streamed input needs a fused schedule and a model whose input only the patch embedding reads");
         var ops = model.Ops;
         var OnlyReadBy = SoleReaders(model);
+        var readOnlyBy = ReadOnlyBy(model);
         bool IsMlp(int i) =>
             options.Fuse && i + 2 < ops.Count && ops[i] is QuantizedLinear fc1 && ops[i + 1] is QuantizedElementwise act && ops[i + 2] is QuantizedLinear fc2
             && act.Elementwise.Input.Buffer == fc1.Op.Output && OnlyReadBy(fc1.Op.Output, i + 1)
@@ -143,6 +184,16 @@ public static class KernelLowering
                 && softmax.Softmax.Input.Buffer == qk.Op.Output && OnlyReadBy(qk.Op.Output, next)
                 && pv.MatMul.A.Buffer == softmax.Op.Output && OnlyReadBy(softmax.Op.Output, after) && qk.MatMul.N == pv.MatMul.K)
             {
+                if (options.InPlace && after + 1 < ops.Count && ops[after + 1] is QuantizedLinear proj
+                    && proj.Linear.InFeatures <= LinearOverlapMaxInFeatures && OutputOverQueries(qk, pv, proj, i, readOnlyBy))
+                {
+                    var overQueries = emitter.AttentionOverQueries(qk, softmax, pv, proj, options.AttentionRowBlock);
+                    steps.Add(emitter.Step("attention", [qk, softmax, pv, proj], overQueries));
+                    // The projection reads query rows (stride ≥ its output rows) for the last time.
+                    rules.Add(new OverlapRule(qk.MatMul.A.Buffer, proj.Op.Output, null, qk.MatMul.A.Offset));
+                    i += 3;
+                    continue;
+                }
                 var scratch = emitter.Attention(qk, softmax, pv, options.AttentionRowBlock);
                 steps.Add(emitter.Step("attention", [qk, softmax, pv], scratch));
                 i += 2;
@@ -454,6 +505,30 @@ public static class KernelLowering
         /// </summary>
         public IReadOnlyList<ActivationBuffer> Attention(QuantizedMatMul qk, QuantizedSoftmax softmax, QuantizedMatMul pv, int rowBlock)
         {
+            var v = pv.MatMul;
+            return Attention(qk, softmax, pv, rowBlock, (head, row) => new BufferArg(v.Output, (row * v.Batch + head) * v.N), v.Batch * v.N);
+        }
+
+        /// <summary>
+        /// Attention that writes each block's output over the queries it has just used (a query
+        /// row block of one head is read by that block alone, and its output has the same dh
+        /// columns), then the output projection, reading the attention output from the query
+        /// columns of the qkv rows: the [tokens, heads × dh] attention output never takes memory
+        /// of its own. Bytes as Attention followed by the projection.
+        /// </summary>
+        public IReadOnlyList<ActivationBuffer> AttentionOverQueries(QuantizedMatMul qk, QuantizedSoftmax softmax, QuantizedMatMul pv,
+            QuantizedLinear proj, int rowBlock)
+        {
+            var q = qk.MatMul;
+            var scratch = Attention(qk, softmax, pv, rowBlock, (head, row) => At(q.A, head * q.ABatchStride + row * q.AStrides.Row), q.AStrides.Row);
+            Linear(proj, At(q.A), q.AStrides.Row, Whole(proj.Op.Output), proj.Linear.Rows);
+            return scratch;
+        }
+
+        /// <param name="output">where the output of a head's block of query rows starts</param>
+        private IReadOnlyList<ActivationBuffer> Attention(QuantizedMatMul qk, QuantizedSoftmax softmax, QuantizedMatMul pv, int rowBlock,
+            Func<int, int, BufferArg> output, int outputRowStride)
+        {
             var (q, v) = (qk.MatMul, pv.MatMul);
             int block = Math.Clamp(rowBlock, 1, q.M), n = q.N;
             var scores = new ActivationBuffer(q.Name + "/scores", [block, n]);
@@ -465,8 +540,7 @@ public static class KernelLowering
                     MatMul(qk, At(q.A, head * q.ABatchStride + row * q.AStrides.Row), q.AStrides.Row, q.AStrides.Col,
                         At(q.B, head * q.BBatchStride), Whole(scores), n, rows);
                     Softmax(softmax, Whole(scores), Whole(probabilities), rows, n);
-                    MatMul(pv, Whole(probabilities), n, 1, At(v.B, head * v.BBatchStride),
-                        new BufferArg(v.Output, (row * v.Batch + head) * v.N), v.Batch * v.N, rows);
+                    MatMul(pv, Whole(probabilities), n, 1, At(v.B, head * v.BBatchStride), output(head, row), outputRowStride, rows);
                 }
             return [scores, probabilities];
         }

@@ -70,6 +70,28 @@ public class ScheduleTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void AttentionOutputTakesNoMemoryOfItsOwn(string path)
+    {
+        var (model, _) = Quantized(path);
+        var overwriting = KernelLowering.Lower(model, ScheduleOptions.Fused);
+        var separate = KernelLowering.Lower(model, ScheduleOptions.Fused with { InPlace = false });
+        var attentions = overwriting.Steps.Where(s => s.Kind == "attention").ToList();
+        Assert.NotEmpty(attentions);
+        foreach (var step in attentions)
+        {
+            // Q·Kᵀ, softmax, P·V and the output projection, which reads P·V's output from the query columns.
+            Assert.Equal(4, step.Ops.Count);
+            var attentionOutput = step.Ops[2].Op.Output;
+            var qkv = ((QuantizedMatMul)step.Ops[0]).MatMul.A.Buffer;
+            Assert.DoesNotContain(PlanningProblem.Of(overwriting).Lifetimes, l => l.Buffer == attentionOutput);
+            Assert.Contains(overwriting.OverlapRules, r => r.Input == qkv && r.Output == step.Output && r.MaxShift == 0);
+            Assert.Contains(PlanningProblem.Of(separate).Lifetimes, l => l.Buffer == attentionOutput);
+        }
+        Assert.True(PlanningProblem.Of(overwriting).PeakStep().Bytes < PlanningProblem.Of(separate).PeakStep().Bytes);
+    }
+
     [Fact]
     public void LayerNormFusionIsKeptOnlyWhereItDoesNotRaiseTheMemoryNeeded()
     {
