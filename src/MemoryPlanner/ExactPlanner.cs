@@ -35,28 +35,28 @@ public static class ExactPlanner
 
         // Steps at which a rule's pair is live together; there, rectangles stop short.
         var index = lifetimes.Select((l, i) => (l.Buffer, i)).ToDictionary(p => p.Buffer, p => p.i);
-        var ruleSteps = new Dictionary<int, int>(); // buffer → step its rectangle excludes at the start
-        var ruleEnds = new Dictionary<int, int>();  // buffer → step its rectangle excludes at the end
+        var cutAtStart = new Dictionary<int, int>(); // buffer → the first step, which its rectangle leaves out
+        var cutAtEnd = new Dictionary<int, int>();   // buffer → the last step, which its rectangle leaves out
         var cutSteps = new SortedSet<int>();
         foreach (var rule in problem.Rules)
         {
             var (input, output) = (lifetimes[index[rule.Input]], lifetimes[index[rule.Output]]);
             if (!input.OverlapsInTime(output)) continue;
-            ruleEnds[index[rule.Input]] = input.Last;
-            ruleSteps[index[rule.Output]] = output.First;
+            cutAtEnd[index[rule.Input]] = input.Last;
+            cutAtStart[index[rule.Output]] = output.First;
             cutSteps.Add(input.Last);
         }
         var noOverlap = model.AddNoOverlap2D();
         for (int i = 0; i < lifetimes.Count; i++)
         {
-            int first = ruleSteps.ContainsKey(i) ? lifetimes[i].First + 1 : lifetimes[i].First;
-            int last = ruleEnds.ContainsKey(i) ? lifetimes[i].Last - 1 : lifetimes[i].Last;
+            int first = cutAtStart.ContainsKey(i) ? lifetimes[i].First + 1 : lifetimes[i].First;
+            int last = cutAtEnd.ContainsKey(i) ? lifetimes[i].Last - 1 : lifetimes[i].Last;
             if (first > last) continue;
             noOverlap.AddRectangle(model.NewFixedSizeIntervalVar(first, last - first + 1, $"time{i}"),
                 model.NewFixedSizeIntervalVar(offsets[i], sizes[i], $"space{i}"));
         }
         bool Covered(int i, int step) =>
-            !(ruleSteps.TryGetValue(i, out var s) && s == step) && !(ruleEnds.TryGetValue(i, out var e) && e == step);
+            !(cutAtStart.TryGetValue(i, out var s) && s == step) && !(cutAtEnd.TryGetValue(i, out var e) && e == step);
         foreach (var step in cutSteps)
         {
             var live = Enumerable.Range(0, lifetimes.Count).Where(i => lifetimes[i].LiveAt(step)).ToList();
