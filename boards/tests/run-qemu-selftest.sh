@@ -88,7 +88,7 @@ render_linker_script() {
   local profile="$1" output="$2"
   local block="$output.ram_regions" arenas="$output.arena_sections"
   jq -r '.ram[] | "  \(.name) (rwx) : ORIGIN = \(.origin), LENGTH = \(.size)"' "$profile" >"$block"
-  jq -r '.layout.arena_regions[] | "  .arena_\(ascii_downcase) (NOLOAD) : ALIGN(16) { *(.bss.arena_\(ascii_downcase)) } > \(.)"' \
+  jq -r '.layout.arena_regions[] | "  .arena_\(ascii_downcase) (NOLOAD) : ALIGN(16) { *(.bss.arena_\(ascii_downcase) .bss.arena_\(ascii_downcase).streamed) } > \(.)"' \
     "$profile" >"$arenas"
   local flash_region flash_origin flash_size data_region stack_region stack_size
   read -r flash_region flash_origin flash_size data_region stack_region stack_size < <(

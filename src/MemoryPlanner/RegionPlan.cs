@@ -36,8 +36,11 @@ public sealed class RegionPlan
 {
     private readonly Dictionary<ActivationBuffer, RegionPlacement> byBuffer;
 
-    public RegionPlan(IReadOnlyList<MemoryPool> pools, IReadOnlyDictionary<string, MemoryPlan> byRegion)
+    /// <param name="problem">what was placed: every buffer and the overlap rules, over all regions</param>
+    /// <param name="byRegion">each region's plan, of the part of the problem placed there</param>
+    public RegionPlan(PlanningProblem problem, IReadOnlyList<MemoryPool> pools, IReadOnlyDictionary<string, MemoryPlan> byRegion)
     {
+        Problem = problem;
         Pools = pools;
         ByRegion = byRegion;
         byBuffer = new Dictionary<ActivationBuffer, RegionPlacement>();
@@ -45,8 +48,10 @@ public sealed class RegionPlan
             if (!byBuffer.TryAdd(placement.Placed.Buffer, placement))
                 throw new InvalidOperationException($"{placement.Placed.Buffer.Name} is placed in more than one region");
         Buffers = byBuffer.Values.OrderBy(p => p.Placed.Lifetime.First).ThenBy(p => p.Region, StringComparer.Ordinal).ToList();
-        LowerBoundBytes = MemoryPlan.LowerBound(Buffers.Select(b => b.Placed.Lifetime).ToList());
+        LowerBoundBytes = problem.PeakStep().Bytes;
     }
+
+    public PlanningProblem Problem { get; }
 
     /// <summary>The pools in the board's order of preference, used or not.</summary>
     public IReadOnlyList<MemoryPool> Pools { get; }
@@ -59,7 +64,7 @@ public sealed class RegionPlan
     public int PeakBytes(string region) => ByRegion.TryGetValue(region, out var plan) ? plan.PeakBytes : 0;
     /// <summary>All arenas together.</summary>
     public int TotalPeakBytes => ByRegion.Values.Sum(p => p.PeakBytes);
-    /// <summary>No placement of these lifetimes, in any number of regions, can use less in total.</summary>
+    /// <summary>No placement of these lifetimes, in any number of regions, can use less in total (overlap rules counted).</summary>
     public int LowerBoundBytes { get; }
     public string Method => string.Join("; ", UsedRegions.Select(r => $"{r}: {ByRegion[r].Method}"));
 
@@ -71,17 +76,22 @@ public sealed class RegionPlan
 
     public RegionPlacement PlacementOf(ActivationBuffer storage) => byBuffer[storage];
 
-    /// <summary>The step with the most live bytes over all regions and the buffers live then, largest first.</summary>
+    /// <summary>The step that sets the lower bound over all regions and the buffers live then, largest first.</summary>
     public (int Step, IReadOnlyList<RegionPlacement> Live) Peak()
     {
-        var (step, _) = MemoryPlan.PeakStep(Buffers.Select(b => b.Placed.Lifetime).ToList());
-        return (step, Buffers.Where(b => b.Placed.Lifetime.First <= step && step <= b.Placed.Lifetime.Last)
+        var (step, _) = Problem.PeakStep();
+        return (step, Buffers.Where(b => b.Placed.Lifetime.LiveAt(step))
             .OrderByDescending(b => b.Placed.Lifetime.Bytes).ToList());
     }
 
-    /// <summary>Throws when a region's plan overlaps two live buffers (the constructor rejects a buffer in two regions).</summary>
+    /// <summary>
+    /// Throws when a buffer of the problem has no region, or a region's plan lets two live buffers
+    /// share a byte no overlap rule allows (the constructor rejects a buffer in two regions).
+    /// </summary>
     public void Verify()
     {
+        if (Problem.Lifetimes.FirstOrDefault(l => !byBuffer.ContainsKey(l.Buffer)) is { } missing)
+            throw new InvalidOperationException($"{missing.Buffer.Name} is placed in no region");
         foreach (var plan in ByRegion.Values) plan.Verify();
     }
 }

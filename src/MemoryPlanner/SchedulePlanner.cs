@@ -8,7 +8,8 @@ namespace McuFormer.MemoryPlanner;
 /// Chooses how a model's steps run and plans their memory. Fused schedules trade RAM for calls:
 /// bigger attention row blocks and MLP chunks mean fewer, longer kernel calls (faster) and more
 /// scratch. This takes the biggest blocks whose buffers fit the board's RAM regions, down to the
-/// requested (smallest-memory) blocks when nothing bigger fits.
+/// requested (smallest-memory) blocks when nothing bigger fits. LayerNorms are fused into the
+/// linear after them where LayerNormFusionPass finds that this does not raise the memory needed.
 /// </summary>
 public static class SchedulePlanner
 {
@@ -22,12 +23,12 @@ public static class SchedulePlanner
             : [];
         foreach (var candidate in larger)
         {
-            var schedule = KernelLowering.Lower(model, candidate);
-            var lifetimes = BufferLifetime.Of(schedule);
-            if (RegionPlanner.Assign(lifetimes, pools).Fits)
-                return (schedule, RegionPlanner.Plan(lifetimes, pools, exactTimeLimit));
+            var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, candidate));
+            var problem = PlanningProblem.Of(schedule);
+            if (RegionPlanner.Assign(problem, pools).Fits)
+                return (schedule, RegionPlanner.Plan(problem, pools, exactTimeLimit));
         }
-        var smallest = KernelLowering.Lower(model, requested);
-        return (smallest, RegionPlanner.Plan(BufferLifetime.Of(smallest), pools, exactTimeLimit));
+        var smallest = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, requested));
+        return (smallest, RegionPlanner.Plan(PlanningProblem.Of(smallest), pools, exactTimeLimit));
     }
 }

@@ -30,7 +30,7 @@ public sealed record PlanSummary(
     {
         var model = Quantizer.ForPlanning(graph);
         var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
-        var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
+        var unfused = GreedyPlanner.Plan(PlanningProblem.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
         var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule), CompileOptions.SampleBytes(graph, CompileOptions.DefaultEmbeddedSamples));
         var document = PlanDocument.From(plan, weights);
         var (step, live) = plan.Peak();

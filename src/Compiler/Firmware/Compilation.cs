@@ -36,7 +36,12 @@ public static class Compilation
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
+        var pools = MemoryPool.Of(board);
+        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, pools, TimeSpan.FromSeconds(5));
+        // The streamed entry point runs the same steps with the image read band by band, in arenas of its own.
+        (Schedule Schedule, RegionPlan Plan)? streamed = schedule.Options.Fuse && KernelLowering.CanStreamInput(model)
+            ? StreamedPlan(model, schedule.Options, pools)
+            : null;
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -67,10 +72,12 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule), CompileOptions.SampleBytes(graph, inputs.Count));
+        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf([schedule, .. streamed is { } run ? [run.Schedule] : Array.Empty<Schedule>()]),
+            CompileOptions.SampleBytes(graph, inputs.Count));
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
-        var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
+        var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
+            streamed);
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
@@ -104,6 +111,8 @@ public static class Compilation
             ArenaByRegion = memory?.ArenaByRegion ?? plan.UsedRegions.ToDictionary(r => r, r => (long)plan.PeakBytes(r)),
             Schedule = schedule.Options.Describe(),
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
+            StreamedArenaBytes = streamed?.Plan.TotalPeakBytes,
+            StreamedArenaByRegion = streamed?.Plan.UsedRegions.ToDictionary(r => r, r => (long)streamed.Value.Plan.PeakBytes(r)),
             ConstantBytes = source.ConstantBytes,
             WeightsRegion = weights.Region,
             WeightsSection = weights.Section,
@@ -116,5 +125,11 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
         return new CompileOutcome(report, folder, built);
+    }
+
+    private static (Schedule, RegionPlan) StreamedPlan(QuantizedModel model, ScheduleOptions options, IReadOnlyList<MemoryPool> pools)
+    {
+        var schedule = KernelLowering.Lower(model, options with { StreamedInput = true });
+        return (schedule, RegionPlanner.Plan(PlanningProblem.Of(schedule), pools, TimeSpan.FromSeconds(5)));
     }
 }

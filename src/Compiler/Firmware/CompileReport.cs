@@ -24,6 +24,10 @@ public sealed record CompileReport
     /// <summary>How the steps run: unfused, or fused with the attention row block and MLP chunk chosen under the budget.</summary>
     [JsonPropertyName("schedule")] public required string Schedule { get; init; }
     [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
+    /// <summary>Arena of mcu_model_run_streamed (image read band by band); null when the model has no streamed entry point.</summary>
+    [JsonPropertyName("streamed_arena_bytes")] public required long? StreamedArenaBytes { get; init; }
+    /// <summary>Each RAM region's arena of mcu_model_run_streamed (kept by the linker only in images that call it); null without one.</summary>
+    [JsonPropertyName("streamed_arena_by_region")] public required IReadOnlyDictionary<string, long>? StreamedArenaByRegion { get; init; }
     [JsonPropertyName("constant_bytes")] public required long ConstantBytes { get; init; }
     /// <summary>The flash region holding the model's constants: the internal flash, or an external one (e.g. QSPI).</summary>
     [JsonPropertyName("weights_region")] public required string WeightsRegion { get; init; }

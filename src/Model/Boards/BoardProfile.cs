@@ -50,8 +50,12 @@ public sealed record LayoutInfo(
     /// <summary>The linker output section of a region's arena (see boards/common/cortexm.ld.template).</summary>
     public static string ArenaSection(string region) => ".arena_" + region.ToLowerInvariant();
 
-    /// <summary>The input section C objects name to land in a region's arena (plain .bss in any other build).</summary>
-    public static string ArenaInputSection(string region) => ".bss" + ArenaSection(region);
+    /// <summary>
+    /// The input section C objects name to land in a region's arena (plain .bss in any other build).
+    /// The streamed run's arenas have one of their own, so that a firmware calling one entry point
+    /// keeps only that run's arenas (the linker drops unreferenced sections).
+    /// </summary>
+    public static string ArenaInputSection(string region, bool streamed = false) => ".bss" + ArenaSection(region) + (streamed ? ".streamed" : "");
 }
 
 public sealed record SimulatorInfo(

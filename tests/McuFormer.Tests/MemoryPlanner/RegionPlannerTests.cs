@@ -44,13 +44,42 @@ public class RegionPlannerTests
     public void RandomBuffersArePlacedWithinOneRegionEach(int seed, int count, int maxBytes)
     {
         var lifetimes = RandomLifetimes(seed, count, maxBytes);
-        var assigned = RegionPlanner.Assign(lifetimes, F746Like);
+        var assigned = RegionPlanner.Assign(new PlanningProblem(lifetimes), F746Like);
         Assert.True(assigned.Fits);
         AssertSound(assigned, lifetimes);
-        var planned = RegionPlanner.Plan(lifetimes, F746Like, TimeSpan.FromSeconds(2));
+        var planned = RegionPlanner.Plan(new PlanningProblem(lifetimes), F746Like, TimeSpan.FromSeconds(2));
         AssertSound(planned, lifetimes);
         // The exact solve per region starts from the placement, so no region gets worse.
         Assert.All(planned.UsedRegions, r => Assert.True(planned.PeakBytes(r) <= assigned.PeakBytes(r), r));
+    }
+
+    [Theory]
+    [InlineData(11, 60)]
+    [InlineData(12, 90)]
+    [InlineData(13, 120)]
+    public void BuffersAnOverlapRulePairsShareOneRegionAndBytesOnlyWhereTheRuleAllows(int seed, int count)
+    {
+        var problem = PlannerPropertyTests.RandomProblem(seed, count, withRules: true);
+        Assert.NotEmpty(problem.Rules);
+        // Small pools, so that the buffers spread over all three.
+        MemoryPool[] pools = [new("FAST", 8 * 1024), new("MID", 24 * 1024), new("SLOW", 96 * 1024)];
+        foreach (var plan in new[] { RegionPlanner.Assign(problem, pools), RegionPlanner.Plan(problem, pools, TimeSpan.FromSeconds(2)) })
+        {
+            Assert.True(plan.Fits, string.Join(", ", plan.Overflows));
+            Assert.True(plan.UsedRegions.Count() >= 2, plan.Method);
+            AssertSound(plan, problem.Lifetimes);
+            Assert.All(problem.Rules, r => Assert.Equal(plan.PlacementOf(r.Input).Region, plan.PlacementOf(r.Output).Region));
+            foreach (var (region, regionPlan) in plan.ByRegion)
+            {
+                // Each region is planned under the rules between its own buffers, against its own bound.
+                var inRegion = regionPlan.Buffers.Select(b => b.Buffer).ToHashSet();
+                Assert.Equal(problem.Rules.Where(r => inRegion.Contains(r.Input)).ToHashSet(), regionPlan.Problem.Rules.ToHashSet());
+                PlannerPropertyTests.AssertOnlyAllowedSharing(regionPlan, regionPlan.Problem.Rules);
+                Assert.True(regionPlan.PeakBytes >= regionPlan.LowerBoundBytes, region);
+            }
+            // The rules count in the bound over all regions as in one arena.
+            Assert.Equal(problem.PeakStep().Bytes, plan.LowerBoundBytes);
+        }
     }
 
     [Fact]
@@ -59,7 +88,7 @@ public class RegionPlannerTests
         // Ten buffers live at once, 4 KB each: the fast pool holds two of them.
         var lifetimes = Enumerable.Range(0, 10)
             .Select(i => new BufferLifetime(new ActivationBuffer($"b{i}", [4096]), 0, 5, 4096, Accesses: i == 3 || i == 7 ? 100 : 1)).ToList();
-        var plan = RegionPlanner.Assign(lifetimes, [new MemoryPool("FAST", 8192), new MemoryPool("SLOW", 64 * 1024)]);
+        var plan = RegionPlanner.Assign(new PlanningProblem(lifetimes), [new MemoryPool("FAST", 8192), new MemoryPool("SLOW", 64 * 1024)]);
         Assert.True(plan.Fits);
         Assert.Equal(["b3", "b7"], plan.Buffers.Where(b => b.Region == "FAST").Select(b => b.Placed.Buffer.Name).Order());
     }
@@ -72,7 +101,7 @@ public class RegionPlannerTests
         var hot = new BufferLifetime(new ActivationBuffer("hot", [1024]), 0, 1, 1024, Accesses: 1000);
         var big = Enumerable.Range(0, 4).Select(i => new BufferLifetime(new ActivationBuffer($"big{i}", [12 * 1024]), 2, 3, 12 * 1024, 1));
         var lifetimes = big.Append(hot).Append(new BufferLifetime(new ActivationBuffer("wide", [16 * 1024]), 0, 3, 16 * 1024, 1)).ToList();
-        var plan = RegionPlanner.Assign(lifetimes, [new MemoryPool("FAST", 16 * 1024), new MemoryPool("SLOW", 48 * 1024)]);
+        var plan = RegionPlanner.Assign(new PlanningProblem(lifetimes), [new MemoryPool("FAST", 16 * 1024), new MemoryPool("SLOW", 48 * 1024)]);
         Assert.True(plan.Fits, string.Join(", ", plan.Overflows));
         AssertSound(plan, lifetimes);
     }
@@ -81,7 +110,7 @@ public class RegionPlannerTests
     public void NothingFittingNamesTheBytesOverInEachRegion()
     {
         var lifetimes = Enumerable.Range(0, 3).Select(i => new BufferLifetime(new ActivationBuffer($"b{i}", [10000]), 0, 1, 10000, 1)).ToList();
-        var plan = RegionPlanner.Assign(lifetimes, [new MemoryPool("A", 8000), new MemoryPool("B", 12000)]);
+        var plan = RegionPlanner.Assign(new PlanningProblem(lifetimes), [new MemoryPool("A", 8000), new MemoryPool("B", 12000)]);
         Assert.False(plan.Fits);
         AssertSoundIgnoringCapacity(plan, lifetimes);
         Assert.All(plan.Overflows, o => Assert.Equal(plan.PeakBytes(o.Pool.Region) - o.Pool.CapacityBytes, o.OverBytes));
@@ -107,9 +136,13 @@ public class RegionPlannerTests
         var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, pools, TimeSpan.FromSeconds(5));
         Assert.True(plan.Fits, string.Join(", ", plan.Overflows));
         Assert.True(plan.UsedRegions.Count() >= 2, plan.Method);
-        AssertSound(plan, BufferLifetime.Of(schedule));
-        // It helps: SRAM1 alone, the largest region, cannot hold this schedule's buffers.
-        var sram1Only = RegionPlanner.Assign(BufferLifetime.Of(schedule), [pools.Single(p => p.Region == "SRAM1")]);
+        AssertSound(plan, PlanningProblem.Of(schedule).Lifetimes);
+        // It helps: with blocks of 160 tokens the buffers fit the three regions, but not SRAM1 alone, the largest.
+        var larger = PlanningProblem.Of(KernelLowering.Lower(model, LayerNormFusionPass.Choose(model,
+            ScheduleOptions.Fused with { AttentionRowBlock = 160, MlpRowChunk = 160 })));
+        var spread = RegionPlanner.Assign(larger, pools);
+        Assert.True(spread.Fits, string.Join(", ", spread.Overflows));
+        var sram1Only = RegionPlanner.Assign(larger, [pools.Single(p => p.Region == "SRAM1")]);
         Assert.False(sram1Only.Fits, $"{sram1Only.TotalPeakBytes} B fit SRAM1 alone");
     }
 }
