@@ -9,6 +9,13 @@ namespace McuFormer.Tests.Lowering;
 
 public class ScheduleTests
 {
+    /// <summary>Both executors give the same bytes on every sample.</summary>
+    private static void AssertSameOutputs(HostExecutor expected, HostExecutor actual, Dataset data)
+    {
+        for (int i = 0; i < data.Count; i++)
+            Assert.Equal(expected.Run(data.Sample(i)), actual.Run(data.Sample(i)));
+    }
+
     private static (QuantizedModel Model, Dataset Data) Quantized(string path)
     {
         var file = OnnxModelFile.Load(path);
@@ -42,8 +49,7 @@ public class ScheduleTests
                  })
         {
             using var fused = new HostExecutor(model, options);
-            for (int i = 0; i < data.Count; i++)
-                Assert.Equal(unfused.Run(data.Sample(i)), fused.Run(data.Sample(i)));
+            AssertSameOutputs(unfused, fused, data);
         }
     }
 
@@ -65,8 +71,7 @@ public class ScheduleTests
             if (path == TestModels.Fixture)
                 Assert.Contains(problem.Rules, r => SharedBytes(plan, r) > 0);
             using var planned = new HostExecutor(model, schedule, plan);
-            for (int i = 0; i < data.Count; i++)
-                Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+            AssertSameOutputs(separate, planned, data);
         }
     }
 
@@ -88,8 +93,7 @@ public class ScheduleTests
         Assert.True(plan.UsedRegions.Count() >= 2, plan.Method);
         Assert.Contains(plan.ByRegion.Values, p => p.Problem.Rules.Any(r => SharedBytes(p, r) > 0));
         using var planned = new HostExecutor(model, schedule, plan);
-        for (int i = 0; i < data.Count; i++)
-            Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+        AssertSameOutputs(separate, planned, data);
     }
 
     [Theory]
@@ -153,8 +157,7 @@ public class ScheduleTests
         Assert.Equal(patchRows, schedule.Calls.Count(c => c.Kernel == KernelLowering.ReadBand));
         Assert.All(schedule.Calls.Where(c => c.Kernel == KernelLowering.ReadBand), c => Assert.True(((IntArg)c.Args[1]).Value < shape[1]));
         using var streamed = new HostExecutor(model, schedule, plan);
-        for (int i = 0; i < data.Count; i++)
-            Assert.Equal(separate.Run(data.Sample(i)), streamed.Run(data.Sample(i)));
+        AssertSameOutputs(separate, streamed, data);
     }
 
     /// <summary>
@@ -179,8 +182,7 @@ public class ScheduleTests
             var plan = ExactPlanner.Plan(PlanningProblem.Of(schedule), TimeSpan.FromSeconds(2));
             if (schedule == resident) Assert.True(SharedBytes(plan, rule) > 0);
             using var planned = new HostExecutor(model, schedule, plan);
-            for (int i = 0; i < data.Count; i++)
-                Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+            AssertSameOutputs(separate, planned, data);
         }
     }
 
@@ -210,8 +212,7 @@ public class ScheduleTests
             plan.Verify();
             if (pick == picks[0]) Assert.All(problem.Rules, r => Assert.True(SharedBytes(plan, r) > 0, $"{r.Input.Name} → {r.Output.Name}"));
             using var planned = new HostExecutor(model, schedule, plan);
-            for (int i = 0; i < data.Count; i++)
-                Assert.Equal(separate.Run(data.Sample(i)), planned.Run(data.Sample(i)));
+            AssertSameOutputs(separate, planned, data);
         }
     }
 
