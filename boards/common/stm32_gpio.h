@@ -11,10 +11,13 @@
 #include "cortexm.h"
 
 #define GPIO_MODER(port_base) MMIO32((port_base) + 0x00u)
+#define GPIO_OSPEEDR(port_base) MMIO32((port_base) + 0x08u)
 #define GPIO_AFR(port_base, pin) MMIO32((port_base) + 0x20u + 4u * ((pin) / 8u))
 
 #define GPIO_MODE_MASK 0x3u
 #define GPIO_MODE_ALTERNATE 0x2u
+#define GPIO_SPEED_MASK 0x3u
+#define GPIO_SPEED_VERY_HIGH 0x3u
 #define GPIO_AF_MASK 0xFu
 
 /* Port letters as given on the command line (-DCONSOLE_TX_PORT=A) to the port's index: ports
@@ -45,6 +48,14 @@ static inline void stm32_gpio_set_alternate(uintptr_t port_base, uint32_t pin, u
     uint32_t mode_shift = 2u * pin;
     GPIO_MODER(port_base) = (GPIO_MODER(port_base) & ~(GPIO_MODE_MASK << mode_shift)) |
                             (GPIO_MODE_ALTERNATE << mode_shift);
+}
+
+/* Fastest output edges, for signals clocked at tens of MHz (a memory bus). */
+static inline void stm32_gpio_set_very_high_speed(uintptr_t port_base, uint32_t pin)
+{
+    uint32_t shift = 2u * pin;
+    GPIO_OSPEEDR(port_base) = (GPIO_OSPEEDR(port_base) & ~(GPIO_SPEED_MASK << shift)) |
+                              (GPIO_SPEED_VERY_HIGH << shift);
 }
 
 #endif

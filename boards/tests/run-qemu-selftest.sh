@@ -4,7 +4,7 @@
 #   2. Builds tests/selftest.c for every board with its flags and a linker script rendered from
 #      common/cortexm.ld.template (-Wall -Wextra -Werror -O2), and prints the section sizes.
 #   3. Runs the firmware of every board whose simulator is QEMU: the full check (console,
-#      semihosting file copy, ticks per instruction, stack high-water, .arena placement), an
+#      semihosting file copy, ticks per instruction, stack high-water, arena placement), an
 #      exit status passed through SYS_EXIT_EXTENDED, and a deliberate fault.
 #   4. Checks that an arena one byte larger than its region fails to link.
 # Prints one summary line; exits non-zero on any failure.
@@ -51,9 +51,11 @@ profile_problems() {
     ([.ram[] | {name, start: (.origin | number), end: ((.origin | number) + .size)}] as $r
       | range(1; $r | length) as $i | select($r[$i].start < $r[$i - 1].end)
       | "ram regions \($r[$i - 1].name) and \($r[$i].name) overlap or are out of address order"),
-    ([.ram[].name] as $names | .layout | (.data_region, .stack_region, .arena_region)
+    ([.ram[].name] as $names | .layout | (.data_region, .stack_region, .arena_regions[]?)
       | select(IN($names[]) | not) | "layout names \(.), which is not a ram region"),
+    (.layout.arena_regions | select(type != "array" or length == 0) | "layout.arena_regions must list at least one ram region"),
     (.layout.stack_size | select(type != "number" or . % 8 != 0) | "layout.stack_size must be a multiple of 8"),
+    (.layout.data_reserve | select(type != "number" or . < 0) | "layout.data_reserve must be a number of bytes"),
     (.notes | select(type != "string") | "notes must be a string"),
     (.console | select((.base | is_address | not) or (.baud | type) != "number")
       | "console needs a base address and a baud rate"),
@@ -75,23 +77,32 @@ profile_defines() {
   ' "$1"
 }
 
-# Renders the linker template for a profile with sed, the way the C# side renders it with Fluid.
+# The largest of a profile's arena regions: where the self-test's buffer goes.
+test_arena_region() {
+  jq -r '.layout.arena_regions as $a | [.ram[] | select(.name | IN($a[]))] | max_by(.size) | .name' "$1"
+}
+
+# Renders the linker template for a profile with sed, the way the C# side renders it with Fluid
+# (with an arena section for every arena region of the profile, and no external flash).
 render_linker_script() {
   local profile="$1" output="$2"
-  local block="$output.ram_regions"
+  local block="$output.ram_regions" arenas="$output.arena_sections"
   jq -r '.ram[] | "  \(.name) (rwx) : ORIGIN = \(.origin), LENGTH = \(.size)"' "$profile" >"$block"
-  local flash_region flash_origin flash_size data_region stack_region stack_size arena_region
-  read -r flash_region flash_origin flash_size data_region stack_region stack_size arena_region < <(
+  jq -r '.layout.arena_regions[] | "  .arena_\(ascii_downcase) (NOLOAD) : ALIGN(16) { *(.bss.arena_\(ascii_downcase) .bss.arena_\(ascii_downcase).streamed) } > \(.)"' \
+    "$profile" >"$arenas"
+  local flash_region flash_origin flash_size data_region stack_region stack_size
+  read -r flash_region flash_origin flash_size data_region stack_region stack_size < <(
     jq -r '[.flash.name, .flash.origin, .flash.size, .layout.data_region, .layout.stack_region,
-            .layout.stack_size, .layout.arena_region] | @tsv' "$profile")
+            .layout.stack_size] | @tsv' "$profile")
   sed -e "s/{{ flash_region }}/$flash_region/g" \
       -e "s/{{ flash_origin }}/$flash_origin/g" \
       -e "s/{{ flash_size }}/$flash_size/g" \
       -e "s/{{ data_region }}/$data_region/g" \
       -e "s/{{ stack_region }}/$stack_region/g" \
       -e "s/{{ stack_size }}/$stack_size/g" \
-      -e "s/{{ arena_region }}/$arena_region/g" \
       -e "/{{ ram_regions }}/{r $block" -e "d}" \
+      -e "/{{ arena_sections }}/{r $arenas" -e "d}" \
+      -e "/{{ external_memory }}/d" -e "/{{ weight_sections }}/d" \
       "$boards_dir/common/cortexm.ld.template" >"$output"
   if grep -q '{{' "$output"; then
     fail "$(basename "$profile" .json): placeholders left unrendered in the linker script"
@@ -109,8 +120,10 @@ build_selftest() {
   readarray -t defines < <(profile_defines "$profile")
   mkdir -p "$output_dir"
   render_linker_script "$profile" "$output_dir/fw.ld"
+  local arena_section
+  arena_section=".bss.arena_$(test_arena_region "$profile" | tr '[:upper:]' '[:lower:]')"
   arm-none-eabi-gcc -std=c99 -Wall -Wextra -Werror -O2 -g -ffunction-sections -fdata-sections \
-    "${cpu_flags[@]}" "${defines[@]}" "$@" -I"$boards_dir/common" \
+    "${cpu_flags[@]}" "${defines[@]}" -DSELFTEST_ARENA_SECTION="\"$arena_section\"" "$@" -I"$boards_dir/common" \
     "$boards_dir"/common/*.c "$boards_dir/platforms/$platform.c" "$boards_dir/tests/selftest.c" \
     -nostartfiles --specs=nano.specs -Wl,--gc-sections -T "$output_dir/fw.ld" \
     -o "$output_dir/fw.elf" >"$output_dir/build.log" 2>&1
@@ -192,7 +205,7 @@ run_qemu_checks() {
     ticks_relation="$ticks ticks / $instructions loop instructions (+$extra interrupt instructions) = 25.6 ticks per instruction"
   fi
 
-  check_symbol_in_region "$profile" "$elf" selftest_arena "$(jq -r .layout.arena_region "$profile")"
+  check_symbol_in_region "$profile" "$elf" selftest_arena "$(test_arena_region "$profile")"
   check_symbol_in_region "$profile" "$elf" _sstack "$(jq -r .layout.stack_region "$profile")"
   check_symbol_in_region "$profile" "$elf" data_word "$(jq -r .layout.data_region "$profile")"
 
@@ -213,10 +226,10 @@ run_qemu_checks() {
 check_overflow_fails() {
   local profile="$1" name arena_size
   name="$(basename "$profile" .json)"
-  arena_size="$(jq -r '.layout.arena_region as $r | .ram[] | select(.name == $r) | .size + 1' "$profile")"
+  arena_size="$(jq -r --arg r "$(test_arena_region "$profile")" '.ram[] | select(.name == $r) | .size + 1' "$profile")"
   if build_selftest "$profile" "$work/$name/overflow" -DSELFTEST_ARENA_BYTES="$arena_size"; then
     fail "$name: a $arena_size-byte arena linked although its region is one byte smaller"
-  elif ! grep -q "region \`$(jq -r .layout.arena_region "$profile")' overflowed by 1 byte" \
+  elif ! grep -q "region \`$(test_arena_region "$profile")' overflowed by 1 byte" \
       "$work/$name/overflow/build.log"; then
     fail "$name: oversized arena failed to link, but not with a region overflow"
     cat "$work/$name/overflow/build.log" >&2
@@ -239,7 +252,7 @@ for profile in "$boards_dir"/profiles/*.json; do
   fi
   built=$((built + 1))
   arm-none-eabi-size -A "$work/$name/fw.elf" | awk -v name="$name" '
-    $1 ~ /^\.(isr_vector|text|rodata|data|bss|stack|arena)$/ { sizes = sizes " " $1 "=" $2 }
+    $1 ~ /^\.(isr_vector|text|rodata|data|bss|stack|arena_[a-z0-9_]+)$/ { sizes = sizes " " $1 "=" $2 }
     END { printf "%-17s%s\n", name, sizes }'
   if [[ "$(jq -r '.simulator.kind // ""' "$profile")" == qemu ]]; then
     run_qemu_checks "$profile" "$work/$name/fw.elf"

@@ -1,7 +1,7 @@
 /*
  * Board-layer self-test. Proves, on a simulator, what a generated model firmware relies on:
  * startup (.data copied, .bss zeroed, FPU on), the console, semihosting file I/O, the tick
- * counter, stack measurement, the .arena section, and exit codes reaching the host.
+ * counter, stack measurement, an arena section, and exit codes reaching the host.
  *
  * The semihosting command line selects what to do (QEMU: -append "..."):
  *   check IN OUT   run every check; copy host file IN to OUT adding 1 to each byte (mod 256)
@@ -22,8 +22,9 @@
 #define SELFTEST_ARENA_BYTES 4096
 #endif
 
-/* The file-copy buffer sits where a generated model keeps its activations. */
-static uint8_t selftest_arena[SELFTEST_ARENA_BYTES] __attribute__((section(".arena"), aligned(16)));
+/* The file-copy buffer sits where a generated model keeps activations: SELFTEST_ARENA_SECTION is
+ * the arena input section of one of the profile's arena regions, e.g. ".bss.arena_sram1". */
+static uint8_t selftest_arena[SELFTEST_ARENA_BYTES] __attribute__((section(SELFTEST_ARENA_SECTION), aligned(16)));
 
 /* volatile, so the compiler reads memory instead of folding in the values it knows. */
 static volatile uint32_t data_word = 0x600DDA7Au;

@@ -123,6 +123,140 @@ static void check_linear(case_rng *rng, tally *t, int32_t cases)
     }
 }
 
+/* Input and output of a token-overwriting case in one piece of work memory, the output at
+ * `shift` from the input; the input is filled with a copy of `input`. */
+static int8_t *carve_overlapping(carver *memory, const int8_t *input, int32_t in_bytes,
+                                 int32_t out_bytes, int32_t shift, int8_t **out)
+{
+    const int32_t low = shift < 0 ? shift : 0;
+    const int32_t high = (shift + out_bytes > in_bytes) ? shift + out_bytes : in_bytes;
+    int8_t *in = (int8_t *)carve(memory, high - low) - low;
+    memcpy(in, input, (size_t)in_bytes);
+    *out = in + shift;
+    return in;
+}
+
+/* The DSP build writing over its own input against the portable build on separate buffers. */
+static void check_linear_overwrite(case_rng *rng, tally *t, int32_t cases)
+{
+    for (int32_t iteration = 0; iteration < cases; iteration++) {
+        carver memory = {work_memory};
+        const int32_t rows = (int32_t)rng_range(rng, 1, 13);
+        /* The contract allows overlap up to MCU_LINEAR_OVERLAP_MAX_IN_FEATURES (1536, where one
+         * token still fits the DSP buffer); wide inputs keep few outputs to fit the work memory. */
+        int32_t in_features = random_length(rng, 100);
+        if (in_features > MCU_LINEAR_OVERLAP_MAX_IN_FEATURES) {
+            in_features = MCU_LINEAR_OVERLAP_MAX_IN_FEATURES;
+        }
+        const int wide = in_features > 100;
+        const int32_t out_features = (!wide && rng_range(rng, 0, 3) == 0)
+                                         ? in_features
+                                         : (int32_t)rng_range(rng, 1, wide ? 24 : 120);
+        /* Input rows are sometimes wider than their features: the query columns of qkv rows. */
+        const int32_t in_stride = (!wide && rng_range(rng, 0, 2) == 0)
+                                      ? in_features * (int32_t)rng_range(rng, 2, 3)
+                                      : in_features;
+        const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+
+        int8_t *input = carve(&memory, rows * in_stride);
+        int8_t *weights = carve(&memory, out_features * in_features);
+        int32_t *bias = carve(&memory, out_features * 4);
+        int32_t *multipliers = carve(&memory, out_features * 4);
+        int32_t *shifts = carve(&memory, out_features * 4);
+        rng_fill_s8(rng, input, rows * in_stride);
+        rng_fill_s8(rng, weights, out_features * in_features);
+        for (int32_t o = 0; o < out_features; o++) {
+            bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
+            multipliers[o] = rng_multiplier(rng);
+            shifts[o] = rng_shift(rng);
+        }
+        const int32_t out_bytes = rows * out_features;
+        int8_t *portable = carve_outputs(&memory, out_bytes);
+        mcu_linear_s8_portable(input, in_stride, portable, out_features, rows, in_features,
+                               out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
+        int8_t *dsp;
+        const int32_t shift = rng_overlap_shift(rng, rows, in_stride, out_features);
+        int8_t *in = carve_overlapping(&memory, input, rows * in_stride, out_bytes, shift, &dsp);
+        mcu_linear_s8(in, in_stride, dsp, out_features, rows, in_features, out_features,
+                      weights, bias, multipliers, shifts, in_zp, out_zp);
+        compare(t, iteration, dsp, portable, out_bytes);
+    }
+}
+
+static void check_layernorm_overwrite(case_rng *rng, tally *t, int32_t cases)
+{
+    for (int32_t iteration = 0; iteration < cases; iteration++) {
+        carver memory = {work_memory};
+        const int32_t rows = (int32_t)rng_range(rng, 1, 9);
+        const int32_t dim = (int32_t)rng_range(rng, 1, 200);
+        const int32_t out_zp = rng_zero_point(rng);
+        const int64_t eps_term = rng_range(rng, 0, 1000);
+        int32_t *gamma_q = carve(&memory, dim * 4);
+        int32_t *beta_q = carve(&memory, dim * 4);
+        for (int32_t i = 0; i < dim; i++) {
+            gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
+            beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
+        }
+        int8_t *input = carve(&memory, rows * dim);
+        rng_fill_s8(rng, input, rows * dim);
+        int8_t *portable = carve_outputs(&memory, rows * dim);
+        mcu_layernorm_s8_portable(input, dim, portable, dim, rows, dim, eps_term, gamma_q, beta_q,
+                                  out_zp);
+        int8_t *dsp;
+        const int32_t shift = rng_overlap_shift(rng, rows, dim, dim);
+        int8_t *in = carve_overlapping(&memory, input, rows * dim, rows * dim, shift, &dsp);
+        mcu_layernorm_s8(in, dim, dsp, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
+        compare(t, iteration, dsp, portable, rows * dim);
+    }
+}
+
+/* The fused kernel's DSP build, writing over its input, against its portable build on separate
+ * buffers (each built on its own build of mcu_layernorm_s8 and mcu_linear_s8). */
+static void check_layernorm_linear(case_rng *rng, tally *t, int32_t cases)
+{
+    for (int32_t iteration = 0; iteration < cases; iteration++) {
+        carver memory = {work_memory};
+        const int32_t rows = (int32_t)rng_range(rng, 1, 11);
+        /* Around 384 the linear's DSP path takes two tokens per weight-row pass, not four. */
+        const int32_t dim = (int32_t)(rng_range(rng, 0, 4) == 0 ? rng_range(rng, 380, 390)
+                                                                : rng_range(rng, 1, 100));
+        const int32_t out_features = rng_range(rng, 0, 3) == 0 ? dim : (int32_t)rng_range(rng, 1, 60);
+        const int32_t norm_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
+        const int64_t eps_term = rng_range(rng, 0, 1000);
+        int32_t *gamma_q = carve(&memory, dim * 4);
+        int32_t *beta_q = carve(&memory, dim * 4);
+        int8_t *weights = carve(&memory, out_features * dim);
+        int32_t *bias = carve(&memory, out_features * 4);
+        int32_t *multipliers = carve(&memory, out_features * 4);
+        int32_t *shifts = carve(&memory, out_features * 4);
+        int8_t *scratch = carve(&memory, MCU_LAYERNORM_LINEAR_BLOCK * dim);
+        for (int32_t i = 0; i < dim; i++) {
+            gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
+            beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
+        }
+        rng_fill_s8(rng, weights, out_features * dim);
+        for (int32_t o = 0; o < out_features; o++) {
+            bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
+            multipliers[o] = rng_multiplier(rng);
+            shifts[o] = rng_shift(rng);
+        }
+        int8_t *input = carve(&memory, rows * dim);
+        rng_fill_s8(rng, input, rows * dim);
+        const int32_t out_bytes = rows * out_features;
+        int8_t *portable = carve_outputs(&memory, out_bytes);
+        mcu_layernorm_linear_s8_portable(input, dim, portable, out_features, rows, dim, eps_term,
+                                         gamma_q, beta_q, norm_zp, out_features, weights, bias,
+                                         multipliers, shifts, out_zp, scratch);
+        int8_t *dsp;
+        const int32_t shift = rng_overlap_shift(rng, rows, dim, out_features);
+        int8_t *in = carve_overlapping(&memory, input, rows * dim, out_bytes, shift, &dsp);
+        mcu_layernorm_linear_s8(in, dim, dsp, out_features, rows, dim, eps_term, gamma_q, beta_q,
+                                norm_zp, out_features, weights, bias, multipliers, shifts, out_zp,
+                                scratch);
+        compare(t, iteration, dsp, portable, out_bytes);
+    }
+}
+
 static void check_matmul(case_rng *rng, tally *t, int32_t cases)
 {
     for (int32_t iteration = 0; iteration < cases; iteration++) {
@@ -484,6 +618,9 @@ uint32_t check_kernels(void)
         {"lut", check_lut, 600},                 {"add", check_add, 1500},
         {"patch_embed", check_patch_embed, 500}, {"mean_tokens", check_mean_tokens, 300},
         {"copy", check_copy, 300},
+        {"linear (overwriting its input)", check_linear_overwrite, 600},
+        {"layernorm (overwriting its input)", check_layernorm_overwrite, 600},
+        {"layernorm_linear (overwriting its input)", check_layernorm_linear, 600},
     };
     case_rng rng = {20240601u};
     uint32_t failures = 0;

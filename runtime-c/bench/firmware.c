@@ -6,7 +6,9 @@
 #include "firmware.h"
 #include "semihost.h"
 
-int8_t work_memory[WORK_BYTES] __attribute__((section(".arena"), aligned(16)));
+/* WORK_SECTION is the arena input section of the profile's largest arena region, e.g.
+ * ".bss.arena_sram1" (see boards/common/cortexm.ld.template). */
+int8_t work_memory[WORK_BYTES] __attribute__((section(WORK_SECTION), aligned(16)));
 
 #define MAX_WORDS 4
 

@@ -24,5 +24,6 @@
 #undef mcu_patch_embed_s8
 #undef mcu_mean_tokens_s8
 #undef mcu_copy_s8
+#undef mcu_layernorm_linear_s8
 
 #endif /* KERNELS_BOTH_H */

@@ -16,3 +16,4 @@
 #define mcu_patch_embed_s8 mcu_patch_embed_s8_portable
 #define mcu_mean_tokens_s8 mcu_mean_tokens_s8_portable
 #define mcu_copy_s8 mcu_copy_s8_portable
+#define mcu_layernorm_linear_s8 mcu_layernorm_linear_s8_portable

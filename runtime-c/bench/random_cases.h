@@ -72,4 +72,26 @@ static inline int32_t rng_shift(case_rng *rng)
     }
 }
 
+/* ---- token overwriting ---- */
+
+/* A shift (output address minus input address, in bytes) at which a token-wise kernel may write
+ * `rows` output rows of out_row bytes over `rows` input rows of in_row bytes, chosen so that the
+ * two share bytes: <= 0 for shrinking rows, >= 0 for growing rows, either for equal rows
+ * (kernels.h). The ends of each range come up often, and aligned shifts as the planner places. */
+static inline int32_t rng_overlap_shift(case_rng *rng, int32_t rows, int32_t in_row,
+                                        int32_t out_row)
+{
+    const int32_t in_bytes = rows * in_row, out_bytes = rows * out_row;
+    int32_t low = -(out_bytes - 1), high = in_bytes - 1; /* every shift that shares a byte */
+    if (in_row > out_row) high = 0;
+    if (in_row < out_row) low = 0;
+    switch (rng_range(rng, 0, 5)) {
+    case 0: return 0;
+    case 1: return low;
+    case 2: return high;
+    case 3: return (int32_t)rng_range(rng, low, high) & ~7;
+    default: return (int32_t)rng_range(rng, low, high);
+    }
+}
+
 #endif /* MCUFORMER_RANDOM_CASES_H */

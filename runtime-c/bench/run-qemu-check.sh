@@ -39,14 +39,20 @@ readarray -t defines < <(jq -r '
   "-DBOARD_CLOCK_HZ=\(.clock_hz)", "-DCONSOLE_BASE=\(.console.base)", "-DCONSOLE_BAUD=\(.console.baud)"' \
   "$profile")
 jq -r '.ram[] | "  \(.name) (rwx) : ORIGIN = \(.origin), LENGTH = \(.size)"' "$profile" >"$work/ram_regions"
-read -r flash_region flash_origin flash_size data_region stack_region stack_size arena_region < <(
+jq -r '.layout.arena_regions[] | "  .arena_\(ascii_downcase) (NOLOAD) : ALIGN(16) { *(.bss.arena_\(ascii_downcase)) } > \(.)"' \
+  "$profile" >"$work/arena_sections"
+read -r flash_region flash_origin flash_size data_region stack_region stack_size < <(
   jq -r '[.flash.name, .flash.origin, .flash.size, .layout.data_region, .layout.stack_region,
-          .layout.stack_size, .layout.arena_region] | @tsv' "$profile")
+          .layout.stack_size] | @tsv' "$profile")
+# The work memory goes in the largest arena region.
+work_section=".bss.arena_$(jq -r '.layout.arena_regions as $a | [.ram[] | select(.name | IN($a[]))] | max_by(.size) | .name
+  | ascii_downcase' "$profile")"
 sed -e "s/{{ flash_region }}/$flash_region/g" -e "s/{{ flash_origin }}/$flash_origin/g" \
     -e "s/{{ flash_size }}/$flash_size/g" -e "s/{{ data_region }}/$data_region/g" \
     -e "s/{{ stack_region }}/$stack_region/g" -e "s/{{ stack_size }}/$stack_size/g" \
-    -e "s/{{ arena_region }}/$arena_region/g" \
     -e "/{{ ram_regions }}/{r $work/ram_regions" -e "d}" \
+    -e "/{{ arena_sections }}/{r $work/arena_sections" -e "d}" \
+    -e "/{{ external_memory }}/d" -e "/{{ weight_sections }}/d" \
     "$boards_dir/common/cortexm.ld.template" >"$work/fw.ld"
 platform="$(jq -r .platform "$profile")"
 
@@ -55,7 +61,7 @@ mkdir -p "$work/portable"
 if ! (cd "$work/portable" && arm-none-eabi-gcc "${cflags[@]}" -DMCU_FORCE_PORTABLE \
         -include "$bench_dir/portable_names.h" -I"$runtime_dir/include" -c "$runtime_dir"/src/*.c) \
         >"$work/build.log" 2>&1 ||
-   ! arm-none-eabi-gcc "${cflags[@]}" "${defines[@]}" -I"$boards_dir/common" -I"$runtime_dir/include" \
+   ! arm-none-eabi-gcc "${cflags[@]}" "${defines[@]}" -DWORK_SECTION="\"$work_section\"" -I"$boards_dir/common" -I"$runtime_dir/include" \
         "$boards_dir"/common/*.c "$boards_dir/platforms/$platform.c" "$runtime_dir"/src/*.c \
         "$bench_dir"/*.c "$work"/portable/*.o \
         -nostartfiles --specs=nano.specs -Wl,--gc-sections -T "$work/fw.ld" -o "$work/fw.elf" \

@@ -7,12 +7,18 @@
  *   in_strides[4]   element (i0, i1, i2, i3) is read at in[i0*s0 + i1*s1 + i2*s2 + i3*s3]
  *   out_strides[4]  and written at out[...] with the output strides
  *   Any strides are allowed, including 0 (broadcast on read) and negative ones (reversal), as
- *   long as every element addressed lies inside its buffer; in and out must not overlap.
+ *   long as every element addressed lies inside its buffer; in and out must not overlap, but for
+ *   one case (below).
  *
  * Quantization and rounding
  *   multiplier == 0: the int8 value is copied unchanged (the zero points are ignored).
  *   otherwise:       out = sat8(out_zp + mcu_requantize(in - in_zp, multiplier, shift)),
  *                    rounding half up (add half, arithmetic shift right).
+ *
+ * Aliasing (token overwriting)
+ *   A contiguous copy (shape {1, 1, 1, n}, both innermost strides 1) may write over its own
+ *   input when out <= in: elements go first to last, each read before it is written, and each
+ *   write lands at or before its own read, never on an element still to be read.
  */
 #include "kernel_common.h"
 

@@ -30,6 +30,13 @@
 typedef char mcu_requires_arithmetic_shift_of_int32[((int32_t)-1 >> 1) == -1 ? 1 : -1];
 typedef char mcu_requires_arithmetic_shift_of_int64[((int64_t)-1 >> 1) == -1 ? 1 : -1];
 
+/* Keeps a helper out of its caller's frame (its stack buffer is then only reserved when used). */
+#if defined(__GNUC__)
+#define MCU_NOINLINE __attribute__((noinline))
+#else
+#define MCU_NOINLINE
+#endif
+
 /* Clamps a 64-bit intermediate result to the int8 range. */
 static inline int8_t saturate_s64_to_s8(int64_t value)
 {
@@ -46,6 +53,28 @@ static inline int8_t requantize_to_s8(int32_t acc, int32_t multiplier, int32_t s
                                       int32_t out_zp)
 {
     return saturate_s64_to_s8((int64_t)out_zp + mcu_requantize(acc, multiplier, shift));
+}
+
+/* Token order of the kernels that let their output overwrite the tokens they consume
+ * (mcu_linear_s8, mcu_layernorm_s8, mcu_layernorm_linear_s8): last token first when the output
+ * ends past the end of the input, first token first otherwise. Each token is read whole before
+ * its output is written, so at an output offset minus input offset (the shift) <= 0 with output
+ * rows no longer than input rows, writing token t forward stays below input token t + 1; at a
+ * shift >= 0 with output rows no shorter, writing token t backward stays above input token t - 1;
+ * with equal rows every shift is safe. The addresses are compared as integers: the buffers may be
+ * unrelated arrays, which C does not let pointers compare. */
+static inline int tokens_backward(const int8_t *in, int32_t in_row_stride, const int8_t *out,
+                                  int32_t out_row_stride, int32_t rows)
+{
+    return (uintptr_t)out + (uintptr_t)rows * (uintptr_t)out_row_stride >
+           (uintptr_t)in + (uintptr_t)rows * (uintptr_t)in_row_stride;
+}
+
+/* Whether [a, a + a_bytes) and [b, b + b_bytes) share a byte. */
+static inline int bytes_overlap(const int8_t *a, int32_t a_bytes, const int8_t *b, int32_t b_bytes)
+{
+    return (uintptr_t)a < (uintptr_t)b + (uintptr_t)b_bytes &&
+           (uintptr_t)b < (uintptr_t)a + (uintptr_t)a_bytes;
 }
 
 #if MCU_KERNELS_DSP

@@ -35,6 +35,12 @@
  *   a chosen per row so that both factors fit int32 (d_i * 2^a from one MLA). A row where they
  *   cannot both fit (sigma tiny, i.e. a constant row and a tiny eps_term) takes the portable
  *   code. The output stage is SMULL and SMLAL, rounded at bit 31, saturated with SSAT.
+ *
+ * Aliasing (token overwriting)
+ *   out may overlap in at any shift (out - in, in bytes) when both row strides are dim. Rows run
+ *   in the order tokens_backward() (kernel_common.h) picks; within a row, the passes that gather
+ *   the sums only read, and the output pass runs last element first when the output row starts
+ *   past the input row, so it overwrites only elements it has already read.
  */
 #include "kernel_common.h"
 
@@ -120,7 +126,9 @@ static int layernorm_row_dsp(const int8_t *in, int8_t *out, int32_t dim, int64_t
     const int32_t inverse_scaled = (int32_t)(inverse << (18 - a));
     const uint32_t dim_scaled = (uint32_t)dim << a, minus_sum_scaled = (uint32_t)-sum << a;
 
-    for (i = 0; i < dim; i++) {
+    const int backward = (uintptr_t)out > (uintptr_t)in;
+    for (int32_t step = 0; step < dim; step++) {
+        i = backward ? dim - 1 - step : step;
         /* d_i * 2^a, computed modulo 2^32 (one MLA): the true value fits int32. */
         const int32_t deviation = (int32_t)((uint32_t)in[i] * dim_scaled + minus_sum_scaled);
         const int64_t product = (int64_t)deviation * inverse_scaled; /* d_i * inverse * 2^18 */
@@ -146,7 +154,9 @@ void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int3
 {
     if (dim <= 0) return; /* nothing to normalise, and v would divide by zero */
 
-    for (int32_t r = 0; r < rows; r++) {
+    const int rows_backward = tokens_backward(in, in_row_stride, out, out_row_stride, rows);
+    for (int32_t done = 0; done < rows; done++) {
+        const int32_t r = rows_backward ? rows - 1 - done : done;
         const int8_t *in_row = in + r * in_row_stride;
         int8_t *out_row = out + r * out_row_stride;
 #if MCU_KERNELS_DSP
@@ -172,7 +182,9 @@ void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int3
          * and avoids a 64-bit division call on 32-bit cores. */
         const int64_t inverse = (int64_t)(((uint32_t)1 << 30) / sigma);
 
-        for (int32_t i = 0; i < dim; i++) {
+        const int backward = (uintptr_t)out_row > (uintptr_t)in_row;
+        for (int32_t step = 0; step < dim; step++) {
+            const int32_t i = backward ? dim - 1 - step : step;
             const int32_t deviation = dim * in_row[i] - sum;
             const int64_t normalized_q16 = ((int64_t)deviation * inverse + (1 << 13)) >> 14;
             /* beta_q * 65536 instead of beta_q << 16: the same value, but a left shift of a

@@ -33,6 +33,15 @@
  *   wraps like int32 addition, and the true sum fits), and requantize_s8_dsp rounds exactly like
  *   mcu_requantize, so both paths give the same bytes. in_features > 1536 (even one token does
  *   not fit the buffer) takes the portable path.
+ *
+ * Aliasing (token overwriting)
+ *   out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES and the shift
+ *   (out - in, in bytes) is <= 0 for out_row_stride < in_row_stride (such as the output
+ *   projection reading the query columns of qkv rows), >= 0 for out_row_stride > in_row_stride,
+ *   any for equal strides. Tokens run in the order tokens_backward() (kernel_common.h) picks, and each token
+ *   is read whole before its output row is written: the DSP path extends a block of tokens into
+ *   its stack buffer first; the portable path copies a token whose output row overlaps it into a
+ *   stack row first. A block or a token yields the same bytes in either order.
  */
 #include <stddef.h>
 
@@ -47,19 +56,52 @@ static void linear_dsp(const int8_t *in, int32_t in_row_stride, int8_t *out,
                        int32_t out_zp)
 {
     int32_t buffer[DSP_DOT_BUFFER_WORDS];
-    int32_t r = 0;
-    for (int32_t tokens = 4; tokens >= 1; tokens /= 2) {
-        if (!dsp_dot_fits(tokens, in_features)) continue;
-        for (; r + tokens <= rows; r += tokens) {
-            dsp_dot_fill(buffer, tokens, in + r * in_row_stride, in_row_stride, 1, in_features,
-                         in_zp);
-            dsp_channels(tokens, buffer, out + r * out_row_stride, out_row_stride, in_features,
-                         out_features, weights, bias, multipliers, shifts, out_zp);
-        }
+    int32_t largest = 4;
+    while (!dsp_dot_fits(largest, in_features)) largest /= 2;
+    const int backward = tokens_backward(in, in_row_stride, out, out_row_stride, rows);
+    /* Blocks of the largest size that fits, then smaller ones for the tokens left over, taken
+     * from the first token on, or from the last one back. */
+    for (int32_t done = 0; done < rows;) {
+        int32_t tokens = largest;
+        while (tokens > rows - done) tokens /= 2;
+        const int32_t r = backward ? rows - done - tokens : done;
+        dsp_dot_fill(buffer, tokens, in + r * in_row_stride, in_row_stride, 1, in_features, in_zp);
+        dsp_channels(tokens, buffer, out + r * out_row_stride, out_row_stride, in_features,
+                     out_features, weights, bias, multipliers, shifts, out_zp);
+        done += tokens;
     }
 }
 
 #endif /* MCU_KERNELS_DSP */
+
+/* One token by the formula, reading in_row while writing out_row: the two must not overlap. */
+static void linear_row(const int8_t *in_row, int8_t *out_row, int32_t in_features,
+                       int32_t out_features, const int8_t *weights, const int32_t *bias,
+                       const int32_t *multipliers, const int32_t *shifts, int32_t in_zp,
+                       int32_t out_zp)
+{
+    for (int32_t o = 0; o < out_features; o++) {
+        const int8_t *weight_row = weights + o * in_features;
+        int32_t acc = (bias != NULL) ? bias[o] : 0;
+        for (int32_t k = 0; k < in_features; k++) {
+            acc += ((int32_t)in_row[k] - in_zp) * weight_row[k];
+        }
+        out_row[o] = requantize_to_s8(acc, multipliers[o], shifts[o], out_zp);
+    }
+}
+
+/* A token whose output row overlaps it goes through a stack row (kept out of linear_row's frame,
+ * so that calls without overlap do not reserve it). */
+static MCU_NOINLINE void linear_row_copied(
+    const int8_t *in_row, int8_t *out_row, int32_t in_features, int32_t out_features,
+    const int8_t *weights, const int32_t *bias, const int32_t *multipliers, const int32_t *shifts,
+    int32_t in_zp, int32_t out_zp)
+{
+    int8_t row[MCU_LINEAR_OVERLAP_MAX_IN_FEATURES];
+    for (int32_t k = 0; k < in_features; k++) row[k] = in_row[k];
+    linear_row(row, out_row, in_features, out_features, weights, bias, multipliers, shifts, in_zp,
+               out_zp);
+}
 
 void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                    int32_t rows, int32_t in_features, int32_t out_features, const int8_t *weights,
@@ -73,17 +115,17 @@ void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t
         return;
     }
 #endif
-    for (int32_t r = 0; r < rows; r++) {
+    const int backward = tokens_backward(in, in_row_stride, out, out_row_stride, rows);
+    for (int32_t done = 0; done < rows; done++) {
+        const int32_t r = backward ? rows - 1 - done : done;
         const int8_t *in_row = in + r * in_row_stride;
         int8_t *out_row = out + r * out_row_stride;
-
-        for (int32_t o = 0; o < out_features; o++) {
-            const int8_t *weight_row = weights + o * in_features;
-            int32_t acc = (bias != NULL) ? bias[o] : 0;
-            for (int32_t k = 0; k < in_features; k++) {
-                acc += ((int32_t)in_row[k] - in_zp) * weight_row[k];
-            }
-            out_row[o] = requantize_to_s8(acc, multipliers[o], shifts[o], out_zp);
+        if (bytes_overlap(in_row, in_features, out_row, out_features)) {
+            linear_row_copied(in_row, out_row, in_features, out_features, weights, bias,
+                              multipliers, shifts, in_zp, out_zp);
+        } else {
+            linear_row(in_row, out_row, in_features, out_features, weights, bias, multipliers,
+                       shifts, in_zp, out_zp);
         }
     }
 }

@@ -8,8 +8,16 @@ namespace McuFormer.CodeGen;
 
 /// <param name="SampleInputs">quantized test inputs embedded in flash (board harness)</param>
 /// <param name="SampleExpected">the outputs the host computes for them</param>
-public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, MemoryPlan Plan, BoardProfile Board, string BoardsFolder,
-    string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder);
+/// <param name="Weights">where the model's constants go: internal flash, or an external flash the platform must map first</param>
+/// <param name="Streamed">the schedule and plan of mcu_model_run_streamed (image read band by band), if the model has one</param>
+public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, WeightPlacement Weights, BoardProfile Board, string BoardsFolder,
+    string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder,
+    (Schedule Schedule, RegionPlan Plan)? Streamed = null)
+{
+    /// <summary>The RAM regions holding an arena of either run, in the board's order of preference.</summary>
+    public IEnumerable<string> ArenaRegions => Plan.Pools.Select(p => p.Region)
+        .Where(r => Plan.ByRegion.ContainsKey(r) || Streamed?.Plan.ByRegion.ContainsKey(r) == true);
+}
 
 /// <summary>
 /// Writes a self-contained C project for one model and board: model sources, the runtime-c kernels
@@ -47,7 +55,7 @@ public static class ProjectWriter
     {
         var board = request.Board;
         var model = request.Model;
-        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name);
+        var source = ModelSource.Generate(model, request.Schedule, request.Plan, board.Name, request.Weights.InputSection, request.Streamed);
         void Put(string relative, string text)
         {
             var path = Path.Combine(folder, relative);
@@ -82,7 +90,9 @@ public static class ProjectWriter
         if (!File.Exists(platform)) throw new BoardException($"{board.ProfilePath}: platform '{board.Platform}' has no {platform}");
         CopyIn(platform, "board/" + board.Platform + ".c");
         boardFiles.Add("board/" + board.Platform + ".c");
-        Put("board/link.ld", LinkerScript(board, Path.Combine(request.BoardsFolder, "common", "cortexm.ld.template")));
+        Put("board/link.ld", LinkerScript(board, request.ArenaRegions, request.Weights.External,
+            Path.Combine(request.BoardsFolder, "common", "cortexm.ld.template")));
+        var defines = board.Defines().Concat(request.Weights.External is { } external ? BoardProfile.ExternalFlashDefines(external) : []).ToList();
 
         var graph = model.Graph;
         var values = new
@@ -91,12 +101,13 @@ public static class ProjectWriter
             project_name = CIdentifier(graph.Name),
             board = board.Name,
             compile_flags = string.Join(' ', board.CompileFlags),
-            defines = string.Join(' ', board.Defines().Select(d => "-D" + d)),
-            cmake_defines = string.Join(' ', board.Defines()),
+            defines = string.Join(' ', defines.Select(d => "-D" + d)),
+            cmake_defines = string.Join(' ', defines),
             semihosting = board.RunsInQemu ? 1 : 0,
             kernel_sources = string.Join(' ', kernelFiles),
             board_sources = string.Join(' ', boardFiles),
             sample_count = request.SampleInputs.Count,
+            streamed = request.Streamed is not null,
         };
         Put("main.c", TemplateRenderer.Render("main.c.liquid", values));
         Put("host_main.c", TemplateRenderer.Render("host_main.c.liquid", values));
@@ -109,10 +120,13 @@ public static class ProjectWriter
         return source;
     }
 
-    public static string LinkerScript(BoardProfile board, string templatePath)
+    /// <param name="arenaRegions">the RAM regions that get an arena section</param>
+    /// <param name="weightFlash">the external flash that holds the model's constants, or null</param>
+    public static string LinkerScript(BoardProfile board, IEnumerable<string> arenaRegions, MemoryRegion? weightFlash, string templatePath)
     {
         var layout = board.Layout;
-        foreach (var region in new[] { layout.DataRegion, layout.StackRegion, layout.ArenaRegion }) board.RamRegion(region);
+        var arenas = arenaRegions.Select(board.RamRegion).ToList();
+        foreach (var region in new[] { layout.DataRegion, layout.StackRegion }) board.RamRegion(region);
         var values = new
         {
             flash_region = board.Flash.Name,
@@ -122,7 +136,11 @@ public static class ProjectWriter
             data_region = layout.DataRegion,
             stack_region = layout.StackRegion,
             stack_size = layout.StackSize,
-            arena_region = layout.ArenaRegion,
+            external_memory = weightFlash is { } flash ? $"  {flash.Name} (rx) : ORIGIN = {flash.OriginText}, LENGTH = {flash.Size}" : "",
+            weight_sections = weightFlash is { } weights
+                ? $"  {WeightPlacement.SectionOf(weights)} : ALIGN(4) {{ *({WeightPlacement.InputSectionOf(weights)}) }} > {weights.Name}" : "",
+            arena_sections = string.Join('\n', arenas.Select(r =>
+                $"  {LayoutInfo.ArenaSection(r.Name)} (NOLOAD) : ALIGN(16) {{ *({LayoutInfo.ArenaInputSection(r.Name)} {LayoutInfo.ArenaInputSection(r.Name, streamed: true)}) }} > {r.Name}")),
         };
         return TemplateRenderer.RenderText(File.ReadAllText(templatePath), values, templatePath);
     }

@@ -4,60 +4,112 @@ using System.Text.Json.Serialization;
 
 namespace McuFormer.MemoryPlanner;
 
-/// <summary>plan.json: every buffer of the arena with its lifetime, region and offset.</summary>
+/// <summary>plan.json: every buffer with its lifetime, region and offset, and each region's arena.</summary>
 public sealed record PlanDocument(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("peak_bytes")] IReadOnlyDictionary<string, int> PeakBytes,
     [property: JsonPropertyName("total_peak_bytes")] int TotalPeakBytes,
     [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
+    [property: JsonPropertyName("fits")] bool Fits,
+    [property: JsonPropertyName("regions")] IReadOnlyList<PlannedRegionRow> Regions,
+    [property: JsonPropertyName("weights")] PlannedWeightsRow Weights,
     [property: JsonPropertyName("peak_step")] int PeakStep,
     [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak,
     [property: JsonPropertyName("buffers")] IReadOnlyList<PlannedBufferRow> Buffers)
 {
-    public static PlanDocument From(MemoryPlan plan, string region) => new(
-        plan.Method,
-        new Dictionary<string, int> { [region] = plan.PeakBytes },
-        plan.PeakBytes,
-        plan.LowerBoundBytes,
-        MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList()).Step,
-        plan.LiveAtPeak().Select(b => b.Buffer.Name).ToList(),
-        plan.Buffers.Select(b => new PlannedBufferRow(b.Buffer.Name, b.Lifetime.Bytes, b.Lifetime.First, b.Lifetime.Last, region, b.Offset)).ToList());
+    public static PlanDocument From(RegionPlan plan, WeightPlacement weights)
+    {
+        var (step, live) = plan.Peak();
+        return new PlanDocument(
+            plan.Method,
+            plan.Pools.ToDictionary(p => p.Region, p => plan.PeakBytes(p.Region)),
+            plan.TotalPeakBytes,
+            plan.LowerBoundBytes,
+            plan.Fits,
+            plan.Pools.Select(p => new PlannedRegionRow(p.Region, p.CapacityBytes, plan.PeakBytes(p.Region),
+                plan.ByRegion.TryGetValue(p.Region, out var r) ? r.LowerBoundBytes : 0,
+                plan.Buffers.Count(b => b.Region == p.Region), r?.Method)).ToList(),
+            new PlannedWeightsRow(weights.Region, weights.Section, weights.Bytes, weights.BudgetBytes, weights.External is not null),
+            step,
+            live.Select(b => b.Placed.Buffer.Name).ToList(),
+            plan.Buffers.Select(b => new PlannedBufferRow(b.Placed.Buffer.Name, b.Placed.Lifetime.Bytes, b.Placed.Lifetime.First,
+                b.Placed.Lifetime.Last, b.Region, b.Offset, b.Placed.Lifetime.Accesses)).ToList());
+    }
 }
 
+/// <param name="CapacityBytes">what the region offers activations: its size less the stack and the .data/.bss reserve kept there</param>
+public sealed record PlannedRegionRow(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("capacity_bytes")] long CapacityBytes,
+    [property: JsonPropertyName("peak_bytes")] int PeakBytes,
+    [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
+    [property: JsonPropertyName("buffers")] int Buffers,
+    [property: JsonPropertyName("method"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Method);
+
+/// <summary>Where the model's constants go and what that flash offers them.</summary>
+public sealed record PlannedWeightsRow(
+    [property: JsonPropertyName("region")] string Region,
+    [property: JsonPropertyName("section"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Section,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("budget_bytes")] long BudgetBytes,
+    [property: JsonPropertyName("external")] bool External);
+
+/// <param name="Accesses">kernel calls that take a pointer into the buffer (what ranks it for the fast region)</param>
 public sealed record PlannedBufferRow(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("bytes")] int Bytes,
     [property: JsonPropertyName("first")] int First,
     [property: JsonPropertyName("last")] int Last,
     [property: JsonPropertyName("region")] string Region,
-    [property: JsonPropertyName("offset")] int Offset);
+    [property: JsonPropertyName("offset")] int Offset,
+    [property: JsonPropertyName("accesses")] int Accesses);
 
-/// <summary>The plan as an SVG chart: steps across, arena offsets up, one rectangle per buffer.</summary>
+/// <summary>
+/// The plan as an SVG chart, one panel per region that holds buffers: steps across, offsets in the
+/// region's arena up, one rectangle per buffer; the dashed red line is the region's lower bound and
+/// the grey one its capacity when that is on the scale.
+/// </summary>
 public static class PlanChart
 {
-    public static string Svg(MemoryPlan plan, string title)
+    public static string Svg(RegionPlan plan, string title)
     {
-        const int width = 960, height = 540, margin = 48;
-        int firstStep = plan.Buffers.Count == 0 ? 0 : plan.Buffers.Min(b => b.Lifetime.First);
-        int lastStep = plan.Buffers.Count == 0 ? 1 : plan.Buffers.Max(b => b.Lifetime.Last) + 1;
+        const int width = 960, panelHeight = 300, margin = 48, header = 32;
+        var regions = plan.UsedRegions.ToList();
+        int height = header + Math.Max(1, regions.Count) * panelHeight;
+        var all = plan.Buffers.Select(b => b.Placed.Lifetime).ToList();
+        int firstStep = all.Count == 0 ? 0 : all.Min(l => l.First);
+        int lastStep = all.Count == 0 ? 1 : all.Max(l => l.Last) + 1;
         double x(double step) => margin + (step - firstStep) * (width - 2 * margin) / Math.Max(1, lastStep - firstStep);
-        double y(double bytes) => height - margin - bytes * (height - 2 * margin) / Math.Max(1, plan.PeakBytes);
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
         var svg = new StringBuilder();
         svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n");
         svg.Append($"<title>{Escape(title)}</title>\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
-        svg.Append($"<text x=\"{margin}\" y=\"20\" font-size=\"14\">{Escape(title)}: peak {plan.PeakBytes:N0} B, lower bound {plan.LowerBoundBytes:N0} B ({Escape(plan.Method)})</text>\n");
+        svg.Append($"<text x=\"{margin}\" y=\"20\" font-size=\"14\">{Escape(title)}: {plan.TotalPeakBytes:N0} B in {regions.Count} region(s), " +
+                   $"lower bound {plan.LowerBoundBytes:N0} B</text>\n");
         int hue = 0;
-        foreach (var b in plan.Buffers)
+        foreach (var (region, index) in regions.Select((r, i) => (r, i)))
         {
-            hue = (hue + 47) % 360;
-            svg.Append($"<rect x=\"{F(x(b.Lifetime.First))}\" y=\"{F(y(b.End))}\" width=\"{F(x(b.Lifetime.Last + 1) - x(b.Lifetime.First))}\" " +
-                       $"height=\"{F(y(b.Offset) - y(b.End))}\" fill=\"hsl({hue},60%,70%)\" stroke=\"#333\" stroke-width=\"0.5\">" +
-                       $"<title>{Escape(b.Buffer.Name)}: {b.Lifetime.Bytes:N0} B at {b.Offset:N0}, steps {b.Lifetime.First}..{b.Lifetime.Last}</title></rect>\n");
+            var regionPlan = plan.ByRegion[region];
+            long capacity = plan.Pools.First(p => p.Region == region).CapacityBytes;
+            int top = header + index * panelHeight, bottom = top + panelHeight - margin / 2;
+            double scale = Math.Max(1, regionPlan.PeakBytes);
+            double y(double bytes) => bottom - bytes * (bottom - top - 24) / scale;
+            svg.Append($"<text x=\"{margin}\" y=\"{top + 14}\" font-size=\"12\">{Escape(region)}: peak {regionPlan.PeakBytes:N0} B of {capacity:N0} B, " +
+                       $"lower bound {regionPlan.LowerBoundBytes:N0} B ({Escape(regionPlan.Method)})</text>\n");
+            foreach (var b in regionPlan.Buffers)
+            {
+                hue = (hue + 47) % 360;
+                svg.Append($"<rect x=\"{F(x(b.Lifetime.First))}\" y=\"{F(y(b.End))}\" width=\"{F(x(b.Lifetime.Last + 1) - x(b.Lifetime.First))}\" " +
+                           $"height=\"{F(y(b.Offset) - y(b.End))}\" fill=\"hsl({hue},60%,70%)\" stroke=\"#333\" stroke-width=\"0.5\">" +
+                           $"<title>{Escape(b.Buffer.Name)}: {b.Lifetime.Bytes:N0} B at {Escape(region)}+{b.Offset:N0}, steps {b.Lifetime.First}..{b.Lifetime.Last}</title></rect>\n");
+            }
+            svg.Append($"<line x1=\"{margin}\" y1=\"{F(y(regionPlan.LowerBoundBytes))}\" x2=\"{width - margin}\" y2=\"{F(y(regionPlan.LowerBoundBytes))}\" stroke=\"red\" stroke-dasharray=\"4 3\"/>\n");
+            if (capacity <= scale)
+                svg.Append($"<line x1=\"{margin}\" y1=\"{F(y(capacity))}\" x2=\"{width - margin}\" y2=\"{F(y(capacity))}\" stroke=\"#888\"/>\n");
+            svg.Append($"<text x=\"4\" y=\"{F(y(regionPlan.PeakBytes) + 4)}\">{regionPlan.PeakBytes / 1024.0:F1} KB</text>\n");
+            svg.Append($"<line x1=\"{margin}\" y1=\"{bottom}\" x2=\"{width - margin}\" y2=\"{bottom}\" stroke=\"#333\"/>\n");
         }
-        svg.Append($"<line x1=\"{margin}\" y1=\"{F(y(plan.LowerBoundBytes))}\" x2=\"{width - margin}\" y2=\"{F(y(plan.LowerBoundBytes))}\" stroke=\"red\" stroke-dasharray=\"4 3\"/>\n");
-        svg.Append($"<text x=\"{margin}\" y=\"{height - 16}\">step {firstStep}</text><text x=\"{width - margin - 60}\" y=\"{height - 16}\">step {lastStep - 1}</text>\n");
-        svg.Append($"<text x=\"4\" y=\"{F(y(plan.PeakBytes) + 4)}\">{plan.PeakBytes / 1024.0:F1} KB</text>\n</svg>\n");
+        svg.Append($"<text x=\"{margin}\" y=\"{height - 6}\">step {firstStep}</text><text x=\"{width - margin - 60}\" y=\"{height - 6}\">step {lastStep - 1}</text>\n</svg>\n");
         return svg.ToString();
     }
 

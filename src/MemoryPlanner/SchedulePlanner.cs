@@ -7,12 +7,14 @@ namespace McuFormer.MemoryPlanner;
 /// <summary>
 /// Chooses how a model's steps run and plans their memory. Fused schedules trade RAM for calls:
 /// bigger attention row blocks and MLP chunks mean fewer, longer kernel calls (faster) and more
-/// scratch. This takes the biggest blocks whose arena fits the budget, down to the requested
-/// (smallest-memory) blocks when nothing bigger fits.
+/// scratch. This takes the biggest blocks whose buffers fit the board's RAM regions, down to the
+/// requested (smallest-memory) blocks when nothing bigger fits. LayerNorms are fused into the
+/// linear after them where LayerNormFusionPass finds that this does not raise the memory needed.
 /// </summary>
 public static class SchedulePlanner
 {
-    public static (Schedule Schedule, MemoryPlan Plan) Plan(QuantizedModel model, ScheduleOptions requested, long budgetBytes, TimeSpan exactTimeLimit)
+    public static (Schedule Schedule, RegionPlan Plan) Plan(QuantizedModel model, ScheduleOptions requested, IReadOnlyList<MemoryPool> pools,
+        TimeSpan exactTimeLimit)
     {
         int tokens = model.Graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
         var larger = requested.Fuse
@@ -21,11 +23,12 @@ public static class SchedulePlanner
             : [];
         foreach (var candidate in larger)
         {
-            var schedule = KernelLowering.Lower(model, candidate);
-            if (GreedyPlanner.Plan(BufferLifetime.Of(schedule)).PeakBytes <= budgetBytes)
-                return (schedule, ExactPlanner.Plan(BufferLifetime.Of(schedule), exactTimeLimit));
+            var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, candidate));
+            var problem = PlanningProblem.Of(schedule);
+            if (RegionPlanner.Assign(problem, pools).Fits)
+                return (schedule, RegionPlanner.Plan(problem, pools, exactTimeLimit));
         }
-        var smallest = KernelLowering.Lower(model, requested);
-        return (smallest, ExactPlanner.Plan(BufferLifetime.Of(smallest), exactTimeLimit));
+        var smallest = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, requested));
+        return (smallest, RegionPlanner.Plan(PlanningProblem.Of(smallest), pools, exactTimeLimit));
     }
 }

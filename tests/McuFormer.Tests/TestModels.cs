@@ -64,11 +64,12 @@ public static class TestModels
 
     /// <summary>
     /// An image (by default 28×28 gray) → patch embedding (by default 7×7: 16 tokens of 8) → mean
-    /// over tokens → linear head of 10: the smallest model that goes through every stage.
+    /// over tokens → linear head of 10: the smallest model that goes through every stage. With
+    /// pad, the patch embedding pads every side of the image by that many zero pixels.
     /// </summary>
-    public static ModelProto PatchMeanHead(int channels = 1, int height = 28, int width = 28, int patch = 7)
+    public static ModelProto PatchMeanHead(int channels = 1, int height = 28, int width = 28, int patch = 7, int pad = 0)
     {
-        int tokens = height / patch * (width / patch);
+        int tokens = (height + 2 * pad) / patch * ((width + 2 * pad) / patch);
         var graph = new GraphProto { Name = "patch_mean_head" };
         graph.Input.Add(FloatValue("input", 1, channels, height, width));
         graph.Output.Add(FloatValue("logits", 1, 10));
@@ -78,7 +79,7 @@ public static class TestModels
         graph.Initializer.Add(Floats("head.weight", [10, 8], i => MathF.Cos(i * 0.91f)));
         graph.Initializer.Add(Floats("head.bias", [10], i => -0.05f * i));
         graph.Node.Add(Node("patch", "Conv", ["input", "patch.weight", "patch.bias"], ["embedded"],
-            Ints("kernel_shape", patch, patch), Ints("strides", patch, patch)));
+            Ints("kernel_shape", patch, patch), Ints("strides", patch, patch), Ints("pads", pad, pad, pad, pad)));
         graph.Node.Add(Node("flatten", "Reshape", ["embedded", "tokens_shape"], ["flat"]));
         graph.Node.Add(Node("to_tokens", "Transpose", ["flat"], ["tokens"], Ints("perm", 0, 2, 1)));
         graph.Node.Add(Node("pool", "ReduceMean", ["tokens"], ["pooled"], Ints("axes", 1), Int("keepdims", 0)));

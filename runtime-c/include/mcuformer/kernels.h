@@ -12,7 +12,9 @@
  *  - Token tensors are row-major [tokens][features]; a row stride (in elements) lets a kernel read
  *    or write a view into a wider buffer.
  *  - No kernel allocates memory: the caller passes every buffer. Unless a kernel says otherwise,
- *    outputs must not overlap inputs.
+ *    outputs must not overlap inputs. Token-wise kernels that say so let the output overwrite
+ *    the tokens they have consumed: the "shift" is the output's address minus the input's, in
+ *    bytes, and the kernel names the shifts it is correct at.
  */
 #ifndef MCUFORMER_KERNELS_H
 #define MCUFORMER_KERNELS_H
@@ -46,7 +48,11 @@ static inline int8_t mcu_saturate_s8(int32_t value)
  * in  [rows][in_features], row stride in_row_stride; out [rows][out_features], row stride
  * out_row_stride; weights [out_features][in_features] row-major; bias [out_features] or NULL.
  * out[r][o] = sat(out_zp + requantize(bias[o] + sum_k (in[r][k] - in_zp) * w[o][k],
- *                                       multipliers[o], shifts[o])) */
+ *                                       multipliers[o], shifts[o]))
+ * out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES, at a shift <= 0
+ * when out_row_stride < in_row_stride, >= 0 when out_row_stride > in_row_stride, and any shift
+ * when they are equal (a token's bytes are its row stride: with dense rows, its features). */
+#define MCU_LINEAR_OVERLAP_MAX_IN_FEATURES 1536
 void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                    int32_t rows, int32_t in_features, int32_t out_features, const int8_t *weights,
                    const int32_t *bias, const int32_t *multipliers, const int32_t *shifts,
@@ -81,10 +87,28 @@ void mcu_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
  *   n_i = (d_i * inverse + 2^13) >> 14                          (Q16 normalised value, int64)
  *   out[i] = sat(out_zp + ((n_i * gamma_q[i] + ((int64)beta_q[i] << 16) + 2^31) >> 32))
  * with eps_term = round(eps * dim^2 / in_scale^2), gamma_q = round(gamma / out_scale * 2^16) and
- * beta_q = round(beta / out_scale * 2^16), all computed by the compiler. */
+ * beta_q = round(beta / out_scale * 2^16), all computed by the compiler.
+ * out may overlap in at any shift when both row strides are dim. */
 void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                       int32_t rows, int32_t dim, int64_t eps_term, const int32_t *gamma_q,
                       const int32_t *beta_q, int32_t out_zp);
+
+/* LayerNorm fused into the linear that follows it: the normalised tokens never exist in full.
+ * Tokens go in blocks of up to MCU_LAYERNORM_LINEAR_BLOCK: each block is normalised into
+ * row_scratch ([min(rows, MCU_LAYERNORM_LINEAR_BLOCK)][dim], disjoint from in and out) exactly
+ * as mcu_layernorm_s8 does (gamma_q, beta_q, eps_term; output zero point norm_zp), then
+ * multiplied exactly as mcu_linear_s8 does (input zero point norm_zp). Bit-identical to the two
+ * calls on a whole normalised tensor.
+ * in [rows][dim] (row stride in_row_stride), out [rows][out_features] (row stride out_row_stride).
+ * out may overlap in when both are dense, at a shift <= 0 when out_features < dim, >= 0 when
+ * out_features > dim, and any shift when they are equal. */
+#define MCU_LAYERNORM_LINEAR_BLOCK 4
+void mcu_layernorm_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out,
+                             int32_t out_row_stride, int32_t rows, int32_t dim, int64_t eps_term,
+                             const int32_t *gamma_q, const int32_t *beta_q, int32_t norm_zp,
+                             int32_t out_features, const int8_t *weights, const int32_t *bias,
+                             const int32_t *multipliers, const int32_t *shifts, int32_t out_zp,
+                             int8_t *row_scratch);
 
 /* Element-wise function through a 256-entry table (GELU and any other unary activation):
  * out[i] = table[in[i] + 128]. in and out may be the same buffer. */
@@ -105,7 +129,9 @@ void mcu_add_s8(const int8_t *a, const int8_t *b, int8_t *out, int32_t count, in
  * out [grid_h * grid_w][embed] row-major, token t = gy * grid_w + gx.
  * out[t][e] = sat(out_zp + requantize(bias[e] + sum over in-image pixels of
  *                 (image[c][y][x] - in_zp) * w[e][c][ky][kx], multipliers[e], shifts[e]))
- * where y = gy * patch + ky - pad_top and x = gx * patch + kx - pad_left; padded pixels add 0. */
+ * where y = gy * patch + ky - pad_top and x = gx * patch + kx - pad_left; padded pixels add 0.
+ * A negative pad_top starts the grid further down the image: pad_top - k * patch with grid_h = 1
+ * computes patch row k alone (how the compiler runs the embedding one patch row at a time). */
 void mcu_patch_embed_s8(const int8_t *image, int32_t channels, int32_t height, int32_t width,
                         int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
                         int32_t grid_w, const int8_t *weights, const int32_t *bias,
@@ -122,7 +148,9 @@ void mcu_mean_tokens_s8(const int8_t *in, int32_t in_row_stride, int32_t rows, i
 /* Strided copy of a 4-d view with optional requantization (layout changes, concatenation).
  * shape[4]; element (i0,i1,i2,i3) is read at in[sum_d i_d * in_strides[d]] and written at
  * out[sum_d i_d * out_strides[d]]. When multiplier == 0 the value is copied unchanged;
- * otherwise out = sat(out_zp + requantize(in - in_zp, multiplier, shift)). */
+ * otherwise out = sat(out_zp + requantize(in - in_zp, multiplier, shift)).
+ * A contiguous copy (shape {1, 1, 1, n}, innermost strides 1) may overlap its input at a shift
+ * <= 0. */
 void mcu_copy_s8(const int8_t *in, const int32_t in_strides[4], int8_t *out,
                  const int32_t out_strides[4], const int32_t shape[4], int32_t in_zp,
                  int32_t multiplier, int32_t shift, int32_t out_zp);

@@ -45,7 +45,7 @@ public static class NanoFrameworkShim
         var files = managed.Select(f => ($"{Folder}/{f.Path}", f.Text)).ToList();
         if (build.Assembly is { } assembly) files.AddRange(NativeFiles(request, source, assembly).Select(f => ($"{Folder}/{f.Path}", f.Text)));
         var projectFolder = Path.GetFileName(Path.GetFullPath(request.OutputFolder).TrimEnd(Path.DirectorySeparatorChar));
-        files.Add(($"{Folder}/README.md", Readme(request.Model.Graph.Name, request.Board.Name, projectFolder, request.Plan.PeakBytes, build)));
+        files.Add(($"{Folder}/README.md", Readme(request.Model.Graph.Name, request.Board.Name, projectFolder, request.Plan.TotalPeakBytes, build)));
         return files;
     }
 
@@ -75,7 +75,7 @@ public static class NanoFrameworkShim
             output_size = graph.Output.ElementCount,
             output_scale = Float(model.OutputQuant.Scale),
             output_zero_point = model.OutputQuant.ZeroPoint,
-            arena_bytes = request.Plan.PeakBytes,
+            arena_bytes = request.Plan.TotalPeakBytes,
         };
         var isolation = TemplateRenderer.Render("nanoframework-isolation.props.liquid", values);
         return

@@ -29,7 +29,9 @@ public static class RenodeProject
     public static IEnumerable<(string Path, string Text)> Files(ProjectRequest request)
     {
         var board = request.Board;
-        if (!AppliesTo(board)) return [];
+        // Renode models no QUADSPI controller, so an image whose constants sit in external flash
+        // would wait forever for the start-up to map it: no Renode files for that one.
+        if (!AppliesTo(board) || request.Weights.External is not null) return [];
         var usart = RenodePlatform.ConsoleUsart(board);
         long macs = request.Model.Graph.Macs;
         long mips = RenodePlatform.InstructionsPerSecond(board) / 1_000_000;

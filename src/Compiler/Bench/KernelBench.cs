@@ -93,9 +93,11 @@ public static class KernelBench
             portable, "the portable kernels");
 
         var linkerScript = Path.Combine(work, "fw.ld");
-        File.WriteAllText(linkerScript, ProjectWriter.LinkerScript(board, Path.Combine(ToolPaths.Boards, "common", "cortexm.ld.template")));
+        var workRegion = board.LargestArenaRegion().Name;
+        File.WriteAllText(linkerScript, ProjectWriter.LinkerScript(board, [workRegion], null, Path.Combine(ToolPaths.Boards, "common", "cortexm.ld.template")));
         var elf = Path.Combine(work, "fw.elf");
-        Compile([.. flags, .. board.Defines().Select(d => "-D" + d), "-I", Path.Combine(ToolPaths.Boards, "common"),
+        Compile([.. flags, .. board.Defines().Select(d => "-D" + d), $"-DWORK_SECTION=\"{LayoutInfo.ArenaInputSection(workRegion)}\"",
+            "-I", Path.Combine(ToolPaths.Boards, "common"),
             .. Directory.GetFiles(Path.Combine(ToolPaths.Boards, "common"), "*.c").Order(StringComparer.Ordinal),
             Path.Combine(ToolPaths.Boards, "platforms", board.Platform + ".c"),
             .. kernelSources,

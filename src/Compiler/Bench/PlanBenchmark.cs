@@ -29,13 +29,13 @@ public static class PlanBenchmark
         var model = Quantizer.ForPlanning(graph);
         var unfused = KernelLowering.Lower(model, ScheduleOptions.Unfused);
         long noReuse = unfused.Buffers.Sum(b => (long)b.Bytes);
-        var greedy = GreedyPlanner.BySize(BufferLifetime.Of(unfused));
+        var greedy = GreedyPlanner.BySize(PlanningProblem.Of(unfused));
 
         var clock = Stopwatch.StartNew();
-        var fused = KernelLowering.Lower(model, ScheduleOptions.Fused);
-        var plan = ExactPlanner.Plan(BufferLifetime.Of(fused), exactTimeLimit);
+        var fused = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, ScheduleOptions.Fused));
+        var plan = ExactPlanner.Plan(PlanningProblem.Of(fused), exactTimeLimit);
         double ms = clock.Elapsed.TotalMilliseconds;
-        var (peakStep, _) = MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList());
+        var (peakStep, _) = plan.Problem.PeakStep();
         string stepName = fused.Describe(peakStep);
         int tokens = graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(0).Max();
         return new PlanFigures(name, tokens, fused.Steps.Count, noReuse, greedy.PeakBytes, plan.PeakBytes, plan.LowerBoundBytes, plan.Method, ms, stepName,

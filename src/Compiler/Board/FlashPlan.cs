@@ -62,6 +62,20 @@ public static class FlashPlan
         return null;
     }
 
+    /// <summary>
+    /// Why an image with bytes in external flash is not flashed, or null when it has none: both
+    /// tools as run here write the internal flash only, and the rest would be missing.
+    /// </summary>
+    public static string? ExternalFlashRefusal(IReadOnlyDictionary<string, long> externalBytes)
+    {
+        if (externalBytes.Count == 0) return null;
+        var parts = string.Join(" and ", externalBytes.Select(e => $"{e.Value} bytes in external {e.Key} flash"));
+        return $"{FirmwareElf} puts {parts} (the model's constants); st-flash and OpenOCD as mcuformer runs them program internal flash " +
+               "only, and external flash needs an external loader for the board's flash chip (e.g. STM32CubeProgrammer with the board's " +
+               "QSPI loader). mcuformer does not flash half an image: program the external part with such a tool, or compile for a board " +
+               "whose internal flash holds the model";
+    }
+
     /// <summary>The commands, in order, to run in the project folder.</summary>
     public static IReadOnlyList<ToolCommand> Commands(BoardProfile board, FlashTool tool)
     {

@@ -26,6 +26,8 @@ public static class Flashing
         var project = GeneratedProject.Open(options.ProjectFolder);
         if (FlashPlan.Unflashable(project.Board) is { } reason) throw new BoardException($"{project.Folder}: {reason}");
         project.RequireFirmware();
+        if (FlashPlan.ExternalFlashRefusal(ElfMemory.Read(project.FirmwareElf, project.Board).ExternalByRegion) is { } refusal)
+            throw new BoardException($"{project.Folder}: {refusal}");
         var tool = options.Tool ?? InstalledTool();
         var commands = FlashPlan.Commands(project.Board, tool);
         foreach (var command in commands)

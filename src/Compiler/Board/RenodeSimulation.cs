@@ -30,6 +30,9 @@ public static class RenodeSimulation
             throw new BoardException($"{project.Folder}: board {board.Name} is not simulated by Renode; compile with --board {string.Join(" or ", renodeBoards)}, or simulate in QEMU");
         }
         var robot = Path.Combine(project.Folder, RenodeProject.RobotFile(board.Name));
+        if (File.Exists(project.FirmwareElf) && ElfMemory.Read(project.FirmwareElf, board).ExternalByRegion.Count > 0)
+            throw new BoardException($"{project.Folder}: firmware.elf keeps the model's constants in external flash, which Renode cannot run: " +
+                                     "it models no QUADSPI controller for the start-up to map that flash with");
         if (!File.Exists(robot))
             throw new BoardException($"{project.Folder}: {RenodeProject.RobotFile(board.Name)} is missing; compile again to write the Renode files");
         project.RequireFirmware();

@@ -53,17 +53,21 @@ public static class CompileCommand
         var r = outcome.Report;
         var layers = new Table().Title($"{Markup.Escape(Path.GetFileName(r.Model))} on {r.Board}").AddColumn("layer").AddColumn("op")
             .AddColumn(new TableColumn("MACs").RightAligned()).AddColumn(new TableColumn("weight B").RightAligned())
-            .AddColumn(new TableColumn("arena offset").RightAligned()).AddColumn(new TableColumn("bytes").RightAligned());
+            .AddColumn("region").AddColumn(new TableColumn("arena offset").RightAligned()).AddColumn(new TableColumn("bytes").RightAligned());
         foreach (var l in r.Layers)
-            layers.AddRow(Markup.Escape(l.Name), l.Op, l.Macs.ToString("N0"), l.WeightBytes.ToString("N0"), l.ArenaOffset.ToString("N0"), l.Bytes.ToString("N0"));
+            layers.AddRow(Markup.Escape(l.Name), l.Op, l.Macs.ToString("N0"), l.WeightBytes.ToString("N0"), Markup.Escape(l.ArenaRegion),
+                l.ArenaOffset.ToString("N0"), l.Bytes.ToString("N0"));
         AnsiConsole.Write(layers);
         var summary = new Table().Title("memory").AddColumn("").AddColumn(new TableColumn("used").RightAligned())
             .AddColumn(new TableColumn("budget").RightAligned()).AddColumn(new TableColumn("share").RightAligned());
         summary.AddRow($"flash ({r.MemorySource})", r.FlashBytes.ToString("N0"), r.FlashBudgetBytes.ToString("N0"), $"{100.0 * r.FlashBytes / r.FlashBudgetBytes:F1} %");
+        foreach (var (region, bytes) in r.ExternalFlashByRegion)
+            summary.AddRow($"  external {Markup.Escape(region)} ({Markup.Escape(r.WeightsSection ?? "")})", bytes.ToString("N0"), "", "");
         summary.AddRow($"RAM ({r.MemorySource})", r.PeakRamBytes.ToString("N0"), r.RamBudgetBytes.ToString("N0"), $"{100.0 * r.PeakRamBytes / r.RamBudgetBytes:F1} %");
         summary.AddRow("activation arena", r.ArenaBytes.ToString("N0"), $"bound {r.ArenaLowerBoundBytes:N0}", "");
         summary.AddRow("schedule", Markup.Escape(r.Schedule), "", "");
-        foreach (var (region, bytes) in r.RamByRegion) summary.AddRow($"  {region}", bytes.ToString("N0"), "", "");
+        foreach (var (region, bytes) in r.RamByRegion)
+            summary.AddRow($"  {Markup.Escape(region)}", bytes.ToString("N0"), $"arena {r.ArenaByRegion.GetValueOrDefault(region):N0}", "");
         summary.AddRow("MACs / params", r.Macs.ToString("N0"), r.Params.ToString("N0"), "");
         AnsiConsole.Write(summary);
         AnsiConsole.MarkupLine($"{(r.Fits ? "[green]fits[/]" : "[red]does not fit[/]")}: {Markup.Escape(Path.Combine(outcome.OutputFolder, "report.json"))}");

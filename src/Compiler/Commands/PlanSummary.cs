@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using McuFormer.CodeGen;
+using McuFormer.Compiler.Firmware;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
@@ -13,11 +15,12 @@ public sealed record PlanSummary(
     [property: JsonPropertyName("board")] string Board,
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("steps")] int Steps,
+    [property: JsonPropertyName("schedule")] string Schedule,
     [property: JsonPropertyName("arena_bytes")] int ArenaBytes,
     [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
     [property: JsonPropertyName("unfused_arena_bytes")] int UnfusedArenaBytes,
-    [property: JsonPropertyName("arena_region")] string ArenaRegion,
-    [property: JsonPropertyName("arena_region_bytes")] long ArenaRegionBytes,
+    [property: JsonPropertyName("regions")] IReadOnlyList<PlannedRegionRow> Regions,
+    [property: JsonPropertyName("weights")] PlannedWeightsRow Weights,
     [property: JsonPropertyName("fits")] bool Fits,
     [property: JsonPropertyName("peak_step")] string PeakStep,
     [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak)
@@ -26,24 +29,37 @@ public sealed record PlanSummary(
     public static PlanSummary For(ModelGraph graph, BoardProfile board)
     {
         var model = Quantizer.ForPlanning(graph);
-        var region = board.RamRegion(board.Layout.ArenaRegion);
-        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, region.Size, TimeSpan.FromSeconds(5));
-        var unfused = GreedyPlanner.Plan(BufferLifetime.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
-        var (step, _) = MemoryPlan.PeakStep(plan.Buffers.Select(b => b.Lifetime).ToList());
-        return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, plan.PeakBytes, plan.LowerBoundBytes, unfused.PeakBytes,
-            region.Name, region.Size, plan.PeakBytes <= region.Size, schedule.Describe(step),
-            plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());
+        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
+        var unfused = GreedyPlanner.Plan(PlanningProblem.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
+        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule), CompileOptions.SampleBytes(graph, CompileOptions.DefaultEmbeddedSamples));
+        var document = PlanDocument.From(plan, weights);
+        var (step, live) = plan.Peak();
+        return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, schedule.Options.Describe(), plan.TotalPeakBytes, plan.LowerBoundBytes,
+            unfused.PeakBytes, document.Regions, document.Weights, plan.Fits && document.Weights.Bytes <= document.Weights.BudgetBytes, schedule.Describe(step),
+            live.Select(b => $"{b.Placed.Buffer.Name} ({b.Placed.Lifetime.Bytes} B, {b.Region})").ToList());
     }
 
     public static void Print(PlanSummary p)
     {
         var table = new Table().Title($"activation plan for {p.Board}").AddColumn("").AddColumn(new TableColumn("value").RightAligned());
-        table.AddRow("arena (fused, in place)", $"{p.ArenaBytes:N0} B");
+        table.AddRow("schedule", Markup.Escape(p.Schedule));
+        table.AddRow("arenas (fused, in place), all regions", $"{p.ArenaBytes:N0} B");
         table.AddRow("lower bound / gap", $"{p.LowerBoundBytes:N0} B / {(p.LowerBoundBytes > 0 ? 100.0 * (p.ArenaBytes - p.LowerBoundBytes) / p.LowerBoundBytes : 0):F1} %");
-        table.AddRow("unfused, greedy", $"{p.UnfusedArenaBytes:N0} B");
-        table.AddRow($"fits {Markup.Escape(p.ArenaRegion)} ({p.ArenaRegionBytes:N0} B)", p.Fits ? "[green]yes[/]" : "[red]no[/]");
+        table.AddRow("unfused, greedy, one region", $"{p.UnfusedArenaBytes:N0} B");
+        var w = p.Weights;
+        table.AddRow($"model constants in {Markup.Escape(w.Region)}{(w.Section is null ? "" : $" ({Markup.Escape(w.Section)})")}",
+            $"{w.Bytes:N0} B of {w.BudgetBytes:N0} B{(w.Bytes > w.BudgetBytes ? $" [red](over by {w.Bytes - w.BudgetBytes:N0} B)[/]" : "")}");
+        table.AddRow("fits", p.Fits ? "[green]yes[/]" : "[red]no[/]");
         table.AddRow("peak at step", Markup.Escape(p.PeakStep));
         table.AddRow("live at peak", Markup.Escape(string.Join(", ", p.LiveAtPeak)));
         AnsiConsole.Write(table);
+        var regions = new Table().Title("by region (fastest first)").AddColumn("region").AddColumn(new TableColumn("buffers").RightAligned())
+            .AddColumn(new TableColumn("arena B").RightAligned()).AddColumn(new TableColumn("lower bound B").RightAligned())
+            .AddColumn(new TableColumn("for activations B").RightAligned()).AddColumn(new TableColumn("use").RightAligned()).AddColumn("planner");
+        foreach (var r in p.Regions)
+            regions.AddRow(Markup.Escape(r.Name), r.Buffers.ToString("N0"), r.PeakBytes.ToString("N0"), r.LowerBoundBytes.ToString("N0"),
+                r.CapacityBytes.ToString("N0"), r.PeakBytes > r.CapacityBytes ? $"[red]over by {r.PeakBytes - r.CapacityBytes:N0} B[/]" : $"{100.0 * r.PeakBytes / Math.Max(1, r.CapacityBytes):F1} %",
+                Markup.Escape(r.Method ?? "-"));
+        AnsiConsole.Write(regions);
     }
 }

@@ -5,6 +5,7 @@ using McuFormer.Compiler.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
@@ -12,7 +13,14 @@ using McuFormer.Model.Quantization;
 namespace McuFormer.Compiler.Firmware;
 
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
-    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = 4);
+    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileOptions.DefaultEmbeddedSamples)
+{
+    /// <summary>Test samples the board harness carries in flash, with the outputs the host computed for them.</summary>
+    public const int DefaultEmbeddedSamples = 4;
+
+    /// <summary>Flash bytes of that many embedded samples: each input and its expected output, int8.</summary>
+    public static long SampleBytes(ModelGraph graph, int samples) => (long)samples * (graph.Input.Buffer.ElementCount + graph.Output.ElementCount);
+}
 
 public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
 
@@ -28,8 +36,12 @@ public static class Compilation
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         progress?.Report("calibrating");
         var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var arenaRegion = board.RamRegion(board.Layout.ArenaRegion);
-        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, arenaRegion.Size, TimeSpan.FromSeconds(5));
+        var pools = MemoryPool.Of(board);
+        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, pools, TimeSpan.FromSeconds(5));
+        // The streamed entry point runs the same steps with the image read band by band, in arenas of its own.
+        (Schedule Schedule, RegionPlan Plan)? streamed = schedule.Options.Fuse && KernelLowering.CanStreamInput(model)
+            ? StreamedPlan(model, schedule.Options, pools)
+            : null;
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
         var inputs = new List<sbyte[]>();
@@ -42,12 +54,16 @@ public static class Compilation
                 expected.Add(host.Run(input));
             }
 
-        var layers = schedule.Steps.Select(s => new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes,
-            plan.OffsetOf(schedule.Storage(s.Output)), s.Output.Bytes)).ToList();
+        var layers = schedule.Steps.Select(s =>
+        {
+            var placement = plan.PlacementOf(schedule.Storage(s.Output));
+            return new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes, placement.Region, placement.Offset, s.Output.Bytes);
+        }).ToList();
         var manifest = new ProjectManifest
         {
             Model = Path.GetFullPath(options.ModelPath),
             Board = board.Name,
+            BoardProfile = options.BoardName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? Path.GetFullPath(options.BoardName) : null,
             Data = options.CalibrationPath,
             InputShape = graph.Input.SampleShape,
             InputScale = model.InputQuant.Scale,
@@ -56,14 +72,19 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var request = new ProjectRequest(model, schedule, plan, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder);
-        if (plan.PeakBytes > arenaRegion.Size)
-            throw new FirmwareDoesNotFitException(
-                $"{options.ModelPath}: the activation arena needs {plan.PeakBytes} bytes but {board.Name}'s {arenaRegion.Name} has {arenaRegion.Size} (over by {plan.PeakBytes - arenaRegion.Size} bytes)");
+        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf([schedule, .. streamed is { } run ? [run.Schedule] : Array.Empty<Schedule>()]),
+            CompileOptions.SampleBytes(graph, inputs.Count));
+        if (weights.Overflow(board) is { } overflow)
+            throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
+        var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
+            streamed);
+        if (!plan.Fits)
+            throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
+                plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
         var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
 
         var folder = Path.GetFullPath(options.OutputFolder);
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, arenaRegion.Name), Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), Cli.Json));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
@@ -72,8 +93,8 @@ public static class Compilation
             progress?.Report("building firmware");
             memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(folder), board);
         }
-        long flash = memory?.FlashBytes ?? source.ConstantBytes;
-        long ram = memory?.RamBytes ?? plan.PeakBytes + board.Layout.StackSize;
+        long flash = memory?.FlashBytes ?? (weights.External is null ? source.ConstantBytes : 0);
+        long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
         var report = new CompileReport
         {
             Board = board.Name,
@@ -86,17 +107,29 @@ public static class Compilation
             RamBudgetBytes = board.RamBytes,
             FlashBudgetBytes = board.FlashBytes,
             Fits = flash <= board.FlashBytes && ram <= board.RamBytes,
-            ArenaBytes = plan.PeakBytes,
-            Schedule = schedule.Options.Fuse
-                ? $"fused: attention in blocks of {schedule.Options.AttentionRowBlock} query rows, MLP in chunks of {schedule.Options.MlpRowChunk} tokens, in-place adds"
-                : "unfused",
+            ArenaBytes = plan.TotalPeakBytes,
+            ArenaByRegion = memory?.ArenaByRegion ?? plan.UsedRegions.ToDictionary(r => r, r => (long)plan.PeakBytes(r)),
+            Schedule = schedule.Options.Describe(),
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
+            StreamedArenaBytes = streamed?.Plan.TotalPeakBytes,
+            StreamedArenaByRegion = streamed?.Plan.UsedRegions.ToDictionary(r => r, r => (long)streamed.Value.Plan.PeakBytes(r)),
             ConstantBytes = source.ConstantBytes,
-            RamByRegion = memory?.RamByRegion ?? new Dictionary<string, long> { [arenaRegion.Name] = plan.PeakBytes },
+            WeightsRegion = weights.Region,
+            WeightsSection = weights.Section,
+            ExternalFlashByRegion = memory?.ExternalByRegion ?? (weights.External is { } external
+                ? new Dictionary<string, long> { [external.Name] = source.ConstantBytes } : new Dictionary<string, long>()),
+            RamByRegion = memory?.RamByRegion ?? board.Ram.ToDictionary(r => r.Name, r => plan.PeakBytes(r.Name)
+                + (r.Name == board.Layout.StackRegion ? board.Layout.StackSize : 0L)),
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
             Layers = layers,
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
         return new CompileOutcome(report, folder, built);
+    }
+
+    private static (Schedule, RegionPlan) StreamedPlan(QuantizedModel model, ScheduleOptions options, IReadOnlyList<MemoryPool> pools)
+    {
+        var schedule = KernelLowering.Lower(model, options with { StreamedInput = true });
+        return (schedule, RegionPlanner.Plan(PlanningProblem.Of(schedule), pools, TimeSpan.FromSeconds(5)));
     }
 }

@@ -17,11 +17,24 @@ public sealed record CompileReport
     [JsonPropertyName("ram_budget_bytes")] public required long RamBudgetBytes { get; init; }
     [JsonPropertyName("flash_budget_bytes")] public required long FlashBudgetBytes { get; init; }
     [JsonPropertyName("fits")] public required bool Fits { get; init; }
+    /// <summary>All activation arenas together.</summary>
     [JsonPropertyName("arena_bytes")] public required long ArenaBytes { get; init; }
+    /// <summary>Each RAM region's activation arena (its .arena_&lt;region&gt; section).</summary>
+    [JsonPropertyName("arena_by_region")] public required IReadOnlyDictionary<string, long> ArenaByRegion { get; init; }
     /// <summary>How the steps run: unfused, or fused with the attention row block and MLP chunk chosen under the budget.</summary>
     [JsonPropertyName("schedule")] public required string Schedule { get; init; }
     [JsonPropertyName("arena_lower_bound_bytes")] public required long ArenaLowerBoundBytes { get; init; }
+    /// <summary>Arena of mcu_model_run_streamed (image read band by band); null when the model has no streamed entry point.</summary>
+    [JsonPropertyName("streamed_arena_bytes")] public required long? StreamedArenaBytes { get; init; }
+    /// <summary>Each RAM region's arena of mcu_model_run_streamed (kept by the linker only in images that call it); null without one.</summary>
+    [JsonPropertyName("streamed_arena_by_region")] public required IReadOnlyDictionary<string, long>? StreamedArenaByRegion { get; init; }
     [JsonPropertyName("constant_bytes")] public required long ConstantBytes { get; init; }
+    /// <summary>The flash region holding the model's constants: the internal flash, or an external one (e.g. QSPI).</summary>
+    [JsonPropertyName("weights_region")] public required string WeightsRegion { get; init; }
+    /// <summary>The linker section of constants in external flash (".qspi_weights"); null in internal flash.</summary>
+    [JsonPropertyName("weights_section")] public required string? WeightsSection { get; init; }
+    /// <summary>Bytes in each external flash (not counted in flash_bytes, which is internal flash only).</summary>
+    [JsonPropertyName("external_flash_by_region")] public required IReadOnlyDictionary<string, long> ExternalFlashByRegion { get; init; }
     [JsonPropertyName("ram_by_region")] public required IReadOnlyDictionary<string, long> RamByRegion { get; init; }
     [JsonPropertyName("sections")] public required IReadOnlyList<SectionRow> Sections { get; init; }
     [JsonPropertyName("layers")] public required IReadOnlyList<LayerRow> Layers { get; init; }
@@ -38,6 +51,7 @@ public sealed record LayerRow(
     [property: JsonPropertyName("op")] string Op,
     [property: JsonPropertyName("macs")] long Macs,
     [property: JsonPropertyName("weight_bytes")] long WeightBytes,
+    [property: JsonPropertyName("arena_region")] string ArenaRegion,
     [property: JsonPropertyName("arena_offset")] int ArenaOffset,
     [property: JsonPropertyName("bytes")] int Bytes);
 
@@ -46,7 +60,12 @@ public sealed record ProjectManifest
 {
     [JsonPropertyName("model")] public required string Model { get; init; }
     [JsonPropertyName("board")] public required string Board { get; init; }
+    /// <summary>The full path of the profile JSON when the board is not one of boards/profiles; null otherwise.</summary>
+    [JsonPropertyName("board_profile"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? BoardProfile { get; init; }
     [JsonPropertyName("data")] public required string Data { get; init; }
+
+    /// <summary>What <see cref="Model.Boards.BoardCatalog.Get"/> takes to find the project's board again.</summary>
+    public string BoardReference => BoardProfile ?? Board;
     [JsonPropertyName("input_shape")] public required int[] InputShape { get; init; }
     [JsonPropertyName("input_scale")] public required double InputScale { get; init; }
     [JsonPropertyName("input_zero_point")] public required int InputZeroPoint { get; init; }

@@ -9,14 +9,19 @@ public sealed record ElfSection(string Name, long Address, long Size, bool InFla
 
 /// <summary>Flash and RAM use read from the linked firmware: the figures that must fit the board.</summary>
 public sealed record ElfMemory(IReadOnlyList<ElfSection> Sections, long FlashBytes, long RamBytes,
-    IReadOnlyDictionary<string, long> RamByRegion)
+    IReadOnlyDictionary<string, long> RamByRegion, IReadOnlyDictionary<string, long> ExternalByRegion)
 {
+    /// <summary>Bytes of the activation arena sections (.arena_&lt;region&gt;), by the RAM region they landed in.</summary>
+    public IReadOnlyDictionary<string, long> ArenaByRegion => Sections.Where(s => s.Name.StartsWith(".arena_", StringComparison.Ordinal))
+        .GroupBy(s => s.Region).ToDictionary(g => g.Key, g => g.Sum(s => s.Size));
+
     public static ElfMemory Read(string elfPath, BoardProfile board)
     {
         using var elf = ELFReader.Load(elfPath);
         var sections = new List<ElfSection>();
         long flash = 0;
         var ramByRegion = board.Ram.ToDictionary(r => r.Name, _ => 0L);
+        var externalByRegion = new Dictionary<string, long>();
         foreach (var section in elf.GetSections<Section<uint>>())
         {
             if ((section.Flags & SectionFlags.Allocatable) == 0 || section.Size == 0) continue;
@@ -27,8 +32,10 @@ public sealed record ElfMemory(IReadOnlyList<ElfSection> Sections, long FlashByt
             // Initialised RAM data also occupies flash: its load image is copied at reset.
             if (inFlash || (ram is not null && occupiesFile)) flash += section.Size;
             if (ram is not null) ramByRegion[ram.Name] += section.Size;
-            sections.Add(new ElfSection(section.Name, address, section.Size, inFlash, ram?.Name ?? (inFlash ? board.Flash.Name : "?")));
+            var external = board.External.FirstOrDefault(r => address >= r.Origin && address < r.Origin + r.Size);
+            if (external is not null) externalByRegion[external.Name] = externalByRegion.GetValueOrDefault(external.Name) + section.Size;
+            sections.Add(new ElfSection(section.Name, address, section.Size, inFlash, ram?.Name ?? external?.Name ?? (inFlash ? board.Flash.Name : "?")));
         }
-        return new ElfMemory(sections, flash, ramByRegion.Values.Sum(), ramByRegion);
+        return new ElfMemory(sections, flash, ramByRegion.Values.Sum(), ramByRegion, externalByRegion);
     }
 }

@@ -64,7 +64,7 @@ public static class Simulation
             throw new BoardException($"{folder}: not a project written by `mcuformer compile` (no {ProjectWriter.ManifestName})");
         var manifest = JsonSerializer.Deserialize<ProjectManifest>(File.ReadAllText(manifestPath))
             ?? throw new BoardException($"{manifestPath}: empty manifest");
-        var board = new BoardCatalog(ToolPaths.Boards).Get(manifest.Board);
+        var board = new BoardCatalog(ToolPaths.Boards).Get(manifest.BoardReference);
         if (board.Simulator is not { Kind: "qemu", Machine: { } machine })
             throw new BoardException($"{folder}: board {board.Name} is not simulated by QEMU; compile with --board mps2-an500 to simulate an STM32F746");
         var elf = Path.Combine(folder, "firmware.elf");

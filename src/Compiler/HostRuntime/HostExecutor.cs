@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
@@ -7,32 +8,65 @@ namespace McuFormer.Compiler.HostRuntime;
 
 /// <summary>
 /// Runs a quantized model on this host through runtime-c, kernel call by kernel call, exactly as
-/// the generated firmware sequences them. Every storage buffer of the schedule gets memory of its
-/// own (no reuse beyond the schedule's in-place aliases); with the unfused schedule, each layer's
-/// output can be read back after a run.
+/// the generated firmware sequences them. By default every storage buffer of the schedule gets
+/// memory of its own (no reuse beyond the schedule's in-place aliases); with the unfused schedule,
+/// each layer's output can be read back after a run. Given a memory plan, the buffers sit in one
+/// arena at the plan's offsets instead, overlaps included, as in the firmware; given a region
+/// plan, in one arena per region.
 /// </summary>
 public sealed unsafe class HostExecutor : IDisposable
 {
     private readonly QuantizedModel model;
     private readonly Dictionary<ActivationBuffer, IntPtr> buffers = new();
     private readonly List<GCHandle> pinned = new();
-    private readonly IntPtr arena;
+    private readonly List<IntPtr> arenas = new();
     private readonly IReadOnlyList<KernelCall> calls;
+    /// <summary>The input of the run in progress, for a streamed schedule's band reads.</summary>
+    private sbyte[] streamedInput = [];
+    private readonly bool inputResident;
 
     public HostExecutor(QuantizedModel model, ScheduleOptions? options = null)
+        : this(model, KernelLowering.Lower(model, options ?? ScheduleOptions.Unfused), arenaPlans: null)
+    {
+    }
+
+    public HostExecutor(QuantizedModel model, Schedule schedule, MemoryPlan plan) : this(model, schedule, arenaPlans: [plan])
+    {
+    }
+
+    public HostExecutor(QuantizedModel model, Schedule schedule, RegionPlan plan) : this(model, schedule, arenaPlans: plan.ByRegion.Values.ToList())
+    {
+    }
+
+    /// <param name="arenaPlans">the plan of each arena, or null for memory of its own for every storage buffer</param>
+    private HostExecutor(QuantizedModel model, Schedule schedule, IReadOnlyList<MemoryPlan>? arenaPlans)
     {
         NativeRuntimeBuilder.Register();
         this.model = model;
-        var schedule = KernelLowering.Lower(model, options ?? ScheduleOptions.Unfused);
         calls = schedule.Calls.ToList();
+        inputResident = schedule.InputResident;
         var all = schedule.Buffers.Concat(model.Graph.Buffers).Distinct().ToList();
+        if (arenaPlans is not null)
+        {
+            foreach (var plan in arenaPlans)
+            {
+                var arena = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, plan.PeakBytes));
+                arenas.Add(arena);
+                foreach (var placed in plan.Buffers) buffers[placed.Buffer] = arena + placed.Offset;
+            }
+            // Buffers a fused step keeps internal have no memory, and no call names them.
+            foreach (var buffer in all)
+                if (buffers.TryGetValue(schedule.Storage(buffer), out var address)) buffers[buffer] = address;
+            return;
+        }
         var storage = all.Select(schedule.Storage).Distinct().ToList();
         long total = storage.Sum(b => (long)all.Where(x => schedule.Storage(x) == b).Max(x => x.Bytes));
-        arena = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, total));
+        var separate = (IntPtr)NativeMemory.AllocZeroed((nuint)Math.Max(1, total));
+        arenas.Add(separate);
         long offset = 0;
         foreach (var root in storage)
         {
-            buffers[root] = arena + (nint)offset;
+            buffers[root] = separate + (nint)offset;
             offset += all.Where(x => schedule.Storage(x) == root).Max(x => x.Bytes);
         }
         foreach (var buffer in all) buffers[buffer] = buffers[schedule.Storage(buffer)];
@@ -44,7 +78,8 @@ public sealed unsafe class HostExecutor : IDisposable
         var inputBuffer = model.Graph.Input.Buffer;
         if (input.Length != inputBuffer.ElementCount)
             throw new ArgumentException($"input has {input.Length} values, the model takes {inputBuffer.ElementCount}");
-        input.CopyTo(new Span<sbyte>((void*)buffers[inputBuffer], input.Length));
+        if (inputResident) input.CopyTo(new Span<sbyte>((void*)buffers[inputBuffer], input.Length));
+        else streamedInput = input.ToArray();
         foreach (var call in calls) Execute(call);
         return Read(model.Graph.Output);
     }
@@ -84,6 +119,9 @@ public sealed unsafe class HostExecutor : IDisposable
         int I(int i) => checked((int)((IntArg)a[i]).Value);
         switch (call.Kernel)
         {
+            case KernelLowering.ReadBand:
+                ReadBand(I(0), I(1), P(2));
+                break;
             case "mcu_linear_s8":
                 Kernels.Linear(P(0), I(1), P(2), I(3), I(4), I(5), I(6), P(7), Ints(8), Ints(9), Ints(10), I(11), I(12));
                 break;
@@ -92,6 +130,10 @@ public sealed unsafe class HostExecutor : IDisposable
                 break;
             case "mcu_layernorm_s8":
                 Kernels.LayerNorm(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9));
+                break;
+            case "mcu_layernorm_linear_s8":
+                Kernels.LayerNormLinear(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9), I(10), P(11),
+                    Ints(12), Ints(13), Ints(14), I(15), P(16));
                 break;
             case "mcu_lut_s8":
                 Kernels.Lut(P(0), P(1), I(2), P(3));
@@ -114,6 +156,15 @@ public sealed unsafe class HostExecutor : IDisposable
             default:
                 throw new NotSupportedException($"host executor has no binding for {call.Kernel}");
         }
+    }
+
+    /// <summary>What a caller's band reader does: image rows [first, first + rows) of every channel, CHW, into the band.</summary>
+    private void ReadBand(int first, int rows, sbyte* band)
+    {
+        var shape = model.Graph.Input.SampleShape;
+        int channels = shape[0], height = shape[1], width = shape[2];
+        for (int c = 0; c < channels; c++)
+            streamedInput.AsSpan((c * height + first) * width, rows * width).CopyTo(new Span<sbyte>(band + c * rows * width, rows * width));
     }
 
     private T* Pointer<T>(KernelArg arg) where T : unmanaged => arg switch
@@ -142,6 +193,7 @@ public sealed unsafe class HostExecutor : IDisposable
     {
         foreach (var handle in pinned) handle.Free();
         pinned.Clear();
-        NativeMemory.Free((void*)arena);
+        foreach (var arena in arenas) NativeMemory.Free((void*)arena);
+        arenas.Clear();
     }
 }

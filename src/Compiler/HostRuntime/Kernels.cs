@@ -22,6 +22,11 @@ internal static unsafe partial class Kernels
     public static partial void LayerNorm(sbyte* input, int inRowStride, sbyte* output, int outRowStride, int rows, int dim,
         long epsTerm, int* gamma, int* beta, int outZp);
 
+    [LibraryImport(Lib, EntryPoint = "mcu_layernorm_linear_s8")]
+    public static partial void LayerNormLinear(sbyte* input, int inRowStride, sbyte* output, int outRowStride, int rows, int dim,
+        long epsTerm, int* gamma, int* beta, int normZp, int outFeatures, sbyte* weights, int* bias, int* multipliers, int* shifts,
+        int outZp, sbyte* rowScratch);
+
     [LibraryImport(Lib, EntryPoint = "mcu_lut_s8")]
     public static partial void Lut(sbyte* input, sbyte* output, int count, sbyte* table);
 

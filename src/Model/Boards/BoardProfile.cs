@@ -5,12 +5,16 @@ using System.Text.Json.Serialization;
 namespace McuFormer.Model.Boards;
 
 /// <summary>A memory region of a board: internal RAM bank, internal flash, or external memory.</summary>
+/// <param name="Device">for external memory, the part on the board (its platform driver is chosen by this)</param>
+/// <param name="Pins">for external memory, its controller's pins ("PB2") and alternate functions (9), by signal name</param>
 public sealed record MemoryRegion(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("origin")] string OriginText,
     [property: JsonPropertyName("size")] long Size,
     [property: JsonPropertyName("kind")] string? Kind = null,
-    [property: JsonPropertyName("notes")] string? Notes = null)
+    [property: JsonPropertyName("notes")] string? Notes = null,
+    [property: JsonPropertyName("device")] string? Device = null,
+    [property: JsonPropertyName("pins")] IReadOnlyDictionary<string, JsonElement>? Pins = null)
 {
     [JsonIgnore]
     public long Origin => long.Parse(OriginText.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? OriginText[2..] : OriginText,
@@ -31,12 +35,28 @@ public sealed record OscillatorInfo(
     [property: JsonPropertyName("hz")] long Hz,
     [property: JsonPropertyName("bypass")] bool Bypass);
 
-/// <summary>Default placement of the firmware's RAM sections, by RAM region name.</summary>
+/// <summary>Placement of the firmware's RAM sections, by RAM region name.</summary>
+/// <param name="DataReserve">bytes kept free in the data region for .data and .bss (the runtime's and the harness's)</param>
+/// <param name="ArenaRegions">the RAM regions activations may occupy, fastest first: the first takes the hottest buffers</param>
+/// <param name="CodeReserve">bytes of internal flash kept for code and the runtime's own constants (vectors, kernels, harness; the embedded test samples are counted apart)</param>
 public sealed record LayoutInfo(
     [property: JsonPropertyName("data_region")] string DataRegion,
     [property: JsonPropertyName("stack_region")] string StackRegion,
     [property: JsonPropertyName("stack_size")] int StackSize,
-    [property: JsonPropertyName("arena_region")] string ArenaRegion);
+    [property: JsonPropertyName("data_reserve")] int DataReserve,
+    [property: JsonPropertyName("code_reserve")] int CodeReserve,
+    [property: JsonPropertyName("arena_regions")] IReadOnlyList<string> ArenaRegions)
+{
+    /// <summary>The linker output section of a region's arena (see boards/common/cortexm.ld.template).</summary>
+    public static string ArenaSection(string region) => ".arena_" + region.ToLowerInvariant();
+
+    /// <summary>
+    /// The input section C objects name to land in a region's arena (plain .bss in any other build).
+    /// The streamed run's arenas have one of their own, so that a firmware calling one entry point
+    /// keeps only that run's arenas (the linker drops unreferenced sections).
+    /// </summary>
+    public static string ArenaInputSection(string region, bool streamed = false) => ".bss" + ArenaSection(region) + (streamed ? ".streamed" : "");
+}
 
 public sealed record SimulatorInfo(
     [property: JsonPropertyName("kind")] string Kind,
@@ -71,6 +91,10 @@ public sealed record BoardProfile
     public MemoryRegion RamRegion(string name) =>
         Ram.FirstOrDefault(r => r.Name == name) ?? throw new BoardException($"{ProfilePath}: no RAM region '{name}'");
 
+    /// <summary>The largest arena region: where a program with one big work buffer (the kernel benchmark) keeps it.</summary>
+    public MemoryRegion LargestArenaRegion() => Layout.ArenaRegions.Select(RamRegion).MaxBy(r => r.Size)
+        ?? throw new BoardException($"{ProfilePath}: layout.arena_regions is empty");
+
     /// <summary>Preprocessor defines the board layer (boards/common, boards/platforms) is compiled with.</summary>
     public IReadOnlyList<string> Defines()
     {
@@ -81,6 +105,25 @@ public sealed record BoardProfile
         if (Hse is { } hse) defines.AddRange([$"HSE_HZ={hse.Hz}", $"HSE_BYPASS={(hse.Bypass ? 1 : 0)}"]);
         return defines;
     }
+    /// <summary>
+    /// Defines for an image whose model constants live in an external flash: NAME_WEIGHTS=1, its
+    /// size, NAME_DEVICE_&lt;device&gt;=1 and its pins (NAME_CLK_PORT=B, NAME_CLK_PIN=2, NAME_CLK_AF=9, …).
+    /// </summary>
+    public static IReadOnlyList<string> ExternalFlashDefines(MemoryRegion external)
+    {
+        string prefix = external.Name.ToUpperInvariant();
+        var defines = new List<string> { $"{prefix}_WEIGHTS=1", $"{prefix}_SIZE={external.Size}" };
+        if (external.Device is { } device) defines.Add($"{prefix}_DEVICE_{device.ToUpperInvariant()}=1");
+        foreach (var (signal, value) in external.Pins ?? new Dictionary<string, JsonElement>())
+        {
+            string name = $"{prefix}_{signal.ToUpperInvariant()}";
+            if (value.ValueKind == JsonValueKind.Number) defines.Add($"{name}={value.GetInt32()}");
+            else if (value.GetString() is { Length: >= 3 } pin) defines.AddRange([$"{name}_PORT={pin[1]}", $"{name}_PIN={pin[2..]}"]);
+            else throw new BoardException($"external {external.Name}: pin {signal} must be like \"PB2\" or an alternate-function number");
+        }
+        return defines;
+    }
+
     [JsonIgnore] public long FlashBytes => Flash.Size;
     [JsonIgnore] public string ProfilePath { get; private init; } = "";
 

@@ -99,8 +99,8 @@ public class NanoFrameworkShimTests(CompiledDiscoProject project)
         {
             "stack.Arg0().DereferenceArray()", "stack.Arg1().DereferenceArray()", "FAULT_ON_NULL(input);", "FAULT_ON_NULL(output);",
             "input->m_numOfElements != MCU_MODEL_INPUT_SIZE", "output->m_numOfElements != MCU_MODEL_OUTPUT_SIZE",
-            "NANOCLR_SET_AND_LEAVE(CLR_E_INVALID_PARAMETER)", "mcu_model_input(model_arena)", "mcu_model_run(model_arena, NULL, NULL)",
-            "mcu_model_output(model_arena)", "#include \"model.h\"",
+            "NANOCLR_SET_AND_LEAVE(CLR_E_INVALID_PARAMETER)", "mcu_model_input()", "mcu_model_run(NULL, NULL)",
+            "mcu_model_output()", "#include \"model.h\"",
         })
             Assert.Contains(part, stub);
         // FAULT_ON_NULL is nf-interpreter's null check: it leaves with CLR_E_NULL_REFERENCE.

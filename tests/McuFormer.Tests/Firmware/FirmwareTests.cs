@@ -42,19 +42,31 @@ public class FirmwareTests
         Assert.Equal("elf", report.GetProperty("memory_source").GetString());
         var sizes = SizeSections(Path.Combine(output, "firmware.elf"));
         long flash = new[] { ".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data" }.Sum(s => sizes.GetValueOrDefault(s));
-        long ram = new[] { ".data", ".bss", ".arena", ".stack" }.Sum(s => sizes.GetValueOrDefault(s));
+        var arenas = sizes.Where(s => s.Key.StartsWith(".arena_", StringComparison.Ordinal)).ToDictionary();
+        long ram = new[] { ".data", ".bss", ".stack" }.Sum(s => sizes.GetValueOrDefault(s)) + arenas.Values.Sum();
         Assert.Equal(flash, report.GetProperty("flash_bytes").GetInt64());
         Assert.Equal(ram, report.GetProperty("peak_ram_bytes").GetInt64());
         Assert.Equal(327680, report.GetProperty("ram_budget_bytes").GetInt64());
         Assert.Equal(1048576, report.GetProperty("flash_budget_bytes").GetInt64());
-        Assert.True(sizes[".arena"] >= report.GetProperty("arena_bytes").GetInt64());
+        // One arena section per region the plan uses, each as large as plan.json says that region's arena is:
+        // the streamed run's arenas are not in them, since the harness never calls it and the linker drops them.
+        var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plan.json"))).RootElement;
+        var planned = plan.GetProperty("peak_bytes").EnumerateObject().Where(r => r.Value.GetInt64() > 0).ToDictionary(r => ".arena_" + r.Name.ToLowerInvariant(), r => r.Value.GetInt64());
+        Assert.Equal(planned.Keys.Order(), arenas.Keys.Order());
+        Assert.All(planned, p => Assert.InRange(arenas[p.Key], p.Value, p.Value + 15));
+        Assert.Equal(arenas.Values.Sum(), report.GetProperty("arena_by_region").EnumerateObject().Sum(r => r.Value.GetInt64()));
+        Assert.Equal(plan.GetProperty("total_peak_bytes").GetInt64(), report.GetProperty("arena_bytes").GetInt64());
         foreach (var key in new[] { "board", "model", "params", "macs", "layers" }) Assert.True(report.TryGetProperty(key, out _), key);
         var analysis = CliRunner.Run("analyze", TestModels.Fixture, "--board", board, "--json");
         Assert.True(analysis.ExitCode == 0, analysis.Stderr);
         Assert.Equal(report.GetProperty("arena_bytes").GetInt64(),
             JsonDocument.Parse(analysis.Stdout).RootElement.GetProperty("plan").GetProperty("arena_bytes").GetInt64());
+        // The fixture's weights fit internal flash: nothing goes to QSPI and nothing sets it up.
+        Assert.Equal("FLASH", report.GetProperty("weights_region").GetString());
+        Assert.DoesNotContain(".qspi_weights", sizes.Keys);
+        Assert.Empty(report.GetProperty("external_flash_by_region").EnumerateObject());
         var layer = report.GetProperty("layers")[0];
-        foreach (var key in new[] { "name", "op", "macs", "weight_bytes", "arena_offset", "bytes" }) Assert.True(layer.TryGetProperty(key, out _), key);
+        foreach (var key in new[] { "name", "op", "macs", "weight_bytes", "arena_region", "arena_offset", "bytes" }) Assert.True(layer.TryGetProperty(key, out _), key);
     }
 
     [Fact]
@@ -75,6 +87,12 @@ public class FirmwareTests
         Assert.InRange(report.GetProperty("instructions_per_mac").GetDouble(), 0.5, 20);
         Assert.InRange(report.GetProperty("stack_high_water_bytes").GetInt64(), 64, 8192);
         Assert.All(report.GetProperty("layers").EnumerateArray(), l => Assert.True(l.GetProperty("instructions").GetInt64() > 0));
+        // The host build behind "bit_exact" also ran every sample through the streamed entry
+        // point, band by band, and stops with an error when it differs from the whole-image run.
+        Assert.Contains("int mcu_model_run_streamed(", File.ReadAllText(Path.Combine(output, "model.h")));
+        Assert.Contains("mcu_model_run_streamed(read_rows, image", File.ReadAllText(Path.Combine(output, "host_main.c")));
+        var compiled = ReadReport(output);
+        Assert.InRange(compiled.GetProperty("streamed_arena_bytes").GetInt64(), 1, compiled.GetProperty("arena_bytes").GetInt64());
     }
 
     [Theory]
@@ -103,19 +121,110 @@ public class FirmwareTests
         Assert.True(JsonDocument.Parse(result.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
     }
 
+    /// <summary>mps2-an500's profile with other RAM region sizes (bytes by region name), saved as NAME.json.</summary>
+    private static string ResizedMps2(string folder, string name, IReadOnlyDictionary<string, int> sizes, int? dataReserve = null)
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "mps2-an500.json")))!;
+        profile["name"] = name;
+        foreach (var region in profile["ram"]!.AsArray())
+            if (sizes.TryGetValue((string)region!["name"]!, out var size)) region["size"] = size;
+        if (dataReserve is { } reserve) profile["layout"]!["data_reserve"] = reserve;
+        var path = Path.Combine(folder, name + ".json");
+        File.WriteAllText(path, profile.ToJsonString());
+        return path;
+    }
+
     [Fact]
-    public void ArenaLargerThanTheBoardRegionIsRejectedWithTheOverflow()
+    public void ActivationsLargerThanTheRegionsAreRejectedWithTheOverflowOfEachRegion()
     {
         using var folder = new TempFolder();
-        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "mps2-an500.json")))!;
-        profile["name"] = "tiny";
-        foreach (var region in profile["ram"]!.AsArray()) if ((string?)region!["name"] == "SRAM1") region["size"] = 4096;
-        var boardPath = Path.Combine(folder.Path, "tiny.json");
-        File.WriteAllText(boardPath, profile.ToJsonString());
+        // 8 KB stack + 4 KB reserve leave DTCM 4 KB for activations; 4 KB SRAM1 and 4 KB SRAM2: about 12 KB of the fixture's 21 KB.
+        var boardPath = ResizedMps2(folder.Path, "tiny", new Dictionary<string, int> { ["DTCM"] = 16384, ["SRAM1"] = 4096, ["SRAM2"] = 4096 });
         var output = Path.Combine(folder.Path, "out");
         var result = CliRunner.Run("compile", "--board", boardPath, "--out", output, "--calib-samples", "32");
         Assert.Equal(3, result.ExitCode);
-        Assert.Matches(@"activation arena needs \d+ bytes but tiny's SRAM1 has 4096 \(over by \d+ bytes\)", result.Stderr);
+        Assert.Matches(@"the activations do not fit tiny's RAM regions: the (DTCM|SRAM1|SRAM2) arena needs \d+ bytes but \1 has 4096 for activations \(over by \d+ bytes\)", result.Stderr);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void PlanSpreadOverThreeRegionsSimulatesBitExact()
+    {
+        using var folder = new TempFolder();
+        // The fixture's 21 KB of activations cannot fit one region: 6 KB of DTCM, 12 KB SRAM1, 8 KB SRAM2.
+        var boardPath = ResizedMps2(folder.Path, "split", new Dictionary<string, int> { ["DTCM"] = 16384, ["SRAM1"] = 12288, ["SRAM2"] = 8192 }, dataReserve: 2048);
+        var output = Path.Combine(folder.Path, "split");
+        Compile(output, "--board", boardPath);
+        var plan = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plan.json"))).RootElement;
+        var used = plan.GetProperty("peak_bytes").EnumerateObject().Where(r => r.Value.GetInt32() > 0).Select(r => r.Name).ToList();
+        Assert.True(used.Count >= 2, string.Join(", ", used));
+        var sizes = SizeSections(Path.Combine(output, "firmware.elf"));
+        Assert.All(used, r => Assert.True(sizes.ContainsKey(".arena_" + r.ToLowerInvariant()), r));
+        var result = CliRunner.Run("simulate", output, "--limit", "20", "--json");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.True(JsonDocument.Parse(result.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
+    }
+
+    /// <summary>The disco's profile under its own name, with other flash sizes, in FOLDER/stm32f746g-disco.json.</summary>
+    private static string ResizedDisco(string folder, long internalFlash, long qspi)
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "stm32f746g-disco.json")))!;
+        profile["flash"]!["size"] = internalFlash;
+        foreach (var region in profile["external"]!.AsArray()) if ((string?)region!["name"] == "QSPI") region["size"] = qspi;
+        var path = Path.Combine(folder, "stm32f746g-disco.json");
+        File.WriteAllText(path, profile.ToJsonString());
+        return path;
+    }
+
+    [Fact]
+    public void WeightsThatDoNotFitInternalFlashGoToQspiAndAreNotFlashedHalfway()
+    {
+        using var folder = new TempFolder();
+        // 128 KB of internal flash less the 64 KB code reserve cannot hold the fixture's ~166 KB of constants.
+        var boardPath = ResizedDisco(folder.Path, 128 * 1024, 16 * 1024 * 1024);
+        var output = Path.Combine(folder.Path, "qspi");
+        Compile(output, "--board", boardPath);
+        var report = ReadReport(output);
+        Assert.Equal("QSPI", report.GetProperty("weights_region").GetString());
+        Assert.Equal(".qspi_weights", report.GetProperty("weights_section").GetString());
+        long constants = report.GetProperty("constant_bytes").GetInt64();
+        Assert.Equal(constants, report.GetProperty("external_flash_by_region").GetProperty("QSPI").GetInt64());
+        var sizes = SizeSections(Path.Combine(output, "firmware.elf"));
+        Assert.Equal(constants, sizes[".qspi_weights"]);
+        Assert.True(report.GetProperty("flash_bytes").GetInt64() < 64 * 1024);
+        var weights = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plan.json"))).RootElement.GetProperty("weights");
+        Assert.Equal("QSPI", weights.GetProperty("region").GetString());
+        Assert.True(weights.GetProperty("external").GetBoolean());
+        // The linker put the section at the QSPI's memory-mapped address, and the start-up code that maps it is in.
+        var headers = Process.Start(new ProcessStartInfo("arm-none-eabi-objdump", ["-h", Path.Combine(output, "firmware.elf")]) { RedirectStandardOutput = true })!;
+        var sectionLine = headers.StandardOutput.ReadToEnd().Split('\n').Single(l => l.Contains(".qspi_weights"));
+        headers.WaitForExit();
+        Assert.Contains("90000000", sectionLine);
+        Assert.Contains("qspi_memory_mapped_start", File.ReadAllText(Path.Combine(output, "board", "stm32f7.c")));
+        Assert.Contains("-DQSPI_WEIGHTS=1", File.ReadAllText(Path.Combine(output, "Makefile")));
+
+        var flash = CliRunner.Run("flash", output, "--tool", "openocd");
+        Assert.Equal(2, flash.ExitCode);
+        Assert.Contains($"firmware.elf puts {constants} bytes in external QSPI flash", flash.Stderr);
+        Assert.Contains("does not flash half an image", flash.Stderr);
+        // Renode models no QUADSPI controller: no Renode files, and simulate says why.
+        Assert.False(Directory.Exists(Path.Combine(output, "renode")));
+        var renode = CliRunner.Run("simulate", output, "--simulator", "renode");
+        Assert.Equal(2, renode.ExitCode);
+        Assert.Contains("Renode cannot run", renode.Stderr);
+    }
+
+    [Fact]
+    public void WeightsFittingNeitherFlashAreRejectedWithTheBytesOverEach()
+    {
+        using var folder = new TempFolder();
+        var boardPath = ResizedDisco(folder.Path, 128 * 1024, 64 * 1024);
+        var output = Path.Combine(folder.Path, "out");
+        var result = CliRunner.Run("compile", "--board", boardPath, "--out", output, "--calib-samples", "32");
+        Assert.Equal(3, result.ExitCode);
+        // The fixture's 4 embedded samples: 784 input and 10 output bytes each.
+        Assert.Matches(@"the model's constants need (\d+) bytes but internal FLASH has 62360 for them \(131072 less a 65536-byte code reserve and 3176 bytes of embedded test samples; over by \d+ bytes\) " +
+                       @"and external QSPI has 65536 \(over by \d+ bytes\)", result.Stderr);
         Assert.False(Directory.Exists(output));
     }
 
