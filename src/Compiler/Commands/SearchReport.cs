@@ -36,8 +36,8 @@ public sealed record SearchReport
     [JsonPropertyName("board")] public required string Board { get; init; }
     [JsonPropertyName("data")] public required string Data { get; init; }
     [JsonPropertyName("budget")] public required SearchBudget Budget { get; init; }
-    [JsonPropertyName("arena_region")] public required string ArenaRegion { get; init; }
-    [JsonPropertyName("arena_region_bytes")] public required long ArenaRegionBytes { get; init; }
+    /// <summary>The RAM regions the activation arenas may use, fastest first (from the board profile).</summary>
+    [JsonPropertyName("arena_regions")] public required IReadOnlyList<string> ArenaRegions { get; init; }
     [JsonPropertyName("options")] public required SearchOptions Options { get; init; }
     [JsonPropertyName("validation")] public required ValidationSplit Validation { get; init; }
     [JsonPropertyName("test_samples")] public required int TestSamples { get; init; }

@@ -39,8 +39,8 @@ public static class Compilation
         var pools = MemoryPool.Of(board);
         var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, pools, TimeSpan.FromSeconds(5));
         // The streamed entry point runs the same steps with the image read band by band, in arenas of its own.
-        (Schedule Schedule, RegionPlan Plan)? streamed = schedule.Options.Fuse && KernelLowering.CanStreamInput(model)
-            ? StreamedPlan(model, schedule.Options, pools)
+        (Schedule Schedule, RegionPlan Plan)? streamed = KernelLowering.StreamedVariant(model, schedule) is { } streamedSchedule
+            ? (streamedSchedule, RegionPlanner.Plan(PlanningProblem.Of(streamedSchedule), pools, TimeSpan.FromSeconds(5)))
             : null;
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
@@ -125,11 +125,5 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
         return new CompileOutcome(report, folder, built);
-    }
-
-    private static (Schedule, RegionPlan) StreamedPlan(QuantizedModel model, ScheduleOptions options, IReadOnlyList<MemoryPool> pools)
-    {
-        var schedule = KernelLowering.Lower(model, options with { StreamedInput = true });
-        return (schedule, RegionPlanner.Plan(PlanningProblem.Of(schedule), pools, TimeSpan.FromSeconds(5)));
     }
 }

@@ -158,6 +158,14 @@ public static class KernelLowering
     /// </summary>
     public const string ReadBand = "read_band";
 
+    /// <summary>
+    /// The schedule of the streamed entry point that goes with <paramref name="schedule"/> (the same steps,
+    /// the image read band by band), or null when the model gets none: only fused schedules whose image
+    /// only a patch embedding reads.
+    /// </summary>
+    public static Schedule? StreamedVariant(QuantizedModel model, Schedule schedule) =>
+        schedule.Options.Fuse && CanStreamInput(model) ? Lower(model, schedule.Options with { StreamedInput = true }) : null;
+
     /// <summary>Whether the image can arrive band by band: only a patch embedding reads it, whole and dense.</summary>
     public static bool CanStreamInput(QuantizedModel model)
     {

@@ -11,6 +11,7 @@ namespace McuFormer.Nas.Evaluation;
 /// <summary>What a model costs on a board, measured the way `compile` measures it.</summary>
 public sealed record DeploymentCost(
     [property: JsonPropertyName("arena_bytes")] long ArenaBytes,
+    [property: JsonPropertyName("arena_fits_board")] bool ArenaFitsBoard,
     [property: JsonPropertyName("ram_bytes")] long RamBytes,
     [property: JsonPropertyName("constant_bytes")] long ConstantBytes,
     [property: JsonPropertyName("flash_bytes")] long FlashBytes,
@@ -20,9 +21,10 @@ public sealed record DeploymentCost(
     [property: JsonPropertyName("latency_ms")] double LatencyMs);
 
 /// <summary>
-/// Costs a model as `compile` would deploy it: the fused schedule and activation plan the compiler
-/// picks for the board's arena region (peak RAM = that arena + the board's stack), the constants the
-/// code generator lays out in flash plus the firmware's measured code bytes, and the latency model.
+/// Costs a model as `compile` would deploy it: the fused schedule and the activation plan over the
+/// board's RAM regions that the compiler picks (peak RAM = those arenas + the board's stack), the
+/// constants the code generator lays out in flash for it (and for its streamed entry point) plus the
+/// firmware's measured code bytes, and the latency model.
 /// </summary>
 public sealed class DeploymentCostModel(BoardProfile board, long codeBytes, LatencyModel latency)
 {
@@ -34,14 +36,10 @@ public sealed class DeploymentCostModel(BoardProfile board, long codeBytes, Late
     public DeploymentCost Measure(ModelGraph graph)
     {
         var model = Quantizer.ForPlanning(graph);
-        var region = Board.RamRegion(Board.Layout.ArenaRegion);
-        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, region.Size, TimeSpan.FromSeconds(5));
-        long constants = ModelSource.Generate(model, schedule, plan, Board.Name).ConstantBytes;
+        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(Board), TimeSpan.FromSeconds(5));
+        long constants = ModelSource.ConstantBytesOf(new[] { schedule, KernelLowering.StreamedVariant(model, schedule) }.OfType<Schedule>());
         long instructions = Latency.Instructions(schedule);
-        return new DeploymentCost(plan.PeakBytes, plan.PeakBytes + Board.Layout.StackSize, constants, constants + CodeBytes,
+        return new DeploymentCost(plan.TotalPeakBytes, plan.Fits, plan.TotalPeakBytes + Board.Layout.StackSize, constants, constants + CodeBytes,
             graph.Ops.Sum(o => o.Parameters), graph.Macs, instructions, instructions * 1000.0 / Board.ClockHz);
     }
-
-    /// <summary>Whether the arena fits its region (a hard limit of the board, whatever the budgets).</summary>
-    public bool ArenaFitsRegion(DeploymentCost cost) => cost.ArenaBytes <= Board.RamRegion(Board.Layout.ArenaRegion).Size;
 }

@@ -66,7 +66,7 @@ public sealed class SubnetEvaluator : IDisposable
     private long _freshTicks;
 
     public bool Fits(DeploymentCost cost) =>
-        _costs.ArenaFitsRegion(cost) && cost.RamBytes <= Budget.RamBytes && cost.FlashBytes <= Budget.FlashBytes
+        cost.ArenaFitsBoard && cost.RamBytes <= Budget.RamBytes && cost.FlashBytes <= Budget.FlashBytes
         && (Budget.LatencyMs is not { } latency || cost.LatencyMs <= latency);
 
     /// <summary>Measures every subnet (in parallel), returning their records in the given order.</summary>

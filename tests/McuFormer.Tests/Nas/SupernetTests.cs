@@ -109,7 +109,7 @@ public class SupernetTests
     public void ParetoFrontKeepsExactlyTheUndominated()
     {
         SubnetRecord Record(string patchKey, double top1, long ram, long flash) =>
-            new(SearchSpace.Uniform(int.Parse(patchKey), 32, 2, 2, 1.0, 1.0) with { EmbedDim = (int)ram }, new(ram, ram, flash, flash, 0, 0, 0, 1), true, top1);
+            new(SearchSpace.Uniform(int.Parse(patchKey), 32, 2, 2, 1.0, 1.0) with { EmbedDim = (int)ram }, new(ram, true, ram, flash, flash, 0, 0, 0, 1), true, top1);
         var records = new[] { Record("4", 0.9, 10, 10), Record("4", 0.8, 12, 12), Record("4", 0.85, 8, 20), Record("7", 0.7, 8, 30) };
         var front = ParetoFront.Of(records);
         Assert.Equal(new[] { records[0].Key, records[2].Key }.Order(), front.Order());
