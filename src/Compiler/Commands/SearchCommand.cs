@@ -31,10 +31,12 @@ public static class SearchCommand
         var flash = new Option<string?>("--flash-budget") { Description = "flash budget: weights and constants + firmware code (e.g. 256KB; default: the board's flash)" };
         var latency = new Option<double?>("--latency-budget") { Description = "latency budget in ms at the board's clock (instruction cost model, CPI 1)" };
         var output = new Option<string>("--out") { Description = "output folder: best.onnx, pareto.csv, pareto.svg, search.json (and checkpoint.json while running)", Required = true };
-        var population = new Option<int>("--population") { Description = "subnets per generation", DefaultValueFactory = _ => 20 };
-        var generations = new Option<int>("--generations") { Description = "generations after the first population", DefaultValueFactory = _ => 10 };
-        var parents = new Option<int>("--parents") { Description = "top-k subnets that parent each generation", DefaultValueFactory = _ => 10 };
-        var mutation = new Option<double>("--mutation") { Description = "probability of redrawing each gene in a mutation", DefaultValueFactory = _ => 0.2 };
+        var defaults = new EvolutionSettings();
+        var population = new Option<int>("--population") { Description = "subnets per generation", DefaultValueFactory = _ => defaults.Population };
+        var generations = new Option<int>("--generations") { Description = "generations after the first population", DefaultValueFactory = _ => defaults.Generations };
+        var parents = new Option<int>("--parents") { Description = "top-k subnets that parent each generation", DefaultValueFactory = _ => defaults.Parents };
+        var mutation = new Option<double>("--mutation") { Description = "probability of redrawing each block's heads, MLP ratio and rank ratio in a mutation", DefaultValueFactory = _ => defaults.MutationProbability };
+        var structureMutation = new Option<double>("--structure-mutation") { Description = "probability of redrawing patch size, embed dim and depth in a mutation", DefaultValueFactory = _ => defaults.StructureMutationProbability };
         var seed = new Option<int>("--seed") { Description = "random seed (a rerun with the same seed resumes from checkpoint.json)", DefaultValueFactory = _ => 0 };
         var validationSamples = new Option<int?>("--val-samples") { Description = "validation images per subnet (default: 2000 of the space's validation split)" };
         var testSamples = new Option<int>("--test-samples") { Description = "test images for the final top-1 of each method's best subnet", DefaultValueFactory = _ => 10000 };
@@ -48,7 +50,7 @@ public static class SearchCommand
         var json = new Option<bool>("--json") { Description = "print search.json instead of tables" };
         var command = new Command("search", "hardware-aware NAS: evolutionary search of a weight-sharing supernet under RAM, flash and latency budgets")
         {
-            supernet, space, board, data, ram, flash, latency, output, population, generations, parents, mutation, seed,
+            supernet, space, board, data, ram, flash, latency, output, population, generations, parents, mutation, structureMutation, seed,
             validationSamples, testSamples, baselines, evolveSpace, cellSamples, profile, rankRatios, patchSizes, jobs, json,
         };
         command.SetAction(parse => Cli.Guard(() =>
@@ -57,7 +59,7 @@ public static class SearchCommand
                 parse.GetValue(supernet) ?? ToolPaths.BundledSupernet, parse.GetValue(space),
                 parse.GetValue(board)!, parse.GetValue(data)!, parse.GetValue(ram), parse.GetValue(flash), parse.GetValue(latency),
                 parse.GetValue(output)!, new EvolutionSettings(parse.GetValue(population), parse.GetValue(generations), parse.GetValue(parents),
-                    parse.GetValue(mutation), parse.GetValue(seed)),
+                    parse.GetValue(mutation), parse.GetValue(structureMutation), parse.GetValue(seed)),
                 parse.GetValue(validationSamples), parse.GetValue(testSamples), parse.GetValue(baselines), parse.GetValue(evolveSpace),
                 parse.GetValue(cellSamples), parse.GetValue(profile), parse.GetValue(jobs),
                 ParseList(parse.GetValue(rankRatios)!, "--rank-ratios", double.Parse), ParseList(parse.GetValue(patchSizes) ?? "", "--patch-sizes", int.Parse));
@@ -162,6 +164,8 @@ public static class SearchCommand
         if (e.Generations < 0) throw new SearchInputException("--generations", $"cannot be negative ({e.Generations})");
         if (e.Parents < 1 || e.Parents > e.Population) throw new SearchInputException("--parents", $"must be between 1 and the population ({e.Population}), not {e.Parents}");
         if (e.MutationProbability is < 0 or > 1) throw new SearchInputException("--mutation", $"must be a probability in [0, 1], not {e.MutationProbability}");
+        if (e.StructureMutationProbability is < 0 or > 1)
+            throw new SearchInputException("--structure-mutation", $"must be a probability in [0, 1], not {e.StructureMutationProbability}");
         if (request.TestSamples < 1) throw new SearchInputException("--test-samples", "must be at least 1");
         if (request.ValidationSamples is < 1) throw new SearchInputException("--val-samples", "must be at least 1");
         if (request.CellSamples < 1) throw new SearchInputException("--cell-samples", "must be at least 1");

@@ -3,11 +3,13 @@ using McuFormer.Nas.Space;
 
 namespace McuFormer.Nas.Search;
 
+/// <summary>Evolution settings; the defaults are AutoFormer's.</summary>
 public sealed record EvolutionSettings(
-    [property: JsonPropertyName("population")] int Population = 20,
-    [property: JsonPropertyName("generations")] int Generations = 10,
+    [property: JsonPropertyName("population")] int Population = 50,
+    [property: JsonPropertyName("generations")] int Generations = 20,
     [property: JsonPropertyName("parents")] int Parents = 10,
     [property: JsonPropertyName("mutation_probability")] double MutationProbability = 0.2,
+    [property: JsonPropertyName("structure_mutation_probability")] double StructureMutationProbability = 0.4,
     [property: JsonPropertyName("seed")] int Seed = 0)
 {
     /// <summary>Subnets an evolutionary run measures for accuracy: the first population and one per generation.</summary>
@@ -45,7 +47,7 @@ public sealed class EvolutionarySearch(SubnetEvaluator evaluator, SearchSpace sp
             int proposal = 0;
             measured.AddRange(Collect(settings.Population, seen, () =>
                 proposal++ % 2 == 0
-                    ? sampler.Mutate(parents[random.Next(parents.Count)], settings.MutationProbability, random)
+                    ? sampler.Mutate(parents[random.Next(parents.Count)], settings.MutationProbability, settings.StructureMutationProbability, random)
                     : sampler.Crossover(parents[random.Next(parents.Count)], parents[random.Next(parents.Count)], random)));
             Report(method, generation, measured);
         }

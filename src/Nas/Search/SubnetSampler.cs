@@ -37,11 +37,16 @@ public sealed class SubnetSampler(SearchSpace space, Subspace subspace)
             [.. Enumerable.Range(0, depth).Select(_ => Subspace.UniformRank ? uniformRank : Pick(random, _c.RankRatio))]);
     }
 
-    /// <summary>Each gene is redrawn with probability <paramref name="probability"/>; a deeper subnet draws its new blocks at random.</summary>
-    public Subnet Mutate(Subnet parent, double probability, Random random)
+    /// <summary>
+    /// Patch size, embed dim and depth are redrawn with probability <paramref name="structureProbability"/>
+    /// and each block's genes with <paramref name="blockProbability"/> (AutoFormer's two rates); a deeper
+    /// subnet draws its new blocks at random.
+    /// </summary>
+    public Subnet Mutate(Subnet parent, double blockProbability, double structureProbability, Random random)
     {
-        bool Flip() => random.NextDouble() < probability;
-        int depth = Flip() ? Pick(random, _c.Depth) : parent.Depth;
+        bool Flip() => random.NextDouble() < blockProbability;
+        bool FlipStructure() => random.NextDouble() < structureProbability;
+        int depth = FlipStructure() ? Pick(random, _c.Depth) : parent.Depth;
         int[] heads = Resize(parent.Heads, depth, () => Pick(random, _c.NumHeads));
         double[] mlp = Resize(parent.MlpRatio, depth, () => Pick(random, _c.MlpRatio));
         double[] rank = Resize(parent.RankRatio, depth, () => Pick(random, _c.RankRatio));
@@ -51,8 +56,8 @@ public sealed class SubnetSampler(SearchSpace space, Subspace subspace)
             if (Flip()) mlp[b] = Pick(random, _c.MlpRatio);
             if (Flip()) rank[b] = Pick(random, _c.RankRatio);
         }
-        return Constrain(new Subnet(Flip() ? Pick(random, _c.PatchSize) : parent.PatchSize,
-            Flip() ? Pick(random, _c.EmbedDim) : parent.EmbedDim, depth, heads, mlp, rank), random);
+        return Constrain(new Subnet(FlipStructure() ? Pick(random, _c.PatchSize) : parent.PatchSize,
+            FlipStructure() ? Pick(random, _c.EmbedDim) : parent.EmbedDim, depth, heads, mlp, rank), random);
     }
 
     /// <summary>Every gene from either parent with equal chance; blocks past the shorter parent come from the one chosen for depth.</summary>

@@ -82,7 +82,7 @@ public class SupernetTests
             for (int i = 0; i < 300; i++)
             {
                 var child = i % 2 == 0
-                    ? sampler.Mutate(parents[random.Next(parents.Count)], 0.3, random)
+                    ? sampler.Mutate(parents[random.Next(parents.Count)], 0.3, 0.4, random)
                     : sampler.Crossover(parents[random.Next(parents.Count)], parents[random.Next(parents.Count)], random);
                 Assert.True(space.Contains(child), $"{child.Key} is outside the space");
                 Assert.True(subspace.Contains(child), $"{child.Key} is outside {subspace}");
@@ -97,8 +97,8 @@ public class SupernetTests
         var sampler = new SubnetSampler(space, Subspace.Whole);
         var random = new Random(9);
         var parent = space.Largest();
-        Assert.Contains(Enumerable.Range(0, 20).Select(_ => sampler.Mutate(parent, 0.5, random)), child => child.Key != parent.Key);
-        Assert.Equal(parent.Key, sampler.Mutate(parent, 0, random).Key);
+        Assert.Contains(Enumerable.Range(0, 20).Select(_ => sampler.Mutate(parent, 0.5, 0.5, random)), child => child.Key != parent.Key);
+        Assert.Equal(parent.Key, sampler.Mutate(parent, 0, 0, random).Key);
         var (a, b) = (space.Largest(), space.Smallest());
         var children = Enumerable.Range(0, 40).Select(_ => sampler.Crossover(a, b, random)).ToList();
         Assert.All(children, c => Assert.Contains(c.EmbedDim, new[] { a.EmbedDim, b.EmbedDim }));
