@@ -96,10 +96,10 @@ public static class SearchCommand
         var test = LoadTest(space, request.Data, request.TestSamples);
 
         Directory.CreateDirectory(request.Output);
-        progress?.Report("measuring the firmware's code size on the smallest subnet");
-        var code = MeasureCodeBytes(materializer, space, board, request.Data);
-        var costs = new DeploymentCostModel(board, code.Bytes, latency);
-        string fingerprint = Fingerprint(request, space, board, code.Bytes, latency);
+        progress?.Report("measuring the firmware's code size on the smallest and largest subnets");
+        var code = MeasureCodeSize(materializer, space, board, request.Data);
+        var costs = new DeploymentCostModel(board, code, latency);
+        string fingerprint = Fingerprint(request, space, board, code, latency);
         var checkpoint = SearchCheckpoint.Open(Path.Combine(request.Output, "checkpoint.json"), fingerprint);
         if (checkpoint.Records.Count > 0) progress?.Report($"resuming: {checkpoint.Records.Count} subnets already measured in {checkpoint.Path}");
 
@@ -108,12 +108,14 @@ public static class SearchCommand
         var options = new SearchOptions(request.Evolution, request.Baselines, request.EvolveSpace, request.CellSamples);
         var outcome = NasSearch.Run(search, space, options);
         var originalRecord = original is null ? null : evaluator.Evaluate([original])[0];
-        var best = outcome.Main.Best ?? throw NothingFits(space, evaluator, budget);
+        if (outcome.Main.Best is null) throw NothingFits(space, evaluator, budget);
+        var (best, built) = BuildBest(outcome.Main, evaluator, board, request.Data, budget, progress);
 
         var methods = new[] { outcome.Main, outcome.Random, outcome.UniformRank }.OfType<MethodResult>().ToList();
         progress?.Report($"top-1 of each method's best subnet on {test.Count} test images");
         var testTop1 = methods.Select(m => m.Best!).DistinctBy(b => b.Key)
             .AsParallel().WithDegreeOfParallelism(Math.Max(1, request.Jobs))
+            .Append(best).DistinctBy(b => b.Key)
             .Select(b => (b.Key, Top1: TestTop1(evaluator, b.Subnet, test)))
             .ToDictionary(x => x.Key, x => x.Top1);
 
@@ -133,10 +135,10 @@ public static class SearchCommand
             Options = options,
             Validation = space.Validation,
             TestSamples = test.Count,
-            CodeBytes = code.Bytes,
-            CodeBytesSource = code.Source,
+            CodeSize = code,
             LatencyModel = latency.Source,
             Best = MethodBest.From(NasSearch.EvolutionMethod, best, testTop1),
+            BestBuilt = built,
             Methods = methods.Select(m => new MethodSummary(m.Method, m.Subspace.ToString(), m.Measured.Count,
                 MethodBest.From(m.Method, m.Best!, testTop1))).ToList(),
             SpaceCells = outcome.Cells,
@@ -234,23 +236,32 @@ public static class SearchCommand
     }
 
     /// <summary>
-    /// Flash besides the model's constants (startup, clock and console set-up, kernels, op sequence),
-    /// measured by building the smallest subnet's firmware: the ELF's flash bytes less its constants.
+    /// Flash besides the model's constants, measured by building the smallest and the largest subnet's
+    /// firmware (ELF flash bytes less constants) with compile's default embedded samples.
     /// </summary>
-    private static (long Bytes, string Source) MeasureCodeBytes(SupernetMaterializer materializer, SearchSpace space, BoardProfile board, string data)
+    private static CodeSize MeasureCodeSize(SupernetMaterializer materializer, SearchSpace space, BoardProfile board, string data)
     {
-        if (!FirmwareBuilder.ArmToolchainInstalled)
-            return (0, $"not measured ({FirmwareBuilder.ArmInstallHint}): flash counts the model's constants only");
+        if (!FirmwareBuilder.ArmToolchainInstalled) return CodeSize.Unmeasured(FirmwareBuilder.ArmInstallHint);
         var folder = Directory.CreateTempSubdirectory("mcuformer-codesize-").FullName;
         try
         {
-            var smallest = space.Smallest();
-            string model = Path.Combine(folder, "smallest.onnx");
-            File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(VitOnnxWriter.Write(materializer.Materialize(smallest))));
-            var outcome = Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
-                Path.Combine(folder, "firmware"), ScheduleOptions.Fused, EmbeddedSamples: 1));
-            return (outcome.Report.FlashBytes - outcome.Report.ConstantBytes,
-                $"firmware of {smallest.Key} built for {board.Name}: {outcome.Report.FlashBytes} B flash less {outcome.Report.ConstantBytes} B of constants");
+            var builds = new List<(string, long)>();
+            foreach (var subnet in new[] { space.Smallest(), space.Largest() })
+            {
+                string model = Path.Combine(folder, subnet.Key + ".onnx");
+                File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(VitOnnxWriter.Write(materializer.Materialize(subnet))));
+                try
+                {
+                    var report = Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
+                        Path.Combine(folder, subnet.Key), ScheduleOptions.Fused)).Report;
+                    builds.Add((subnet.Key, report.FlashBytes - report.ConstantBytes));
+                }
+                catch (FirmwareDoesNotFitException) when (builds.Count > 0)
+                {
+                    // The largest subnet may not fit the board at all; the smallest one's build still counts.
+                }
+            }
+            return CodeSize.LargerOf(builds, board.Name);
         }
         finally
         {
@@ -258,11 +269,53 @@ public static class SearchCommand
         }
     }
 
-    private static string Fingerprint(SearchRequest request, SearchSpace space, BoardProfile board, long codeBytes, LatencyModel latency)
+    /// <summary>
+    /// The flash estimate takes the code size of two builds, but a subnet can link kernels in a way that
+    /// neither did; so the chosen subnet's firmware is built and checked against the budgets, going down
+    /// the ranking when a build does not fit. Without the ARM toolchain the estimate stands.
+    /// </summary>
+    private static (SubnetRecord Best, BuiltFirmware? Built) BuildBest(MethodResult main, SubnetEvaluator evaluator, BoardProfile board, string data,
+        SearchBudget budget, IProgress<string>? progress)
+    {
+        const int Attempts = 5;
+        var ranked = main.Measured.OrderByDescending(r => r.Top1).ThenBy(r => r.Key, StringComparer.Ordinal).Take(Attempts).ToList();
+        if (!FirmwareBuilder.ArmToolchainInstalled) return (ranked[0], null);
+        var folder = Directory.CreateTempSubdirectory("mcuformer-best-").FullName;
+        try
+        {
+            foreach (var candidate in ranked)
+            {
+                progress?.Report($"building the firmware of {candidate.Key}");
+                string model = Path.Combine(folder, candidate.Key + ".onnx");
+                evaluator.Write(candidate.Subnet, model);
+                CompileReport report;
+                try
+                {
+                    report = Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
+                        Path.Combine(folder, candidate.Key), ScheduleOptions.Fused)).Report;
+                }
+                catch (FirmwareDoesNotFitException)
+                {
+                    continue;
+                }
+                if (report.Fits && report.FlashBytes <= budget.FlashBytes && report.PeakRamBytes <= budget.RamBytes)
+                    return (candidate, new BuiltFirmware(candidate.Key, report.FlashBytes, report.PeakRamBytes, report.ArenaBytes));
+                progress?.Report($"{candidate.Key} built to {report.FlashBytes} B flash and {report.PeakRamBytes} B RAM, over the budgets; next");
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        throw new FirmwareDoesNotFitException(
+            $"none of the {ranked.Count} best subnets fits the budgets once built (RAM {budget.RamBytes} B, flash {budget.FlashBytes} B); lower --flash-budget or --ram-budget by a few KB for the estimate");
+    }
+
+    private static string Fingerprint(SearchRequest request, SearchSpace space, BoardProfile board, CodeSize code, LatencyModel latency)
     {
         static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
         string text = string.Join("\n", Hash(space.SourcePath), Hash(request.Supernet), board.Name,
-            string.Join(",", request.RankRatios), string.Join(",", request.PatchSizes), codeBytes.ToString(CultureInfo.InvariantCulture),
+            string.Join(",", request.RankRatios), string.Join(",", request.PatchSizes), JsonSerializer.Serialize(code),
             latency.Source, string.Join(",", latency.PerMac.Concat(latency.PerByte).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value:R}")),
             Path.GetFullPath(request.Data), JsonSerializer.Serialize(space.Validation));
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
@@ -322,7 +375,7 @@ public static class SearchCommand
             AnsiConsole.MarkupLine($"best of {Markup.Escape(m.Method)}: {Markup.Escape(m.Best.Key)}");
         AnsiConsole.MarkupLine($"{report.SubnetsMeasured} subnets costed, {report.SubnetsWithinBudget} within budget, {report.AccuracyRuns} accuracy runs in {report.Seconds:F0} s " +
             $"on {report.Cores} cores: [bold]{report.SubnetsPerMinute?.ToString("F1") ?? "-"} subnets/min[/]");
-        AnsiConsole.MarkupLine($"code bytes: {Markup.Escape(report.CodeBytesSource)}");
+        AnsiConsole.MarkupLine($"code size: {Markup.Escape(report.CodeSize.Source)}");
         AnsiConsole.MarkupLine($"best: {Markup.Escape(report.Best.Subnet.Key)} → best.onnx, pareto.csv, pareto.svg, search.json");
     }
 }

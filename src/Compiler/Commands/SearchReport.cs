@@ -18,6 +18,13 @@ public sealed record MethodBest(
         new(method, best.Subnet, best.Key, best.Top1!.Value, testTop1[best.Key], best.Cost);
 }
 
+/// <summary>The chosen subnet's firmware as `compile` built it during the search (ELF figures).</summary>
+public sealed record BuiltFirmware(
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("flash_bytes")] long FlashBytes,
+    [property: JsonPropertyName("peak_ram_bytes")] long PeakRamBytes,
+    [property: JsonPropertyName("arena_bytes")] long ArenaBytes);
+
 public sealed record MethodSummary(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("subspace")] string Subspace,
@@ -41,10 +48,12 @@ public sealed record SearchReport
     [JsonPropertyName("options")] public required SearchOptions Options { get; init; }
     [JsonPropertyName("validation")] public required ValidationSplit Validation { get; init; }
     [JsonPropertyName("test_samples")] public required int TestSamples { get; init; }
-    [JsonPropertyName("code_bytes")] public required long CodeBytes { get; init; }
-    [JsonPropertyName("code_bytes_source")] public required string CodeBytesSource { get; init; }
+    /// <summary>How flash besides the constants was measured: bytes at a number of steps, and per extra step.</summary>
+    [JsonPropertyName("code_size")] public required CodeSize CodeSize { get; init; }
     [JsonPropertyName("latency_model")] public required string LatencyModel { get; init; }
     [JsonPropertyName("best")] public required MethodBest Best { get; init; }
+    /// <summary>Null when the ARM toolchain is missing and the chosen subnet could not be built.</summary>
+    [JsonPropertyName("best_built")] public required BuiltFirmware? BestBuilt { get; init; }
     [JsonPropertyName("methods")] public required IReadOnlyList<MethodSummary> Methods { get; init; }
     [JsonPropertyName("space_cells"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<CellScore>? SpaceCells { get; init; }
     [JsonPropertyName("subnets_measured")] public required int SubnetsMeasured { get; init; }

@@ -24,13 +24,12 @@ public sealed record DeploymentCost(
 /// Costs a model as `compile` would deploy it: the fused schedule and the activation plan over the
 /// board's RAM regions that the compiler picks (peak RAM = those arenas + the board's stack), the
 /// constants the code generator lays out in flash for it (and for its streamed entry point) plus the
-/// firmware's measured code bytes, and the latency model.
+/// firmware's code size, and the latency model.
 /// </summary>
-public sealed class DeploymentCostModel(BoardProfile board, long codeBytes, LatencyModel latency)
+public sealed class DeploymentCostModel(BoardProfile board, CodeSize code, LatencyModel latency)
 {
     public BoardProfile Board { get; } = board;
-    /// <summary>Flash the firmware uses besides the model's constants (startup, runtime kernels, op sequence).</summary>
-    public long CodeBytes { get; } = codeBytes;
+    public CodeSize Code { get; } = code;
     public LatencyModel Latency { get; } = latency;
 
     public DeploymentCost Measure(ModelGraph graph)
@@ -39,7 +38,7 @@ public sealed class DeploymentCostModel(BoardProfile board, long codeBytes, Late
         var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(Board), TimeSpan.FromSeconds(5));
         long constants = ModelSource.ConstantBytesOf(new[] { schedule, KernelLowering.StreamedVariant(model, schedule) }.OfType<Schedule>());
         long instructions = Latency.Instructions(schedule);
-        return new DeploymentCost(plan.TotalPeakBytes, plan.Fits, plan.TotalPeakBytes + Board.Layout.StackSize, constants, constants + CodeBytes,
+        return new DeploymentCost(plan.TotalPeakBytes, plan.Fits, plan.TotalPeakBytes + Board.Layout.StackSize, constants, constants + Code.Bytes,
             graph.Ops.Sum(o => o.Parameters), graph.Macs, instructions, instructions * 1000.0 / Board.ClockHz);
     }
 }

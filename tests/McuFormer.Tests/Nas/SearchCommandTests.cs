@@ -36,7 +36,8 @@ public class SearchCommandTests
         Assert.True(cost.GetProperty("ram_bytes").GetInt64() <= 24 * 1024);
         Assert.True(cost.GetProperty("flash_bytes").GetInt64() <= 128 * 1024);
         Assert.Equal(3, report.GetProperty("methods").GetArrayLength());
-        Assert.True(report.GetProperty("code_bytes").GetInt64() > 0);
+        var code = report.GetProperty("code_size");
+        Assert.True(code.GetProperty("bytes").GetInt64() > 0);
 
         var csv = File.ReadAllLines(Path.Combine(output, "pareto.csv"));
         Assert.Equal("subnet,top1,arena_bytes,ram_bytes,flash_bytes,constant_bytes,latency_ms,params,macs,fits,pareto,methods", csv[0]);
@@ -61,6 +62,14 @@ public class SearchCommandTests
         Assert.Equal(cost.GetProperty("arena_bytes").GetInt64(), plan.GetProperty("total_peak_bytes").GetInt64());
         Assert.Equal(cost.GetProperty("arena_bytes").GetInt64(), compiled.GetProperty("arena_bytes").GetInt64());
         Assert.Equal(cost.GetProperty("constant_bytes").GetInt64(), compiled.GetProperty("constant_bytes").GetInt64());
+        // The search built the chosen subnet as compile does; the flash estimate from two other builds is close to it.
+        var searchBuilt = report.GetProperty("best_built");
+        Assert.Equal(best.GetProperty("key").GetString(), searchBuilt.GetProperty("key").GetString());
+        Assert.Equal(compiled.GetProperty("flash_bytes").GetInt64(), searchBuilt.GetProperty("flash_bytes").GetInt64());
+        Assert.Equal(compiled.GetProperty("peak_ram_bytes").GetInt64(), searchBuilt.GetProperty("peak_ram_bytes").GetInt64());
+        Assert.True(searchBuilt.GetProperty("flash_bytes").GetInt64() <= 128 * 1024);
+        long estimated = cost.GetProperty("flash_bytes").GetInt64(), built = compiled.GetProperty("flash_bytes").GetInt64();
+        Assert.True(Math.Abs(estimated - built) <= built / 50, $"flash estimated {estimated} B, built {built} B");
         var simulate = CliRunner.Run("simulate", firmware, "--limit", "20", "--json");
         Assert.True(simulate.ExitCode == 0, simulate.Stderr + simulate.Stdout);
         Assert.True(JsonDocument.Parse(simulate.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
@@ -79,7 +88,7 @@ public class SearchCommandTests
         string model = Path.Combine(folder.Path, name + ".onnx");
         File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(McuFormer.Nas.Materialize.VitOnnxWriter.Write(materializer.Materialize(subnet))));
         var board = new BoardCatalog(Path.Combine(AppContext.BaseDirectory, "boards")).Get(Board);
-        var cost = new DeploymentCostModel(board, 0, LatencyModel.Default).Measure(OnnxImporter.Import(model));
+        var cost = new DeploymentCostModel(board, CodeSize.Unmeasured("constants only"), LatencyModel.Default).Measure(OnnxImporter.Import(model));
 
         var outcome = Compilation.Compile(new CompileOptions(model, Board, TestModels.FashionMnist, 32, RangeMethod.MinMax,
             Path.Combine(folder.Path, "firmware"), ScheduleOptions.Fused, EmbeddedSamples: 1));
