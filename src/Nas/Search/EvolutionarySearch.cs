@@ -24,13 +24,18 @@ public sealed record MethodResult(string Method, Subspace Subspace, IReadOnlyLis
 
 /// <summary>
 /// AutoFormer-style evolution under budgets: a random feasible population, then each generation
-/// half mutations and half crossovers of the best parents found so far; subnets that break a budget
-/// are measured for cost only and never become parents. Also the random-search baseline.
+/// half mutations and half crossovers of the best parents found so far. A child that breaks a budget
+/// is measured for cost only, never becomes a parent, and is repaired: shrunk one block gene at a
+/// time (a lower rank ratio, MLP ratio or head count) until it fits. Without the repair, a jump to a
+/// wider embedding or a deeper net almost always breaks a tight budget and the search stays where it
+/// started. Also the random-search baseline, which samples without repair.
 /// </summary>
 public sealed class EvolutionarySearch(SubnetEvaluator evaluator, SearchSpace space, EvolutionSettings settings, IProgress<string>? progress)
 {
     // Proposals per feasible subnet wanted before a run gives up on a subspace the budgets exclude.
     private const int AttemptsPerSubnet = 40;
+    // Shrinking steps tried on one infeasible child.
+    private const int RepairsPerChild = 4;
 
     public MethodResult Evolve(string method, Subspace subspace, int seedOffset)
     {
@@ -48,7 +53,8 @@ public sealed class EvolutionarySearch(SubnetEvaluator evaluator, SearchSpace sp
             measured.AddRange(Collect(settings.Population, seen, () =>
                 proposal++ % 2 == 0
                     ? sampler.Mutate(parents[random.Next(parents.Count)], settings.MutationProbability, settings.StructureMutationProbability, random)
-                    : sampler.Crossover(parents[random.Next(parents.Count)], parents[random.Next(parents.Count)], random)));
+                    : sampler.Crossover(parents[random.Next(parents.Count)], parents[random.Next(parents.Count)], random),
+                child => sampler.Shrink(child, random)));
             Report(method, generation, measured);
         }
         return new MethodResult(method, subspace, measured);
@@ -64,21 +70,31 @@ public sealed class EvolutionarySearch(SubnetEvaluator evaluator, SearchSpace sp
         return new MethodResult(method, subspace, measured);
     }
 
-    /// <summary>Proposes new subnets until <paramref name="wanted"/> of them meet the budgets (or the attempts run out).</summary>
-    private List<SubnetRecord> Collect(int wanted, HashSet<string> seen, Func<Subnet> propose)
+    /// <summary>
+    /// Proposes new subnets until <paramref name="wanted"/> of them meet the budgets (or the attempts run
+    /// out); with <paramref name="shrink"/>, an infeasible proposal is followed by shrunk versions of it.
+    /// </summary>
+    private List<SubnetRecord> Collect(int wanted, HashSet<string> seen, Func<Subnet> propose, Func<Subnet, Subnet?>? shrink = null)
     {
         var kept = new List<SubnetRecord>();
+        var repaired = new Queue<(Subnet Subnet, int RepairsLeft)>();
         int attempts = 0;
         while (kept.Count < wanted && attempts < wanted * AttemptsPerSubnet)
         {
-            var batch = new List<Subnet>();
+            var batch = new List<(Subnet Subnet, int RepairsLeft)>();
             while (batch.Count < wanted - kept.Count && attempts < wanted * AttemptsPerSubnet)
             {
                 attempts++;
-                var candidate = propose();
-                if (seen.Add(candidate.Key)) batch.Add(candidate);
+                (Subnet Subnet, int RepairsLeft) next = repaired.Count > 0 ? repaired.Dequeue() : (propose(), RepairsPerChild);
+                if (seen.Add(next.Subnet.Key)) batch.Add(next);
             }
-            kept.AddRange(evaluator.Evaluate(batch).Where(r => r.Fits));
+            var records = evaluator.Evaluate([.. batch.Select(b => b.Subnet)]);
+            for (int i = 0; i < records.Count; i++)
+            {
+                if (records[i].Fits) kept.Add(records[i]);
+                else if (shrink is not null && batch[i].RepairsLeft > 0 && shrink(batch[i].Subnet) is { } smaller)
+                    repaired.Enqueue((smaller, batch[i].RepairsLeft - 1));
+            }
         }
         return kept;
     }

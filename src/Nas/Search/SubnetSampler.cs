@@ -73,6 +73,29 @@ public sealed class SubnetSampler(SearchSpace space, Subspace subspace)
             [.. Enumerable.Range(0, deep.Depth).Select(i => Gene(deep.RankRatio, other.RankRatio, i))]), random);
     }
 
+    /// <summary>
+    /// A cheaper neighbour: one block's rank ratio (every block's, when ranks are tied), MLP ratio or head
+    /// count moved to the next lower choice; null when every block is already at the smallest choices.
+    /// </summary>
+    public Subnet? Shrink(Subnet subnet, Random random)
+    {
+        var moves = new List<Func<Subnet>>();
+        for (int b = 0; b < subnet.Depth; b++)
+        {
+            int block = b;
+            if (Lower(subnet.RankRatio[block], _c.RankRatio) is { } rank && Subspace.RankRatio is null)
+                moves.Add(() => subnet with { RankRatio = [.. subnet.RankRatio.Select((r, i) => Subspace.UniformRank || i == block ? rank : r)] });
+            if (Lower(subnet.MlpRatio[block], _c.MlpRatio) is { } mlp)
+                moves.Add(() => subnet with { MlpRatio = [.. subnet.MlpRatio.Select((m, i) => i == block ? mlp : m)] });
+            if (Lower(subnet.Heads[block], _c.NumHeads) is { } heads)
+                moves.Add(() => subnet with { Heads = [.. subnet.Heads.Select((h, i) => i == block ? heads : h)] });
+        }
+        return moves.Count == 0 ? null : moves[random.Next(moves.Count)]();
+    }
+
+    private static T? Lower<T>(T value, T[] choices) where T : struct, IComparable<T> =>
+        choices.Where(c => c.CompareTo(value) < 0).Select(c => (T?)c).Max();
+
     /// <summary>Brings a child back into the subspace (a tied rank ratio is re-tied to one of its blocks' values).</summary>
     private Subnet Constrain(Subnet subnet, Random random)
     {

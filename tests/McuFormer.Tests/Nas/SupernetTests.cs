@@ -106,6 +106,31 @@ public class SupernetTests
     }
 
     [Fact]
+    public void ShrinkingLowersOneGeneAndStopsAtTheSmallestSubnet()
+    {
+        var space = Space.Value;
+        var random = new Random(3);
+        var materializer = Materializer.Value;
+        foreach (var subspace in new[] { Subspace.Whole, Subspace.UniformRankOnly })
+        {
+            var sampler = new SubnetSampler(space, subspace);
+            var subnet = SearchSpace.Uniform(4, 64, 4, 4, 2.0, 1.0);
+            long Parameters(Subnet s) => materializer.Materialize(s).Blocks.Sum(b =>
+                new[] { b.Qkv, b.Projection, b.Fc1, b.Fc2 }.Sum(chain => chain.Layers.Sum(l => l.Parameters)));
+            for (int step = 0; step < 100 && sampler.Shrink(subnet, random) is { } smaller; step++)
+            {
+                Assert.True(space.Contains(smaller) && subspace.Contains(smaller), smaller.Key);
+                Assert.Equal((subnet.PatchSize, subnet.EmbedDim, subnet.Depth), (smaller.PatchSize, smaller.EmbedDim, smaller.Depth));
+                Assert.True(Parameters(smaller) <= Parameters(subnet), $"{smaller.Key} is not cheaper than {subnet.Key}");
+                subnet = smaller;
+            }
+            Assert.Null(sampler.Shrink(subnet, random));
+            Assert.All(subnet.RankRatio, r => Assert.Equal(space.Choices.RankRatio.Min(), r));
+            Assert.All(subnet.Heads, h => Assert.Equal(space.Choices.NumHeads.Min(), h));
+        }
+    }
+
+    [Fact]
     public void ParetoFrontKeepsExactlyTheUndominated()
     {
         SubnetRecord Record(string patchKey, double top1, long ram, long flash) =>
