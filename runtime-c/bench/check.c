@@ -46,6 +46,44 @@ static int8_t *carve_outputs(carver *memory, int32_t bytes)
     return out;
 }
 
+/* Per-output-channel parameters of a linear or patch embedding: int8 weights [channels][taps],
+ * int32 biases within +-bias_limit, requantization multipliers and shifts. */
+typedef struct {
+    int8_t *weights;
+    int32_t *bias;
+    int32_t *multipliers;
+    int32_t *shifts;
+} channel_params;
+
+static channel_params random_channel_params(case_rng *rng, carver *memory, int32_t channels,
+                                            int32_t taps, int32_t bias_limit)
+{
+    channel_params p;
+    p.weights = carve(memory, channels * taps);
+    p.bias = carve(memory, channels * 4);
+    p.multipliers = carve(memory, channels * 4);
+    p.shifts = carve(memory, channels * 4);
+    rng_fill_s8(rng, p.weights, channels * taps);
+    for (int32_t c = 0; c < channels; c++) {
+        p.bias[c] = (int32_t)rng_range(rng, -bias_limit, bias_limit);
+        p.multipliers[c] = rng_multiplier(rng);
+        p.shifts[c] = rng_shift(rng);
+    }
+    return p;
+}
+
+/* Per-channel LayerNorm scale and offset in Q16, at the magnitudes the compiler produces. */
+static void random_layernorm_params(case_rng *rng, carver *memory, int32_t dim, int32_t **gamma_q,
+                                    int32_t **beta_q)
+{
+    *gamma_q = carve(memory, dim * 4);
+    *beta_q = carve(memory, dim * 4);
+    for (int32_t i = 0; i < dim; i++) {
+        (*gamma_q)[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
+        (*beta_q)[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
+    }
+}
+
 /* Records one case: the two outputs must be identical. */
 static void compare(tally *t, int32_t iteration, const int8_t *dsp, const int8_t *portable,
                     int32_t bytes)
@@ -100,25 +138,17 @@ static void check_linear(case_rng *rng, tally *t, int32_t cases)
         const int with_bias = rng_range(rng, 0, 3) != 0;
 
         int8_t *in = carve(&memory, rows * in_stride);
-        int8_t *weights = carve(&memory, out_features * in_features);
-        int32_t *bias = carve(&memory, out_features * 4);
-        int32_t *multipliers = carve(&memory, out_features * 4);
-        int32_t *shifts = carve(&memory, out_features * 4);
         rng_fill_s8(rng, in, rows * in_stride);
-        rng_fill_s8(rng, weights, out_features * in_features);
-        for (int32_t o = 0; o < out_features; o++) {
-            bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
-            multipliers[o] = rng_multiplier(rng);
-            shifts[o] = rng_shift(rng);
-        }
+        const channel_params p =
+            random_channel_params(rng, &memory, out_features, in_features, 1 << 22);
         const int32_t out_bytes = rows * out_stride;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_linear_s8(in, in_stride, dsp, out_stride, rows, in_features, out_features, weights,
-                      with_bias ? bias : 0, multipliers, shifts, in_zp, out_zp);
+        mcu_linear_s8(in, in_stride, dsp, out_stride, rows, in_features, out_features, p.weights,
+                      with_bias ? p.bias : 0, p.multipliers, p.shifts, in_zp, out_zp);
         mcu_linear_s8_portable(in, in_stride, portable, out_stride, rows, in_features,
-                               out_features, weights, with_bias ? bias : 0, multipliers, shifts,
-                               in_zp, out_zp);
+                               out_features, p.weights, with_bias ? p.bias : 0, p.multipliers,
+                               p.shifts, in_zp, out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
     }
 }
@@ -159,26 +189,19 @@ static void check_linear_overwrite(case_rng *rng, tally *t, int32_t cases)
         const int32_t in_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
 
         int8_t *input = carve(&memory, rows * in_stride);
-        int8_t *weights = carve(&memory, out_features * in_features);
-        int32_t *bias = carve(&memory, out_features * 4);
-        int32_t *multipliers = carve(&memory, out_features * 4);
-        int32_t *shifts = carve(&memory, out_features * 4);
         rng_fill_s8(rng, input, rows * in_stride);
-        rng_fill_s8(rng, weights, out_features * in_features);
-        for (int32_t o = 0; o < out_features; o++) {
-            bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
-            multipliers[o] = rng_multiplier(rng);
-            shifts[o] = rng_shift(rng);
-        }
+        const channel_params p =
+            random_channel_params(rng, &memory, out_features, in_features, 1 << 22);
         const int32_t out_bytes = rows * out_features;
         int8_t *portable = carve_outputs(&memory, out_bytes);
         mcu_linear_s8_portable(input, in_stride, portable, out_features, rows, in_features,
-                               out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
+                               out_features, p.weights, p.bias, p.multipliers, p.shifts, in_zp,
+                               out_zp);
         int8_t *dsp;
         const int32_t shift = rng_overlap_shift(rng, rows, in_stride, out_features);
         int8_t *in = carve_overlapping(&memory, input, rows * in_stride, out_bytes, shift, &dsp);
         mcu_linear_s8(in, in_stride, dsp, out_features, rows, in_features, out_features,
-                      weights, bias, multipliers, shifts, in_zp, out_zp);
+                      p.weights, p.bias, p.multipliers, p.shifts, in_zp, out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
     }
 }
@@ -191,12 +214,8 @@ static void check_layernorm_overwrite(case_rng *rng, tally *t, int32_t cases)
         const int32_t dim = (int32_t)rng_range(rng, 1, 200);
         const int32_t out_zp = rng_zero_point(rng);
         const int64_t eps_term = rng_range(rng, 0, 1000);
-        int32_t *gamma_q = carve(&memory, dim * 4);
-        int32_t *beta_q = carve(&memory, dim * 4);
-        for (int32_t i = 0; i < dim; i++) {
-            gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
-            beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
-        }
+        int32_t *gamma_q, *beta_q;
+        random_layernorm_params(rng, &memory, dim, &gamma_q, &beta_q);
         int8_t *input = carve(&memory, rows * dim);
         rng_fill_s8(rng, input, rows * dim);
         int8_t *portable = carve_outputs(&memory, rows * dim);
@@ -223,36 +242,23 @@ static void check_layernorm_linear(case_rng *rng, tally *t, int32_t cases)
         const int32_t out_features = rng_range(rng, 0, 3) == 0 ? dim : (int32_t)rng_range(rng, 1, 60);
         const int32_t norm_zp = rng_zero_point(rng), out_zp = rng_zero_point(rng);
         const int64_t eps_term = rng_range(rng, 0, 1000);
-        int32_t *gamma_q = carve(&memory, dim * 4);
-        int32_t *beta_q = carve(&memory, dim * 4);
-        int8_t *weights = carve(&memory, out_features * dim);
-        int32_t *bias = carve(&memory, out_features * 4);
-        int32_t *multipliers = carve(&memory, out_features * 4);
-        int32_t *shifts = carve(&memory, out_features * 4);
+        int32_t *gamma_q, *beta_q;
+        random_layernorm_params(rng, &memory, dim, &gamma_q, &beta_q);
+        const channel_params p = random_channel_params(rng, &memory, out_features, dim, 1 << 22);
         int8_t *scratch = carve(&memory, MCU_LAYERNORM_LINEAR_BLOCK * dim);
-        for (int32_t i = 0; i < dim; i++) {
-            gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
-            beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
-        }
-        rng_fill_s8(rng, weights, out_features * dim);
-        for (int32_t o = 0; o < out_features; o++) {
-            bias[o] = (int32_t)rng_range(rng, -(1 << 22), 1 << 22);
-            multipliers[o] = rng_multiplier(rng);
-            shifts[o] = rng_shift(rng);
-        }
         int8_t *input = carve(&memory, rows * dim);
         rng_fill_s8(rng, input, rows * dim);
         const int32_t out_bytes = rows * out_features;
         int8_t *portable = carve_outputs(&memory, out_bytes);
         mcu_layernorm_linear_s8_portable(input, dim, portable, out_features, rows, dim, eps_term,
-                                         gamma_q, beta_q, norm_zp, out_features, weights, bias,
-                                         multipliers, shifts, out_zp, scratch);
+                                         gamma_q, beta_q, norm_zp, out_features, p.weights, p.bias,
+                                         p.multipliers, p.shifts, out_zp, scratch);
         int8_t *dsp;
         const int32_t shift = rng_overlap_shift(rng, rows, dim, out_features);
         int8_t *in = carve_overlapping(&memory, input, rows * dim, out_bytes, shift, &dsp);
         mcu_layernorm_linear_s8(in, dim, dsp, out_features, rows, dim, eps_term, gamma_q, beta_q,
-                                norm_zp, out_features, weights, bias, multipliers, shifts, out_zp,
-                                scratch);
+                                norm_zp, out_features, p.weights, p.bias, p.multipliers, p.shifts,
+                                out_zp, scratch);
         compare(t, iteration, dsp, portable, out_bytes);
     }
 }
@@ -523,25 +529,17 @@ static void check_patch_embed(case_rng *rng, tally *t, int32_t cases)
         const int32_t taps = channels * patch * patch;
 
         int8_t *image = carve(&memory, channels * height * width);
-        int8_t *weights = carve(&memory, embed * taps);
-        int32_t *bias = carve(&memory, embed * 4);
-        int32_t *multipliers = carve(&memory, embed * 4);
-        int32_t *shifts = carve(&memory, embed * 4);
         rng_fill_s8(rng, image, channels * height * width);
-        rng_fill_s8(rng, weights, embed * taps);
-        for (int32_t e = 0; e < embed; e++) {
-            bias[e] = (int32_t)rng_range(rng, -(1 << 20), 1 << 20);
-            multipliers[e] = rng_multiplier(rng);
-            shifts[e] = rng_shift(rng);
-        }
+        const channel_params p = random_channel_params(rng, &memory, embed, taps, 1 << 20);
         const int32_t out_bytes = grid_h * grid_w * embed;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
         int8_t *portable = carve_outputs(&memory, out_bytes);
         mcu_patch_embed_s8(image, channels, height, width, patch, pad_top, pad_left, grid_h,
-                           grid_w, weights, bias, multipliers, shifts, embed, in_zp, out_zp, dsp);
+                           grid_w, p.weights, p.bias, p.multipliers, p.shifts, embed, in_zp,
+                           out_zp, dsp);
         mcu_patch_embed_s8_portable(image, channels, height, width, patch, pad_top, pad_left,
-                                    grid_h, grid_w, weights, bias, multipliers, shifts, embed,
-                                    in_zp, out_zp, portable);
+                                    grid_h, grid_w, p.weights, p.bias, p.multipliers, p.shifts,
+                                    embed, in_zp, out_zp, portable);
         compare(t, iteration, dsp, portable, out_bytes);
     }
 }

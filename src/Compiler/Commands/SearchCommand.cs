@@ -109,14 +109,14 @@ public static class SearchCommand
         var outcome = NasSearch.Run(search, space, options);
         var originalRecord = original is null ? null : evaluator.Evaluate([original])[0];
         if (outcome.Main.Best is null) throw NothingFits(space, evaluator, budget);
-        var (best, built) = BuildBest(outcome.Main, evaluator, board, request.Data, budget, progress);
+        var (best, built) = BuildBest(outcome.Main, materializer, board, request.Data, budget, progress);
 
         var methods = new[] { outcome.Main, outcome.Random, outcome.UniformRank }.OfType<MethodResult>().ToList();
         progress?.Report($"top-1 of each method's best subnet on {test.Count} test images");
         var testTop1 = methods.Select(m => m.Best!).DistinctBy(b => b.Key)
             .AsParallel().WithDegreeOfParallelism(Math.Max(1, request.Jobs))
             .Append(best).DistinctBy(b => b.Key)
-            .Select(b => (b.Key, Top1: TestTop1(evaluator, b.Subnet, test)))
+            .Select(b => (b.Key, Top1: evaluator.Top1(b.Subnet, test)))
             .ToDictionary(x => x.Key, x => x.Top1);
 
         var records = evaluator.Records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
@@ -151,7 +151,7 @@ public static class SearchCommand
             ParetoFront = front.Order(StringComparer.Ordinal).ToList(),
         };
 
-        evaluator.Write(best.Subnet, Path.Combine(request.Output, "best.onnx"));
+        materializer.WriteOnnx(best.Subnet, Path.Combine(request.Output, "best.onnx"));
         File.WriteAllText(Path.Combine(request.Output, "pareto.csv"), ParetoCsv(records, front, outcome));
         File.WriteAllText(Path.Combine(request.Output, "pareto.svg"),
             ParetoChart.Svg(records, front, best.Key, $"{Path.GetFileName(request.Supernet)} on {board.Name}: RAM ≤ {budget.RamBytes / 1024} KB, flash ≤ {budget.FlashBytes / 1024} KB"));
@@ -248,12 +248,9 @@ public static class SearchCommand
             var builds = new List<(string, long)>();
             foreach (var subnet in new[] { space.Smallest(), space.Largest() })
             {
-                string model = Path.Combine(folder, subnet.Key + ".onnx");
-                File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(VitOnnxWriter.Write(materializer.Materialize(subnet))));
                 try
                 {
-                    var report = Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
-                        Path.Combine(folder, subnet.Key), ScheduleOptions.Fused)).Report;
+                    var report = BuildFirmware(materializer, subnet, folder, board, data);
                     builds.Add((subnet.Key, report.FlashBytes - report.ConstantBytes));
                 }
                 catch (FirmwareDoesNotFitException) when (builds.Count > 0)
@@ -274,7 +271,7 @@ public static class SearchCommand
     /// neither did; so the chosen subnet's firmware is built and checked against the budgets, going down
     /// the ranking when a build does not fit. Without the ARM toolchain the estimate stands.
     /// </summary>
-    private static (SubnetRecord Best, BuiltFirmware? Built) BuildBest(MethodResult main, SubnetEvaluator evaluator, BoardProfile board, string data,
+    private static (SubnetRecord Best, BuiltFirmware? Built) BuildBest(MethodResult main, SupernetMaterializer materializer, BoardProfile board, string data,
         SearchBudget budget, IProgress<string>? progress)
     {
         const int Attempts = 5;
@@ -286,13 +283,10 @@ public static class SearchCommand
             foreach (var candidate in ranked)
             {
                 progress?.Report($"building the firmware of {candidate.Key}");
-                string model = Path.Combine(folder, candidate.Key + ".onnx");
-                evaluator.Write(candidate.Subnet, model);
                 CompileReport report;
                 try
                 {
-                    report = Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
-                        Path.Combine(folder, candidate.Key), ScheduleOptions.Fused)).Report;
+                    report = BuildFirmware(materializer, candidate.Subnet, folder, board, data);
                 }
                 catch (FirmwareDoesNotFitException)
                 {
@@ -321,18 +315,13 @@ public static class SearchCommand
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    private static double TestTop1(SubnetEvaluator evaluator, Subnet subnet, Dataset test)
+    /// <summary>Compiles a subnet for the board as `compile` does (default embedded samples; 16 calibration images suffice for sizes).</summary>
+    private static CompileReport BuildFirmware(SupernetMaterializer materializer, Subnet subnet, string folder, BoardProfile board, string data)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"mcuformer-test-{Environment.ProcessId}-{subnet.Key}.onnx");
-        try
-        {
-            evaluator.Write(subnet, path);
-            return AccuracyEvaluator.Top1(path, test);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        string model = Path.Combine(folder, subnet.Key + ".onnx");
+        materializer.WriteOnnx(subnet, model);
+        return Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
+            Path.Combine(folder, subnet.Key), ScheduleOptions.Fused)).Report;
     }
 
     private static FirmwareDoesNotFitException NothingFits(SearchSpace space, SubnetEvaluator evaluator, SearchBudget budget)

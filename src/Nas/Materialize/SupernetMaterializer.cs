@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using McuFormer.Model.Datasets;
 using McuFormer.Nas.Space;
 
@@ -35,6 +36,9 @@ public sealed class SupernetMaterializer
             throw new SearchInputException(path, error.Message.StartsWith(path, StringComparison.Ordinal) ? error.Message[(path.Length + 2)..] : error.Message);
         }
     }
+
+    /// <summary>The subnet as a standalone ONNX model, the file `compile` takes.</summary>
+    public void WriteOnnx(Subnet subnet, string path) => File.WriteAllBytes(path, VitOnnxWriter.Write(Materialize(subnet)).ToByteArray());
 
     public VitWeights Materialize(Subnet subnet)
     {

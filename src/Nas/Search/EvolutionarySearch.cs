@@ -10,11 +10,7 @@ public sealed record EvolutionSettings(
     [property: JsonPropertyName("parents")] int Parents = 10,
     [property: JsonPropertyName("mutation_probability")] double MutationProbability = 0.2,
     [property: JsonPropertyName("structure_mutation_probability")] double StructureMutationProbability = 0.4,
-    [property: JsonPropertyName("seed")] int Seed = 0)
-{
-    /// <summary>Subnets an evolutionary run measures for accuracy: the first population and one per generation.</summary>
-    [JsonIgnore] public int Evaluations => Population * (Generations + 1);
-}
+    [property: JsonPropertyName("seed")] int Seed = 0);
 
 /// <summary>What one search method found: every subnet it measured that met the budgets, in order.</summary>
 public sealed record MethodResult(string Method, Subspace Subspace, IReadOnlyList<SubnetRecord> Measured)

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
-using Google.Protobuf;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Nas.Evaluation;
@@ -38,6 +37,7 @@ public sealed class SubnetEvaluator : IDisposable
     private readonly SearchCheckpoint _checkpoint;
     private readonly string _scratch;
     private readonly ConcurrentDictionary<string, SubnetRecord> _records;
+    private readonly int _parallelism;
 
     public SubnetEvaluator(SupernetMaterializer materializer, DeploymentCostModel costs, Dataset validation, SearchBudget budget,
         SearchCheckpoint checkpoint, int parallelism)
@@ -47,7 +47,7 @@ public sealed class SubnetEvaluator : IDisposable
         _validation = validation;
         Budget = budget;
         _checkpoint = checkpoint;
-        Parallelism = parallelism;
+        _parallelism = parallelism;
         // Budgets may differ from the run that wrote the checkpoint: re-judge every cost, and forget
         // subnets that now fit but were never run for accuracy so that they are measured again.
         _records = new(checkpoint.Records.Select(r => r with { Fits = Fits(r.Cost) })
@@ -56,14 +56,11 @@ public sealed class SubnetEvaluator : IDisposable
     }
 
     public SearchBudget Budget { get; }
-    public int Parallelism { get; }
     /// <summary>Subnets whose accuracy was measured in this process (not replayed from the checkpoint).</summary>
     public int FreshAccuracyRuns => _freshAccuracyRuns;
-    public TimeSpan FreshAccuracyTime => TimeSpan.FromTicks(Interlocked.Read(ref _freshTicks));
     public IReadOnlyCollection<SubnetRecord> Records => (IReadOnlyCollection<SubnetRecord>)_records.Values;
 
     private int _freshAccuracyRuns;
-    private long _freshTicks;
 
     public bool Fits(DeploymentCost cost) =>
         cost.ArenaFitsBoard && cost.RamBytes <= Budget.RamBytes && cost.FlashBytes <= Budget.FlashBytes
@@ -73,27 +70,36 @@ public sealed class SubnetEvaluator : IDisposable
     public IReadOnlyList<SubnetRecord> Evaluate(IReadOnlyList<Subnet> subnets)
     {
         var results = new SubnetRecord[subnets.Count];
-        Parallel.For(0, subnets.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+        Parallel.For(0, subnets.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism },
             i => results[i] = _records.GetOrAdd(subnets[i].Key, _ => Measure(subnets[i])));
         _checkpoint.Save(_records.Values);
         return results;
     }
 
-    /// <summary>The subnet as a standalone ONNX model, the file `compile` takes.</summary>
-    public void Write(Subnet subnet, string path) =>
-        File.WriteAllBytes(path, VitOnnxWriter.Write(_materializer.Materialize(subnet)).ToByteArray());
+    /// <summary>Top-1 of a subnet on other data (the test split), outside the measurements the search keeps.</summary>
+    public double Top1(Subnet subnet, Dataset data)
+    {
+        string path = Path.Combine(_scratch, $"{subnet.Key}.{Guid.NewGuid():N}.onnx");
+        try
+        {
+            _materializer.WriteOnnx(subnet, path);
+            return AccuracyEvaluator.Top1(path, data);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 
     private SubnetRecord Measure(Subnet subnet)
     {
         string path = Path.Combine(_scratch, subnet.Key + ".onnx");
-        Write(subnet, path);
+        _materializer.WriteOnnx(subnet, path);
         try
         {
             var cost = _costs.Measure(OnnxImporter.Import(path));
             if (!Fits(cost)) return new SubnetRecord(subnet, cost, false, null);
-            long started = DateTime.UtcNow.Ticks;
             double top1 = AccuracyEvaluator.Top1(path, _validation);
-            Interlocked.Add(ref _freshTicks, DateTime.UtcNow.Ticks - started);
             Interlocked.Increment(ref _freshAccuracyRuns);
             return new SubnetRecord(subnet, cost, true, top1);
         }

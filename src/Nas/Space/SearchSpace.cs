@@ -98,7 +98,4 @@ public sealed record SearchSpace(
 }
 
 /// <summary>A search input (space, supernet, data, budget) that cannot be used; the message names the file and the fault.</summary>
-public sealed class SearchInputException(string path, string problem) : Exception($"{path}: {problem}")
-{
-    public string Path { get; } = path;
-}
+public sealed class SearchInputException(string path, string problem) : Exception($"{path}: {problem}");

@@ -86,7 +86,7 @@ public class SearchCommandTests
         var subnet = SearchSpace.Uniform(patch, embed, depth, heads, mlp, rank) with { Heads = [.. Enumerable.Range(0, depth).Select(b => b % 2 == 0 ? heads : 2)] };
         using var folder = new TempFolder();
         string model = Path.Combine(folder.Path, name + ".onnx");
-        File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(McuFormer.Nas.Materialize.VitOnnxWriter.Write(materializer.Materialize(subnet))));
+        materializer.WriteOnnx(subnet, model);
         var board = new BoardCatalog(Path.Combine(AppContext.BaseDirectory, "boards")).Get(Board);
         var cost = new DeploymentCostModel(board, CodeSize.Unmeasured("constants only"), LatencyModel.Default).Measure(OnnxImporter.Import(model));
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Google.Protobuf;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Nas.Materialize;
@@ -39,7 +38,7 @@ public class SupernetTests
 
         using var folder = new TempFolder();
         string path = Path.Combine(folder.Path, "subnet.onnx");
-        File.WriteAllBytes(path, VitOnnxWriter.Write(Materializer.Value.Materialize(subnet)).ToByteArray());
+        Materializer.Value.WriteOnnx(subnet, path);
         var test = DatasetLoader.Load(TestModels.FashionMnist, Space.Value.SampleShape, DatasetSplit.Test, expected.Count);
         using var session = new InferenceSession(path);
         for (int image = 0; image < expected.Count; image++)
