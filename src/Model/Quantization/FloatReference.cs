@@ -47,8 +47,11 @@ public sealed class FloatReference : IDisposable
     /// <summary>Runs one sample; returns every exposed value (the input included) by name.</summary>
     public Dictionary<string, float[]> Run(ReadOnlySpan<float> sample)
     {
+        // Every native handle the call uses lives in a local until the call returns: a handle made
+        // inline in the argument list may be finalised while ONNX Runtime still reads it.
+        using var runOptions = new RunOptions();
         using var input = OrtValue.CreateTensorValueFromMemory(sample.ToArray(), inputShape);
-        using var results = session.Run(new RunOptions(), [inputName], [input], Outputs);
+        using var results = session.Run(runOptions, [inputName], [input], Outputs);
         var values = new Dictionary<string, float[]> { [inputName] = sample.ToArray() };
         for (int i = 0; i < Outputs.Count; i++) values[Outputs[i]] = results[i].GetTensorDataAsSpan<float>().ToArray();
         return values;
