@@ -40,6 +40,7 @@ public static class ValidateCommand
                 });
             if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
             else Print(report);
+            foreach (var warning in report.Warnings) Console.Error.WriteLine($"warning: {warning}");
             return 0;
         }));
         return command;
@@ -48,8 +49,10 @@ public static class ValidateCommand
     private static void Print(ValidationReport r)
     {
         var layers = new Table().Title($"per-layer cosine, int8 vs float ({r.LayerSamples} samples)")
-            .AddColumn("layer").AddColumn("op").AddColumn(new TableColumn("cosine").RightAligned());
-        foreach (var l in r.Layers) layers.AddRow(Markup.Escape(l.Name), l.Op, l.Cosine.ToString("F5"));
+            .AddColumn("layer").AddColumn("op").AddColumn(new TableColumn("cosine").RightAligned())
+            .AddColumn(new TableColumn("prefix tokens").RightAligned());
+        foreach (var l in r.Layers)
+            layers.AddRow(Markup.Escape(l.Name), l.Op, Flagged(l.Cosine), l.PrefixCosine is { } p ? Flagged(p) : "");
         AnsiConsole.Write(layers);
         var summary = new Table().Title("validation").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         summary.AddRow("model", Markup.Escape(r.Model));
@@ -62,4 +65,7 @@ public static class ValidateCommand
         summary.AddRow("seconds", $"{r.Seconds:F1}");
         AnsiConsole.Write(summary);
     }
+
+    private static string Flagged(double cosine) =>
+        cosine < Validator.LayerCosineWarning ? $"[yellow]{cosine:F5}[/]" : cosine.ToString("F5");
 }

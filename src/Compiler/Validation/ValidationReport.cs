@@ -18,6 +18,8 @@ public sealed record ValidationReport
     [JsonPropertyName("calibration")] public required CalibrationInfo Calibration { get; init; }
     [JsonPropertyName("layer_samples")] public required int LayerSamples { get; init; }
     [JsonPropertyName("layers")] public required IReadOnlyList<LayerAgreement> Layers { get; init; }
+    /// <summary>One line per layer whose cosine (or prefix-token cosine) falls below Validator.LayerCosineWarning.</summary>
+    [JsonPropertyName("warnings")] public required IReadOnlyList<string> Warnings { get; init; }
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
 }
 
@@ -26,9 +28,14 @@ public sealed record CalibrationInfo(
     [property: JsonPropertyName("samples")] int Samples,
     [property: JsonPropertyName("method")] string Method);
 
-/// <summary>Mean cosine between one int8 buffer (dequantized) and the float value it stands for.</summary>
+/// <summary>
+/// Mean cosine between one int8 buffer (dequantized) and the float value it stands for; for a
+/// buffer whose prefix tokens (class, distillation, register) have their own quantization, also
+/// the cosine of those rows alone, which the whole-tensor figure hides.
+/// </summary>
 public sealed record LayerAgreement(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("op")] string Op,
     [property: JsonPropertyName("value")] string Value,
-    [property: JsonPropertyName("cosine")] double Cosine);
+    [property: JsonPropertyName("cosine")] double Cosine,
+    [property: JsonPropertyName("prefix_cosine")] double? PrefixCosine = null);

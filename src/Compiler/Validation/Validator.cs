@@ -16,6 +16,9 @@ public sealed record ValidationOptions(string ModelPath, string DataPath, int? L
 /// </summary>
 public static class Validator
 {
+    /// <summary>A layer whose int8 values agree less than this with float is named in a warning.</summary>
+    public const double LayerCosineWarning = 0.99;
+
     public static ValidationReport Validate(ValidationOptions options, IProgress<(string Stage, double Fraction)>? progress = null)
     {
         var clock = Stopwatch.StartNew();
@@ -59,6 +62,7 @@ public static class Validator
             Calibration = new CalibrationInfo(calibration.Source, calibration.Count, options.RangeMethod.ToString().ToLowerInvariant()),
             LayerSamples = layerSamples,
             Layers = layers,
+            Warnings = Warnings(layers),
             Seconds = clock.Elapsed.TotalSeconds,
         };
     }
@@ -91,6 +95,7 @@ public static class Validator
     {
         var buffers = model.Graph.Ops.Select(o => o.Output).ToList();
         var sums = new double[buffers.Count];
+        var prefixSums = new double[buffers.Count];
         if (samples > 0)
         {
             using var reference = new FloatReference(file, buffers.Select(b => b.Source!.Name).Distinct().ToList());
@@ -102,14 +107,30 @@ public static class Validator
                 for (int b = 0; b < buffers.Count; b++)
                 {
                     var source = buffers[b].Source!;
-                    var quant = model.Activations[buffers[b]];
-                    var actual = executor.Read(source.Layout).Select(q => (float)quant.Dequantize(q)).ToArray();
+                    var actual = model.Dequantize(source.Layout, executor.Read(source.Layout));
                     sums[b] += Cosine(expected[source.Name], actual);
+                    // A split buffer is dense: its prefix rows are the value's first elements.
+                    if (model.Prefixes.TryGetValue(buffers[b], out var prefix))
+                        prefixSums[b] += Cosine(expected[source.Name].AsSpan(0, prefix.Elements), actual.AsSpan(0, prefix.Elements));
                 }
             }
         }
         return model.Graph.Ops.Select((op, b) => new LayerAgreement(op.Name, op.Kind, op.Output.Source!.Name,
-            samples > 0 ? sums[b] / samples : double.NaN)).ToList();
+            samples > 0 ? sums[b] / samples : double.NaN,
+            samples > 0 && model.Prefixes.ContainsKey(op.Output) ? prefixSums[b] / samples : null)).ToList();
+    }
+
+    private static List<string> Warnings(IEnumerable<LayerAgreement> layers)
+    {
+        var warnings = new List<string>();
+        foreach (var layer in layers)
+        {
+            if (layer.Cosine < LayerCosineWarning)
+                warnings.Add($"layer '{layer.Name}' ({layer.Op}): int8 cosine {layer.Cosine:F4} is below {LayerCosineWarning}");
+            if (layer.PrefixCosine is { } prefix && prefix < LayerCosineWarning)
+                warnings.Add($"layer '{layer.Name}' ({layer.Op}): int8 cosine of the class/prefix tokens {prefix:F4} is below {LayerCosineWarning}");
+        }
+        return warnings;
     }
 
     public static int ArgMax(ReadOnlySpan<float> values)

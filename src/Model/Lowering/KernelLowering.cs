@@ -228,7 +228,7 @@ public static class KernelLowering
                 steps.Add(emitter.Step("layernorm_linear", [norm, linear], emitter.LayerNormLinear(norm, linear)));
                 var n = norm.LayerNorm;
                 if (options.InPlace && WholeRows(n.Input, n.Rows, n.InputRowStride, n.Dim) && OnlyReadBy(n.Input.Buffer, i))
-                    rules.Add(OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, linear.Op.Output, linear.Linear.OutFeatures));
+                    rules.Add(SegmentedTokenByToken(norm, OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, linear.Op.Output, linear.Linear.OutFeatures)));
                 i += 1;
                 continue;
             }
@@ -288,8 +288,8 @@ public static class KernelLowering
             QuantizedLinear { Linear: var l } when WholeRows(l.Input, l.Rows, l.InputRowStride, l.InFeatures)
                 && l.InFeatures <= LinearOverlapMaxInFeatures && onlyReadBy(l.Input.Buffer, index)
                 => OverlapRule.TokenByToken(l.Input.Buffer, l.InFeatures, l.Output, l.OutFeatures),
-            QuantizedLayerNorm { LayerNorm: var n } when WholeRows(n.Input, n.Rows, n.InputRowStride, n.Dim) && onlyReadBy(n.Input.Buffer, index)
-                => OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, n.Output, n.Dim),
+            QuantizedLayerNorm { LayerNorm: var n } norm when WholeRows(n.Input, n.Rows, n.InputRowStride, n.Dim) && onlyReadBy(n.Input.Buffer, index)
+                => SegmentedTokenByToken(norm, OverlapRule.TokenByToken(n.Input.Buffer, n.Dim, n.Output, n.Dim)),
             _ => null,
         };
 
@@ -314,6 +314,16 @@ public static class KernelLowering
             ? new OverlapRule(source.Buffer, concat.Op.Output, null, -start)
             : null;
     }
+
+    /// <summary>
+    /// A LayerNorm over row groups runs one call per group (NormSegments), and each call picks its
+    /// token direction alone. The calls go in the order the rule's direction takes tokens
+    /// (Emitter.InTokenOrder), so tokens are taken as one call would take them; where both
+    /// directions are allowed (equal rows), the calls go forward and the rule keeps the shifts
+    /// at which forward is safe.
+    /// </summary>
+    private static OverlapRule SegmentedTokenByToken(QuantizedLayerNorm norm, OverlapRule rule) =>
+        norm.Segments.Count > 1 && rule.MinShift is null && rule.MaxShift is null ? rule with { MaxShift = 0 } : rule;
 
     /// <summary>Whether a token-wise input view is its whole buffer, rows back to back: the dense layout overlap rules describe.</summary>
     private static bool WholeRows(View input, int rows, int rowStride, int features) =>
@@ -415,8 +425,10 @@ public static class KernelLowering
                         I(p.OutputZeroPoint), output);
                     break;
                 case QuantizedLayerNorm { LayerNorm: var n } q:
-                    Call("mcu_layernorm_s8", At(n.Input), I(n.InputRowStride), output, I(n.Dim), I(n.Rows), I(n.Dim),
-                        I(q.EpsilonTerm), Const(q, "gamma", q.Gamma), Const(q, "beta", q.Beta), I(q.OutputZeroPoint));
+                    foreach (var segment in InTokenOrder(q.Segments, n.Dim, n.Dim))
+                        Call("mcu_layernorm_s8", At(n.Input, segment.FirstRow * n.InputRowStride), I(n.InputRowStride),
+                            output with { Offset = output.Offset + segment.FirstRow * n.Dim }, I(n.Dim), I(segment.Rows), I(n.Dim),
+                            I(segment.EpsilonTerm), Const(q, "gamma", q.Gamma), Const(q, "beta", q.Beta), I(q.OutputZeroPoint));
                     break;
                 case QuantizedElementwise q:
                     Lut(q, Whole(q.Elementwise.Input.Buffer), output, q.Op.Output.ElementCount);
@@ -429,11 +441,17 @@ public static class KernelLowering
                 case QuantizedSoftmax { Softmax: var s } q:
                     Softmax(q, Whole(s.Input.Buffer), output, s.Rows, s.Length);
                     break;
-                case QuantizedAdd { Add: var a, Params: var p }:
-                    Add(p, Whole(a.A.Buffer), Whole(a.B.Buffer), output, a.Output.ElementCount);
+                case QuantizedAdd { Add: var a } q:
+                    foreach (var s in q.Segments)
+                        Add(s.Params, new BufferArg(a.A.Buffer, s.Start), new BufferArg(a.B.Buffer, s.Start), output with { Offset = s.Start }, s.Count);
                     break;
-                case QuantizedAddConstant { AddConstant: var c, Params: var p } q:
-                    Add(p, Whole(c.Input.Buffer), Const(q, "constant", q.Constant), output, c.Output.ElementCount);
+                case QuantizedAddConstant { AddConstant: var c } q:
+                    for (int i = 0; i < q.Segments.Count; i++)
+                    {
+                        var s = q.Segments[i];
+                        Add(s.Params, new BufferArg(c.Input.Buffer, s.Start), Const(q, i == 0 ? "constant" : $"constant{i}", s.Constant!),
+                            output with { Offset = s.Start }, s.Count);
+                    }
                     break;
                 case QuantizedMeanTokens { MeanTokens: var t } q:
                     Call("mcu_mean_tokens_s8", At(t.Input), I(t.InputRowStride), I(t.Rows), I(t.Dim), I(q.InputZeroPoint),
@@ -572,17 +590,25 @@ public static class KernelLowering
             int chunk = Math.Clamp(rowChunk, 1, up.Rows);
             var hidden = new ActivationBuffer(up.Name + "/hidden", [chunk, up.OutFeatures]);
             var normalised = norm is null ? null : NormalisedRows(norm, chunk);
-            for (int row = 0; row < up.Rows; row += chunk)
+            var segments = norm?.Segments ?? [new NormSegment(0, up.Rows, 0)];
+            foreach (var (row, rows, segment) in Chunks(segments, chunk))
             {
-                int rows = Math.Min(chunk, up.Rows - row);
                 if (norm is null)
                     Linear(fc1, At(up.Input, row * up.InputRowStride), up.InputRowStride, Whole(hidden), rows);
                 else
-                    LayerNormLinear(norm, fc1, At(norm.LayerNorm.Input, row * norm.LayerNorm.InputRowStride), Whole(hidden), rows, normalised!);
+                    LayerNormLinear(norm, segment, fc1, At(norm.LayerNorm.Input, row * norm.LayerNorm.InputRowStride), Whole(hidden), rows, normalised!);
                 Lut(act, Whole(hidden), Whole(hidden), rows * up.OutFeatures);
                 Linear(fc2, Whole(hidden), up.OutFeatures, new BufferArg(down.Output, row * down.OutFeatures), rows);
             }
             return normalised is null ? [hidden] : [hidden, normalised];
+        }
+
+        /// <summary>Chunks of at most `chunk` rows that never cross from one row group to the next.</summary>
+        private static IEnumerable<(int Row, int Rows, NormSegment Segment)> Chunks(IReadOnlyList<NormSegment> segments, int chunk)
+        {
+            foreach (var segment in segments)
+                for (int row = segment.FirstRow; row < segment.FirstRow + segment.Rows; row += chunk)
+                    yield return (row, Math.Min(chunk, segment.FirstRow + segment.Rows - row), segment);
         }
 
         /// <summary>
@@ -591,8 +617,11 @@ public static class KernelLowering
         /// </summary>
         public IReadOnlyList<ActivationBuffer> LayerNormLinear(QuantizedLayerNorm norm, QuantizedLinear linear)
         {
-            var scratch = NormalisedRows(norm, norm.LayerNorm.Rows);
-            LayerNormLinear(norm, linear, At(norm.LayerNorm.Input), Whole(linear.Op.Output), norm.LayerNorm.Rows, scratch);
+            var (n, l) = (norm.LayerNorm, linear.Linear);
+            var scratch = NormalisedRows(norm, n.Rows);
+            foreach (var segment in InTokenOrder(norm.Segments, n.Dim, l.OutFeatures))
+                LayerNormLinear(norm, segment, linear, At(n.Input, segment.FirstRow * n.InputRowStride),
+                    new BufferArg(linear.Op.Output, segment.FirstRow * l.OutFeatures), segment.Rows, scratch);
             return [scratch];
         }
 
@@ -600,11 +629,20 @@ public static class KernelLowering
         private static ActivationBuffer NormalisedRows(QuantizedLayerNorm norm, int rows) =>
             new(norm.Op.Name + "/normalised_rows", [Math.Min(rows, LayerNormLinearBlock), norm.LayerNorm.Dim]);
 
-        private void LayerNormLinear(QuantizedLayerNorm norm, QuantizedLinear linear, BufferArg input, BufferArg output, int rows,
-            ActivationBuffer scratch)
+        /// <summary>
+        /// The segments of a row-wise kernel in the order its tokens are taken: forward, or backward
+        /// when output rows are longer than input rows (OverlapRule.TokenByToken allows only shifts
+        /// ≥ 0 there, at which each call runs backward).
+        /// </summary>
+        private static IEnumerable<NormSegment> InTokenOrder(IReadOnlyList<NormSegment> segments, int inputRow, int outputRow) =>
+            outputRow > inputRow ? segments.Reverse() : segments;
+
+        /// <param name="segment">the row group the call's rows lie in (it gives ε)</param>
+        private void LayerNormLinear(QuantizedLayerNorm norm, NormSegment segment, QuantizedLinear linear, BufferArg input, BufferArg output,
+            int rows, ActivationBuffer scratch)
         {
             var (n, l, p) = (norm.LayerNorm, linear.Linear, linear.Params);
-            Call("mcu_layernorm_linear_s8", input, I(n.InputRowStride), output, I(l.OutFeatures), I(rows), I(n.Dim), I(norm.EpsilonTerm),
+            Call("mcu_layernorm_linear_s8", input, I(n.InputRowStride), output, I(l.OutFeatures), I(rows), I(n.Dim), I(segment.EpsilonTerm),
                 Const(norm, "gamma", norm.Gamma), Const(norm, "beta", norm.Beta), I(norm.OutputZeroPoint), I(l.OutFeatures),
                 Const(linear, "weights", p.Weights), Optional(linear, "bias", p.Bias), Const(linear, "multipliers", p.Multipliers),
                 Const(linear, "shifts", p.Shifts), I(p.OutputZeroPoint), Whole(scratch));

@@ -14,6 +14,9 @@ public static class Calibrator
     {
         if (calibration.Count == 0) throw new DatasetException(calibration.Source, "no calibration samples");
         var names = graph.Buffers.Select(b => b.Source!.Name).Distinct().ToList();
+        // A split buffer is dense, so its value's first elements are its prefix rows.
+        var splitElements = PrefixTokens.Find(graph);
+        var splits = splitElements.Select(s => (Name: s.Key.Source!.Name, Elements: s.Value)).Distinct().ToList();
         using var reference = new FloatReference(file, names);
         var estimator = new RangeEstimator();
         int passes = method == RangeMethod.Percentile ? 2 : 1;
@@ -21,13 +24,24 @@ public static class Calibrator
             for (int i = 0; i < calibration.Count; i++)
             {
                 var outputs = reference.Run(calibration.Sample(i));
-                foreach (var name in names)
+                void Observe(string key, ReadOnlySpan<float> values)
                 {
-                    if (pass == 0) estimator.ObserveExtremes(name, outputs[name]);
-                    else estimator.ObserveHistogram(name, outputs[name]);
+                    if (pass == 0) estimator.ObserveExtremes(key, values);
+                    else estimator.ObserveHistogram(key, values);
+                }
+                foreach (var name in names) Observe(name, outputs[name]);
+                foreach (var (name, elements) in splits)
+                {
+                    Observe(GroupKey(name, elements, TokenGroup.Prefix), outputs[name].AsSpan(0, elements));
+                    Observe(GroupKey(name, elements, TokenGroup.Rest), outputs[name].AsSpan(elements));
                 }
                 progress?.Report((pass * calibration.Count + i + 1) / (double)(passes * calibration.Count));
             }
-        return Quantizer.Quantize(graph, buffer => estimator.Range(buffer.Source!.Name, method, percentile), method, calibration.Count);
+        return Quantizer.Quantize(graph, (buffer, group) => estimator.Range(
+            group == TokenGroup.All ? buffer.Source!.Name : GroupKey(buffer.Source!.Name, splitElements[buffer], group), method, percentile),
+            method, calibration.Count);
     }
+
+    /// <summary>The range estimator's key for one row group of a value; no ONNX value name contains a NUL.</summary>
+    private static string GroupKey(string name, int prefixElements, TokenGroup group) => $"{name}\0{group}\0{prefixElements}";
 }

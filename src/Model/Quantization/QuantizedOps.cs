@@ -12,7 +12,14 @@ public sealed record QuantizedLinear(LinearOp Linear, ChannelParams Params) : Qu
 
 public sealed record QuantizedPatchEmbed(PatchEmbedOp PatchEmbed, ChannelParams Params) : QuantizedOp(PatchEmbed);
 
-public sealed record QuantizedLayerNorm(LayerNormOp LayerNorm, long EpsilonTerm, int[] Gamma, int[] Beta, int OutputZeroPoint) : QuantizedOp(LayerNorm);
+/// <summary>
+/// Rows [FirstRow, FirstRow + Rows) of a LayerNorm whose input rows share one quantization (a
+/// split residual has two row groups, PrefixTokens): the input scale enters only through ε.
+/// </summary>
+public sealed record NormSegment(int FirstRow, int Rows, long EpsilonTerm);
+
+public sealed record QuantizedLayerNorm(LayerNormOp LayerNorm, IReadOnlyList<NormSegment> Segments, int[] Gamma, int[] Beta, int OutputZeroPoint)
+    : QuantizedOp(LayerNorm);
 
 public sealed record QuantizedElementwise(ElementwiseOp Elementwise, sbyte[] Table) : QuantizedOp(Elementwise);
 
@@ -23,9 +30,16 @@ public sealed record QuantizedSoftmax(SoftmaxOp Softmax, ushort[] ExpTable) : Qu
 /// <summary>Parameters of mcu_add_s8.</summary>
 public sealed record AddParams(int AZeroPoint, int AMultiplier, int BZeroPoint, int BMultiplier, int Shift, int OutputZeroPoint);
 
-public sealed record QuantizedAdd(AddOp Add, AddParams Params) : QuantizedOp(Add);
+/// <summary>
+/// Elements [Start, Start + Count) of an element-wise add whose operands and output each have one
+/// quantization there (a split residual has two row groups, PrefixTokens); Constant holds the
+/// constant operand's elements of the segment, quantized for it.
+/// </summary>
+public sealed record AddSegment(int Start, int Count, AddParams Params, sbyte[]? Constant = null);
 
-public sealed record QuantizedAddConstant(AddConstantOp AddConstant, sbyte[] Constant, AddParams Params) : QuantizedOp(AddConstant);
+public sealed record QuantizedAdd(AddOp Add, IReadOnlyList<AddSegment> Segments) : QuantizedOp(Add);
+
+public sealed record QuantizedAddConstant(AddConstantOp AddConstant, IReadOnlyList<AddSegment> Segments) : QuantizedOp(AddConstant);
 
 public sealed record QuantizedMeanTokens(MeanTokensOp MeanTokens, int InputZeroPoint, int Multiplier, int Shift, int OutputZeroPoint) : QuantizedOp(MeanTokens);
 
@@ -65,15 +79,43 @@ public sealed record QuantizedConcat(ConcatOp Concat, IReadOnlyList<QuantizedCon
 
 public sealed record QuantizedCopy(CopyOp Copy, CopyPlan Plan) : QuantizedOp(Copy);
 
-/// <summary>The int8 model: every buffer's quantization and every op's kernel parameters.</summary>
+/// <summary>The leading elements of a split buffer (its prefix-token rows) and their quantization.</summary>
+public sealed record PrefixGroup(int Elements, QuantParams Params);
+
+/// <summary>
+/// The int8 model: every buffer's quantization and every op's kernel parameters. A buffer in
+/// Prefixes has two: its prefix-token rows use the group's, every element after them Activations'.
+/// </summary>
 public sealed class QuantizedModel(ModelGraph graph, IReadOnlyDictionary<ActivationBuffer, QuantParams> activations,
-    IReadOnlyList<QuantizedOp> ops, RangeMethod rangeMethod, int calibrationSamples)
+    IReadOnlyDictionary<ActivationBuffer, PrefixGroup> prefixes, IReadOnlyList<QuantizedOp> ops, RangeMethod rangeMethod, int calibrationSamples)
 {
     public ModelGraph Graph { get; } = graph;
     public IReadOnlyDictionary<ActivationBuffer, QuantParams> Activations { get; } = activations;
+    public IReadOnlyDictionary<ActivationBuffer, PrefixGroup> Prefixes { get; } = prefixes;
     public IReadOnlyList<QuantizedOp> Ops { get; } = ops;
     public RangeMethod RangeMethod { get; } = rangeMethod;
     public int CalibrationSamples { get; } = calibrationSamples;
     public QuantParams InputQuant => Activations[Graph.Input.Buffer];
     public QuantParams OutputQuant => Activations[Graph.Output.Buffer];
+
+    /// <summary>The quantization of one element of a buffer.</summary>
+    public QuantParams QuantAt(ActivationBuffer buffer, long element) =>
+        Prefixes.TryGetValue(buffer, out var prefix) && element < prefix.Elements ? prefix.Params : Activations[buffer];
+
+    /// <summary>Real values of a view's int8 elements (in the view's order).</summary>
+    public float[] Dequantize(View view, ReadOnlySpan<sbyte> values)
+    {
+        var real = new float[values.Length];
+        var index = new int[view.Rank];
+        for (int i = 0; i < values.Length; i++)
+        {
+            real[i] = (float)QuantAt(view.Buffer, view.IndexOf(index)).Dequantize(values[i]);
+            for (int d = view.Rank - 1; d >= 0; d--)
+            {
+                if (++index[d] < view.Shape[d]) break;
+                index[d] = 0;
+            }
+        }
+        return real;
+    }
 }

@@ -11,40 +11,51 @@ public static class Quantizer
     /// <summary>Softmax output is a probability: fixed scale 1/256 and zero point −128.</summary>
     public static readonly QuantParams SoftmaxOutput = new(1.0 / 256, -128);
 
-    public static QuantizedModel Quantize(ModelGraph graph, Func<ActivationBuffer, (double Min, double Max)> range,
+    public static QuantizedModel Quantize(ModelGraph graph, Func<ActivationBuffer, TokenGroup, (double Min, double Max)> range,
         RangeMethod method, int calibrationSamples)
     {
         var quant = new Dictionary<ActivationBuffer, QuantParams>();
-        QuantParams Of(View v) => quant[v.Buffer];
-        var (inMin, inMax) = range(graph.Input.Buffer);
-        quant[graph.Input.Buffer] = QuantParams.FromRange(inMin, inMax);
+        var prefixes = new Dictionary<ActivationBuffer, PrefixGroup>();
+        var splits = PrefixTokens.Find(graph);
+        QuantParams At(ActivationBuffer buffer, long element) =>
+            prefixes.TryGetValue(buffer, out var prefix) && element < prefix.Elements ? prefix.Params : quant[buffer];
+        // Readers of a split buffer read one group only (PrefixTokens), except the ops quantized per segment.
+        QuantParams Of(View v) => At(v.Buffer, PrefixTokens.Span(v).Low);
+        quant[graph.Input.Buffer] = FromRange(range(graph.Input.Buffer, TokenGroup.All));
         var quantized = new List<QuantizedOp>();
         foreach (var op in graph.Ops)
         {
-            quant[op.Output] = op switch
+            if (splits.TryGetValue(op.Output, out var prefixElements))
             {
-                SoftmaxOp => SoftmaxOutput,
-                CopyOp copy => Of(copy.Input),
-                _ => FromRange(range(op.Output)),
-            };
+                quant[op.Output] = FromRange(range(op.Output, TokenGroup.Rest));
+                prefixes[op.Output] = new PrefixGroup(prefixElements, FromRange(range(op.Output, TokenGroup.Prefix)));
+            }
+            else
+                quant[op.Output] = op switch
+                {
+                    SoftmaxOp => SoftmaxOutput,
+                    CopyOp copy => Of(copy.Input),
+                    _ => FromRange(range(op.Output, TokenGroup.All)),
+                };
             var output = quant[op.Output];
             quantized.Add(op switch
             {
                 LinearOp l => new QuantizedLinear(l, Channels(l.Weights, l.Bias, l.OutFeatures, Of(l.Input), output)),
                 PatchEmbedOp p => new QuantizedPatchEmbed(p, Channels(p.Weights, p.Bias, p.Embed, Of(p.Image), output)),
-                LayerNormOp n => LayerNorm(n, Of(n.Input), output),
+                LayerNormOp n => LayerNorm(n, row => At(n.Input.Buffer, n.Input.Offset + (long)row * n.InputRowStride), output),
                 ElementwiseOp e => new QuantizedElementwise(e, Table(e.Evaluate, Of(e.Input), output)),
                 MatMulOp m => MatMul(m, Of(m.A), Of(m.B), output),
                 SoftmaxOp s => new QuantizedSoftmax(s, ExpTable(Of(s.Input))),
-                AddOp a => new QuantizedAdd(a, Add(Of(a.A), Of(a.B), output)),
-                AddConstantOp c => AddConstant(c, Of(c.Input), output),
-                ConcatOp c => Concat(c, quant, output),
+                AddOp a => new QuantizedAdd(a, AddSegments(a.Output.ElementCount, [a.A.Buffer, a.B.Buffer, a.Output], prefixes,
+                    (start, _) => Add(At(a.A.Buffer, start), At(a.B.Buffer, start), At(a.Output, start)))),
+                AddConstantOp c => AddConstant(c, prefixes, At),
+                ConcatOp c => Concat(c, Of, At),
                 MeanTokensOp t => MeanTokens(t, Of(t.Input), output),
                 CopyOp c => new QuantizedCopy(c, CopyPlan.Between(c.Input, c.Output.Source!.Layout)),
                 _ => throw new NotSupportedException($"no quantization for {op.Kind}"),
             });
         }
-        return new QuantizedModel(graph, quant, quantized, method, calibrationSamples);
+        return new QuantizedModel(graph, quant, prefixes, quantized, method, calibrationSamples);
     }
 
     /// <summary>
@@ -52,7 +63,7 @@ public static class Quantizer
     /// the schedule and the plan do not depend on ranges, so no calibration data is needed.
     /// Never run a model quantized this way.
     /// </summary>
-    public static QuantizedModel ForPlanning(ModelGraph graph) => Quantize(graph, _ => (-1, 1), RangeMethod.MinMax, 0);
+    public static QuantizedModel ForPlanning(ModelGraph graph) => Quantize(graph, (_, _) => (-1, 1), RangeMethod.MinMax, 0);
 
     private static QuantParams FromRange((double Min, double Max) r) => QuantParams.FromRange(r.Min, r.Max);
 
@@ -77,13 +88,38 @@ public static class Quantizer
         return new ChannelParams(q, biasQ, multipliers, shifts, input.ZeroPoint, output.ZeroPoint);
     }
 
-    private static QuantizedLayerNorm LayerNorm(LayerNormOp op, QuantParams input, QuantParams output)
+    /// <param name="inputAt">the quantization of an input row</param>
+    private static QuantizedLayerNorm LayerNorm(LayerNormOp op, Func<int, QuantParams> inputAt, QuantParams output)
     {
-        double epsilonTerm = op.Epsilon * (double)op.Dim * op.Dim / (input.Scale * input.Scale);
-        long eps = (long)Math.Min(Math.Round(epsilonTerm, MidpointRounding.AwayFromZero), long.MaxValue / 4);
+        long EpsilonTerm(QuantParams input)
+        {
+            double term = op.Epsilon * (double)op.Dim * op.Dim / (input.Scale * input.Scale);
+            return (long)Math.Min(Math.Round(term, MidpointRounding.AwayFromZero), long.MaxValue / 4);
+        }
+        var segments = new List<NormSegment>();
+        for (int row = 0; row < op.Rows; row++)
+        {
+            long epsilon = EpsilonTerm(inputAt(row));
+            if (segments.Count > 0 && segments[^1].EpsilonTerm == epsilon && inputAt(row) == inputAt(row - 1))
+                segments[^1] = segments[^1] with { Rows = segments[^1].Rows + 1 };
+            else
+                segments.Add(new NormSegment(row, 1, epsilon));
+        }
         var gamma = op.Gamma.Select(g => FixedPoint.RoundToInt32(g / output.Scale * 65536)).ToArray();
         var beta = op.Beta.Select(b => FixedPoint.RoundToInt32(b / output.Scale * 65536)).ToArray();
-        return new QuantizedLayerNorm(op, eps, gamma, beta, output.ZeroPoint);
+        return new QuantizedLayerNorm(op, segments, gamma, beta, output.ZeroPoint);
+    }
+
+    /// <summary>
+    /// The segments of an element-wise add over whole buffers: cut where any of them changes from
+    /// its prefix group to the rest.
+    /// </summary>
+    private static List<AddSegment> AddSegments(int count, ActivationBuffer[] buffers, Dictionary<ActivationBuffer, PrefixGroup> prefixes,
+        Func<int, int, AddParams> parameters)
+    {
+        var cuts = buffers.Where(prefixes.ContainsKey).Select(b => prefixes[b].Elements).Where(e => e > 0 && e < count)
+            .Append(0).Append(count).Distinct().Order().ToList();
+        return cuts.Zip(cuts.Skip(1), (start, end) => new AddSegment(start, end - start, parameters(start, end))).ToList();
     }
 
     public static sbyte[] Table(Func<double, double> function, QuantParams input, QuantParams output)
@@ -112,21 +148,29 @@ public static class Quantizer
         return new AddParams(a.ZeroPoint, ma, b.ZeroPoint, mb, shift, output.ZeroPoint);
     }
 
-    private static QuantizedAddConstant AddConstant(AddConstantOp op, QuantParams input, QuantParams output)
+    private static QuantizedAddConstant AddConstant(AddConstantOp op, Dictionary<ActivationBuffer, PrefixGroup> prefixes,
+        Func<ActivationBuffer, long, QuantParams> at)
     {
-        var constantQuant = QuantParams.FromRange(op.Constant.Min(), op.Constant.Max());
-        var constant = op.Constant.Select(v => constantQuant.Quantize(v)).ToArray();
-        return new QuantizedAddConstant(op, constant, Add(input, constantQuant, output));
+        var constants = new Dictionary<int, sbyte[]>();
+        var segments = AddSegments(op.Output.ElementCount, [op.Input.Buffer, op.Output], prefixes, (start, end) =>
+        {
+            var values = op.Constant.AsSpan(start, end - start).ToArray();
+            var constantQuant = QuantParams.FromRange(values.Min(), values.Max());
+            constants[start] = values.Select(v => constantQuant.Quantize(v)).ToArray();
+            return Add(at(op.Input.Buffer, start), constantQuant, at(op.Output, start));
+        });
+        return new QuantizedAddConstant(op, segments.Select(s => s with { Constant = constants[s.Start] }).ToList());
     }
 
-    private static QuantizedConcat Concat(ConcatOp op, Dictionary<ActivationBuffer, QuantParams> quant, QuantParams output)
+    private static QuantizedConcat Concat(ConcatOp op, Func<View, QuantParams> of, Func<ActivationBuffer, long, QuantParams> at)
     {
         var parts = new List<QuantizedConcatPart>();
         foreach (var part in op.Parts)
         {
+            var output = at(op.Output, PrefixTokens.Span(part.Destination).Low);
             if (part.Input is { } input)
             {
-                var source = quant[input.Buffer];
+                var source = of(input);
                 var (multiplier, shift) = source == output ? (0, 0) : FixedPoint.Multiplier(source.Scale / output.Scale);
                 parts.Add(new QuantizedConcatPart(CopyPlan.Between(input, part.Destination, source.ZeroPoint, multiplier, shift, output.ZeroPoint), input, null));
             }
