@@ -21,6 +21,8 @@ public static class Quantizer
             prefixes.TryGetValue(buffer, out var prefix) && element < prefix.Elements ? prefix.Params : quant[buffer];
         // Readers of a split buffer read one group only (PrefixTokens), except the ops quantized per segment.
         QuantParams Of(View v) => At(v.Buffer, PrefixTokens.Span(v).Low);
+        (bool InPrefix, QuantParams Params) RowGroup(ActivationBuffer buffer, long element) =>
+            (prefixes.TryGetValue(buffer, out var prefix) && element < prefix.Elements, At(buffer, element));
         quant[graph.Input.Buffer] = FromRange(range(graph.Input.Buffer, TokenGroup.All));
         var quantized = new List<QuantizedOp>();
         foreach (var op in graph.Ops)
@@ -42,7 +44,7 @@ public static class Quantizer
             {
                 LinearOp l => new QuantizedLinear(l, Channels(l.Weights, l.Bias, l.OutFeatures, Of(l.Input), output)),
                 PatchEmbedOp p => new QuantizedPatchEmbed(p, Channels(p.Weights, p.Bias, p.Embed, Of(p.Image), output)),
-                LayerNormOp n => LayerNorm(n, row => At(n.Input.Buffer, n.Input.Offset + (long)row * n.InputRowStride), output),
+                LayerNormOp n => LayerNorm(n, row => RowGroup(n.Input.Buffer, n.Input.Offset + (long)row * n.InputRowStride), output),
                 ElementwiseOp e => new QuantizedElementwise(e, Table(e.Evaluate, Of(e.Input), output)),
                 MatMulOp m => MatMul(m, Of(m.A), Of(m.B), output),
                 SoftmaxOp s => new QuantizedSoftmax(s, ExpTable(Of(s.Input))),
@@ -88,8 +90,9 @@ public static class Quantizer
         return new ChannelParams(q, biasQ, multipliers, shifts, input.ZeroPoint, output.ZeroPoint);
     }
 
-    /// <param name="inputAt">the quantization of an input row</param>
-    private static QuantizedLayerNorm LayerNorm(LayerNormOp op, Func<int, QuantParams> inputAt, QuantParams output)
+    /// <param name="inputGroup">the row group of an input row and its quantization; the segments follow the groups
+    /// (not only the parameters), so that the kernel calls do not depend on the calibrated ranges</param>
+    private static QuantizedLayerNorm LayerNorm(LayerNormOp op, Func<int, (bool InPrefix, QuantParams Params)> inputGroup, QuantParams output)
     {
         long EpsilonTerm(QuantParams input)
         {
@@ -99,8 +102,8 @@ public static class Quantizer
         var segments = new List<NormSegment>();
         for (int row = 0; row < op.Rows; row++)
         {
-            long epsilon = EpsilonTerm(inputAt(row));
-            if (segments.Count > 0 && segments[^1].EpsilonTerm == epsilon && inputAt(row) == inputAt(row - 1))
+            long epsilon = EpsilonTerm(inputGroup(row).Params);
+            if (segments.Count > 0 && inputGroup(row) == inputGroup(row - 1))
                 segments[^1] = segments[^1] with { Rows = segments[^1].Rows + 1 };
             else
                 segments.Add(new NormSegment(row, 1, epsilon));
