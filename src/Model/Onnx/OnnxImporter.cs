@@ -1,4 +1,5 @@
 using McuFormer.Model.Ir;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace McuFormer.Model.Onnx;
 
@@ -115,10 +116,7 @@ public sealed class OnnxImporter
         }
         if (!anyActivation)
         {
-            if (!ConstantEvaluator.SupportedOps.Contains(node.OpType))
-                throw file.Error(node, "operator is not supported");
-            var folded = ConstantEvaluator.Evaluate(node, inputs.Select(v => (v as Constant)?.Tensor).ToList(), file);
-            for (int i = 0; i < node.Outputs.Count && i < folded.Length; i++) Bind(node.Outputs[i], new Constant(folded[i]));
+            FoldConstants(node, inputs.Select(v => (v as Constant)?.Tensor).ToList());
             return;
         }
         switch (node.OpType)
@@ -186,13 +184,26 @@ public sealed class OnnxImporter
         }
     }
 
+    /// <summary>Binds the outputs of a node whose inputs are all constants to their values.</summary>
+    private void FoldConstants(OnnxNode node, IReadOnlyList<ConstTensor?> inputs)
+    {
+        if (ConstantEvaluator.SupportedOps.Contains(node.OpType))
+        {
+            var folded = ConstantEvaluator.Evaluate(node, inputs, file);
+            for (int i = 0; i < node.Outputs.Count && i < folded.Length; i++)
+                if (node.Outputs[i].Length > 0) Bind(node.Outputs[i], new Constant(folded[i]));
+            return;
+        }
+        foreach (var (name, tensor) in OrtNodeEvaluator.Evaluate(node, inputs, file)) Bind(name, new Constant(tensor));
+    }
+
     private ConstTensor ConstantAttribute(OnnxNode node)
     {
         var a = node.Attributes;
         if (a.TryGetValue("value", out var t)) return TensorReader.Read(t.T, Path.GetDirectoryName(Path.GetFullPath(file.Path))!, file.Path);
-        if (a.TryGetValue("value_float", out var f)) return ConstTensor.Scalar(ConstKind.Float, f.F);
-        if (a.TryGetValue("value_floats", out var fs)) return new ConstTensor(ConstKind.Float, [fs.Floats.Count], fs.Floats.Select(v => (double)v).ToArray());
-        if (a.TryGetValue("value_int", out var i)) return ConstTensor.Scalar(ConstKind.Int, i.I);
+        if (a.TryGetValue("value_float", out var f)) return ConstTensor.Scalar(DataType.Float, f.F);
+        if (a.TryGetValue("value_floats", out var fs)) return new ConstTensor(DataType.Float, [fs.Floats.Count], fs.Floats.Select(v => (double)v).ToArray());
+        if (a.TryGetValue("value_int", out var i)) return ConstTensor.Scalar(DataType.Int64, i.I);
         if (a.TryGetValue("value_ints", out var @is)) return ConstTensor.Ints(@is.Ints.ToList());
         throw file.Error(node, "constant has no supported value attribute");
     }
@@ -590,7 +601,7 @@ public sealed class OnnxImporter
                 AddConstant(node, a, 1, c.Tensor);
                 return;
             case (Activation a, Constant c) when op is "Mul" or "Div":
-                ScaleChannels(node, a, op == "Div" ? new ConstTensor(c.Tensor.Kind, c.Tensor.Shape, c.Tensor.Data.Select(v => 1 / v).ToArray()) : c.Tensor);
+                ScaleChannels(node, a, op == "Div" ? c.Tensor.With(c.Tensor.Shape, c.Tensor.Data.Select(v => 1 / v).ToArray()) : c.Tensor);
                 return;
             case (Constant c, Activation a) when op == "Mul":
                 ScaleChannels(node, a, c.Tensor);
@@ -600,7 +611,7 @@ public sealed class OnnxImporter
         }
     }
 
-    private static ConstTensor Negated(ConstTensor c) => new(c.Kind, c.Shape, c.Data.Select(v => -v).ToArray());
+    private static ConstTensor Negated(ConstTensor c) => c.With(c.Shape, c.Data.Select(v => -v).ToArray());
 
     private void LiftAdd(OnnxNode node, Activation left, Activation right)
     {
