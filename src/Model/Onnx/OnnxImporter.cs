@@ -175,6 +175,15 @@ public sealed class OnnxImporter
             case "ReduceMean": LiftReduceMean(node); break;
             case "Softmax": LiftSoftmax(node); break;
             case "Concat": LiftConcat(node); break;
+            case "Gelu":
+                {
+                    var x = RequireActivation(node, 0);
+                    var approximate = Attr.String(node, "approximate") ?? "none";
+                    if (approximate is not ("none" or "tanh"))
+                        throw file.Error(node, $"approximate = \"{approximate}\" is not a GELU form (expected \"none\" or \"tanh\")");
+                    Bind(node.Outputs[0], x with { Expr = ElementwiseExpr.Gelu(approximate, x.Expr) });
+                    break;
+                }
             default:
                 if (ElementwiseExpr.UnaryOps.Contains(node.OpType) || ElementwiseExpr.BinaryOps.Contains(node.OpType))
                     LiftElementwise(node);
@@ -464,18 +473,41 @@ public sealed class OnnxImporter
         Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
+    /// <summary>
+    /// The opset-17 operator. It normalises over every axis from <c>axis</c> on; those axes are
+    /// merged into one feature axis, with scale and bias broadcast to them.
+    /// </summary>
     private void LiftLayerNormalization(OnnxNode node)
     {
         var x = MaterializeInput(node, 0);
-        int axis = (int)Attr.Int(node, "axis", -1);
-        if (ConstantEvaluator.Axis(node, axis, x.Rank, file) != x.Rank - 1)
-            throw file.Error(node, "LayerNormalization is supported over the last axis only");
-        var gamma = RequireConst(node, 1, "the LayerNorm scale");
-        var beta = ConstInput(node, 2);
-        EmitLayerNorm(node, x, node.Inputs[0], node.Outputs[0], gamma, beta, Attr.Float(node, "epsilon", 1e-5f));
+        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", -1), x.Rank, file);
+        // stash_type sets the precision of the mean and variance; float32 and double both leave
+        // nothing for an int8 kernel to reproduce, half precision would.
+        long stash = Attr.Int(node, "stash_type", (long)DataType.Float);
+        if (stash is not ((long)DataType.Float or (long)DataType.Double))
+            throw file.Error(node, $"stash_type {(DataType)stash} is not supported (float or double statistics only)");
+        for (int i = 1; i < node.Outputs.Count; i++)
+            if (node.Outputs[i].Length > 0 && ConsumerCount(node.Outputs[i]) > 0)
+                throw file.Error(node, $"output {i} ({(i == 1 ? "Mean" : "InvStdDev")}) is used; only the normalised output is supported");
+        var normalized = x.Shape[axis..];
+        var merged = x.Shape[..axis].Append(Shapes.Product(normalized)).ToArray();
+        ConstTensor? PerFeature(int index, string what)
+        {
+            if (!node.HasInput(index)) return null;
+            var t = RequireConst(node, index, what);
+            return Broadcast.Shape(t.Shape, normalized, node, file).SequenceEqual(normalized)
+                ? Broadcast.To(t, normalized).Reshaped([merged[^1]])
+                : throw file.Error(node, $"{what} of shape {Shapes.Format(t.Shape)} does not broadcast to the normalised axes {Shapes.Format(normalized)}");
+        }
+        var gamma = PerFeature(1, "the LayerNorm scale") ?? throw file.Error(node, "the LayerNorm scale is missing");
+        var beta = PerFeature(2, "the LayerNorm bias");
+        var input = x.TryReshape(merged) ?? CopyToDense(x, node.Inputs[0], node.Name + "/copy").TryReshape(merged)!;
+        var output = EmitLayerNorm(node, input, node.Inputs[0], node.Outputs[0], gamma, beta, Attr.Float(node, "epsilon", 1e-5f));
+        if (merged.Length != x.Rank) Bind(node.Outputs[0], new Activation(output.TryReshape(x.Shape)!, node.Outputs[0], ElementwiseExpr.Input));
     }
 
-    private void EmitLayerNorm(OnnxNode node, View x, string inputName, string outputName, ConstTensor? gamma, ConstTensor? beta, float epsilon)
+    /// <summary>Emits a LayerNorm over the last axis of x and binds its output; returns the output's layout.</summary>
+    private View EmitLayerNorm(OnnxNode node, View x, string inputName, string outputName, ConstTensor? gamma, ConstTensor? beta, float epsilon)
     {
         int dim = x.Shape[^1];
         float[] PerFeature(ConstTensor? t, float fallback, string what)
@@ -491,20 +523,32 @@ public sealed class OnnxImporter
         Emit(new LayerNormOp(node.Name, buffer, view, rows, rowStride, dim, PerFeature(gamma, 1f, "scale"), PerFeature(beta, 0f, "bias"), epsilon),
             outputName, layout);
         Bind(outputName, new Activation(layout, outputName, ElementwiseExpr.Input));
+        return layout;
     }
 
-    private int[] ReduceAxes(OnnxNode node, int rank)
+    /// <summary>
+    /// The axes of a Reduce* node: an input from opset 18 (13 for ReduceSum), an attribute before.
+    /// No axes means all of them, or none when noop_with_empty_axes is set; null then.
+    /// </summary>
+    private int[]? ReduceAxes(OnnxNode node, int rank)
     {
-        var axes = node.HasInput(1) ? RequireConst(node, 1, "reduction axes").AsInts() : Attr.Ints(node, "axes");
-        if (axes is null) return Enumerable.Range(0, rank).ToArray();
-        return axes.Select(a => ConstantEvaluator.Axis(node, a, rank, file)).ToArray();
+        var axes = node.HasInput(1) ? RequireConst(node, 1, "the reduction axes").AsInts() : Attr.Ints(node, "axes");
+        if (axes is null || axes.Length == 0)
+            return Attr.Int(node, "noop_with_empty_axes", 0) != 0 ? null : Enumerable.Range(0, rank).ToArray();
+        var normalized = axes.Select(a => ConstantEvaluator.Axis(node, a, rank, file)).Order().ToArray();
+        if (normalized.Distinct().Count() != normalized.Length) throw file.Error(node, $"axes [{string.Join(", ", axes)}] repeat an axis");
+        return normalized;
     }
 
     private void LiftReduceMean(OnnxNode node)
     {
         var x = RequireActivation(node, 0);
         int rank = x.Source.Rank;
-        var axes = ReduceAxes(node, rank);
+        if (ReduceAxes(node, rank) is not { } axes)
+        {
+            Bind(node.Outputs[0], x);
+            return;
+        }
         bool keepDims = Attr.Int(node, "keepdims", 1) != 0;
         if (axes.Length == 1 && axes[0] == rank - 1)
         {
