@@ -368,8 +368,51 @@ public sealed class OnnxImporter
             EmitLinear(node, x, transposed, null, inFeatures, outFeatures);
             return;
         }
-        if (Get(node, 0) is Constant) throw file.Error(node, "a constant left operand of MatMul is not supported");
+        if (Get(node, 0) is Constant query)
+        {
+            LiftConstantTimesActivation(node, query.Tensor);
+            return;
+        }
         LiftActivationMatMul(node);
+    }
+
+    /// <summary>
+    /// A·B with a constant A, such as the learned query of attention pooling against the keys:
+    /// computed as the linear layer Bᵀ·Aᵀ, one row per column of B. One A shared by every batch
+    /// makes each (batch, column) a row; one A per batch (per head) makes each column a row over
+    /// all batches, with the A's as block-diagonal weights.
+    /// </summary>
+    private void LiftConstantTimesActivation(OnnxNode node, ConstTensor a)
+    {
+        var (b, alpha) = ScaledOperand(node, 1);
+        if (a.Rank < 2 || b.Rank < 2) throw file.Error(node, "matrix product of vectors is not supported");
+        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1];
+        if (b.Shape[^2] != k) throw file.Error(node, $"shapes {Shapes.Format(a.Shape)} and {Shapes.Format(b.Shape)} do not multiply");
+        var batchShape = Broadcast.Shape(a.Shape[..^2], b.Shape[..^2], node, file);
+        int batch = Shapes.Product(batchShape), batchA = Shapes.Product(a.Shape[..^2]);
+        if (Shapes.Product(b.Shape[..^2]) != batch || (batchA != 1 && batchA != batch))
+            throw file.Error(node, $"batch shapes {Shapes.Format(a.Shape[..^2])} and {Shapes.Format(b.Shape[..^2])} are not supported (one constant matrix, or one per batch of the activation)");
+        int rank = b.Rank;
+        var batchAxes = Enumerable.Range(0, rank - 2).ToArray();
+        bool shared = batchA == 1;
+        // Rows of the linear: Bᵀ as [batch…, n, k] when A is shared, [n, batch…, k] otherwise.
+        var perm = shared ? [.. batchAxes, rank - 1, rank - 2] : new[] { rank - 1 }.Concat(batchAxes).Append(rank - 2).ToArray();
+        var rows = b.Transpose(perm);
+        var inputShape = shared ? [batch * n, k] : new[] { n, batch * k };
+        var input = rows.TryReshape(inputShape) ?? CopyToDense(rows, node.Inputs[1], node.Name + "/copy").TryReshape(inputShape)!;
+        int outFeatures = shared ? m : batch * m, inFeatures = inputShape[1];
+        var weights = new float[outFeatures * inFeatures];
+        for (int h = 0; h < (shared ? 1 : batch); h++)
+            for (int i = 0; i < m; i++)
+                for (int p = 0; p < k; p++)
+                    weights[(h * m + i) * inFeatures + h * k + p] = (float)(alpha * a.Data[(h * m + i) * k + p]);
+        var (view, rowCount, rowStride) = Rows(input, node.Inputs[1], node.Name);
+        var buffer = NewBuffer(node.Name, [rowCount, outFeatures]);
+        // The linear writes [batch·n, m] (shared) or [n, batch·m]; the product is read as [batch…, m, n].
+        var batchStrides = Shapes.DenseStrides(batchShape).Select(s => s * (shared ? n * m : m)).ToArray();
+        var layout = new View(buffer, 0, [.. batchShape, m, n], [.. batchStrides, 1, shared ? m : batch * m]);
+        Emit(new LinearOp(node.Name, buffer, view, rowCount, rowStride, inFeatures, outFeatures, weights, null), node.Outputs[0], layout);
+        Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
     private void LiftGemm(OnnxNode node)
