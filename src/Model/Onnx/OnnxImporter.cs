@@ -503,7 +503,7 @@ public sealed class OnnxImporter
         {
             // attention's 1/√d applied after Q·Kᵀ: fold it into the product.
             matmul.Alpha *= scale;
-            matmul.Output.Source = matmul.Output.Source! with { Name = node.Inputs[0] };
+            matmul.Output.Source = new SourceValue(node.Inputs[0], x.Source);
             input = x.Source;
         }
         else input = MaterializeInput(node, 0);
@@ -717,25 +717,47 @@ public sealed class OnnxImporter
         Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
-    /// <summary>The linear op whose untouched, single-use output this activation is; null otherwise.</summary>
+    /// <summary>
+    /// The linear op whose untouched, single-use output this activation is, seen through any
+    /// reshape or transpose that still visits every output once; null otherwise.
+    /// </summary>
     private LinearOp? FoldableLinear(Activation a) =>
         a.Expr.IsIdentity && producers.GetValueOrDefault(a.Source.Buffer) is LinearOp linear
-        && a.Source.IsDenseRowMajor && a.Source.Shape[^1] == linear.OutFeatures && ConsumerCount(a.SourceName) == 1
+        && a.Source.CoversBuffer && ConsumerCount(a.SourceName) == 1
             ? linear : null;
 
-    /// <summary>Values of a constant that varies along the last axis only, or null.</summary>
-    private static float[]? PerLastAxis(ConstTensor c, int features)
+    /// <summary>
+    /// The values of a constant broadcast over a view of a linear's output, one per output
+    /// feature; null when the constant does not broadcast to the view or varies within a feature.
+    /// </summary>
+    private static float[]? PerOutputFeature(View view, ConstTensor c, int features)
     {
-        if (c.ElementCount == features && c.Shape.Length > 0 && c.Shape[^1] == features) return c.AsFloats();
-        return null;
+        if (c.Rank > view.Rank) return null;
+        for (int d = 1; d <= c.Rank; d++)
+            if (c.Shape[^d] != 1 && c.Shape[^d] != view.Shape[^d]) return null;
+        var expanded = Broadcast.To(c, view.Shape).Data;
+        var values = new double?[features];
+        var index = new int[view.Rank];
+        for (int i = 0; i < expanded.Length; i++)
+        {
+            int feature = (int)(view.IndexOf(index) % features);
+            if (values[feature] is { } seen && seen != expanded[i]) return null;
+            values[feature] = expanded[i];
+            for (int d = view.Rank - 1; d >= 0; d--)
+            {
+                if (++index[d] < view.Shape[d]) break;
+                index[d] = 0;
+            }
+        }
+        return values.Select(v => (float)v!.Value).ToArray();
     }
 
     private void AddConstant(OnnxNode node, Activation a, int activationIndex, ConstTensor constant)
     {
-        if (FoldableLinear(a) is { } linear && PerLastAxis(constant, linear.OutFeatures) is { } bias)
+        if (FoldableLinear(a) is { } linear && PerOutputFeature(a.Source, constant, linear.OutFeatures) is { } bias)
         {
             linear.Bias = linear.Bias is null ? bias : linear.Bias.Zip(bias, (x, y) => x + y).ToArray();
-            linear.Output.Source = linear.Output.Source! with { Name = node.Outputs[0] };
+            linear.Output.Source = new SourceValue(node.Outputs[0], a.Source);
             Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
             return;
         }
@@ -765,12 +787,12 @@ public sealed class OnnxImporter
     /// <summary>Multiplication by a per-feature constant, folded into the linear layer before it.</summary>
     private void ScaleChannels(OnnxNode node, Activation a, ConstTensor constant)
     {
-        if (FoldableLinear(a) is { } linear && PerLastAxis(constant, linear.OutFeatures) is { } scale)
+        if (FoldableLinear(a) is { } linear && PerOutputFeature(a.Source, constant, linear.OutFeatures) is { } scale)
         {
             int k = linear.InFeatures;
             linear.Weights = linear.Weights.Select((w, i) => w * scale[i / k]).ToArray();
             linear.Bias = linear.Bias?.Select((b, i) => b * scale[i]).ToArray();
-            linear.Output.Source = linear.Output.Source! with { Name = node.Outputs[0] };
+            linear.Output.Source = new SourceValue(node.Outputs[0], a.Source);
             Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
             return;
         }

@@ -51,6 +51,20 @@ public class TimmPatternTests
         Assert.Equal(2, graph.Ops.OfType<LinearOp>().Count());
     }
 
+    [Fact]
+    public void PerChannelScaleOfAHeadMajorViewFoldsIntoTheLinear()
+    {
+        const int H = TinyVitBuilder.Heads, D = TinyVitBuilder.HeadDim;
+        var vit = new TinyVitBuilder();
+        var tokens = vit.PatchTokens();
+        var heads = vit.G.Node("Transpose", [vit.G.Node("Reshape", [vit.Linear(tokens, E, E), vit.G.Ints(1, N, H, D)])], [IntList("perm", 0, 2, 1, 3)]);
+        var scaled = vit.G.Node("Mul", [heads, vit.Weights(1, H, 1, D)]);
+        var back = vit.G.Node("Reshape", [vit.G.Node("Transpose", [scaled], [IntList("perm", 0, 2, 1, 3)]), vit.G.Ints(1, N, E)]);
+        var x = vit.G.Node("Add", [tokens, back]);
+        var graph = FloatGraphRunner.AssertImportMatchesOnnxRuntime(vit.Head(vit.MeanTokens(x, 17), 17));
+        Assert.DoesNotContain(graph.Ops, o => o.Kind is "copy" or "elementwise");
+    }
+
     [Theory]
     [InlineData(0, false)]
     [InlineData(4, false)]
