@@ -126,10 +126,15 @@ public sealed class OnnxImporter
                 Bind(node.Outputs[0], Get(node, 0));
                 break;
             case "Cast":
-                if (Attr.Int(node, "to", 1) != (int)global::Onnx.TensorProto.Types.DataType.Float)
-                    throw file.Error(node, "casting an activation to a non-float type is not supported");
-                Bind(node.Outputs[0], Get(node, 0));
-                break;
+            case "CastLike":
+                {
+                    // float32 and double hold every value of a float32 activation: the cast changes nothing.
+                    var to = node.OpType == "Cast" ? (DataType)Attr.Int(node, "to", (long)DataType.Float) : RequireConst(node, 1, "the type to cast like").Type;
+                    if (to is not (DataType.Float or DataType.Double))
+                        throw file.Error(node, $"casting an activation to {to} is not supported (float or double only)");
+                    Bind(node.Outputs[0], RequireActivation(node, 0));
+                    break;
+                }
             case "Reshape":
             case "Flatten":
             case "Unsqueeze":

@@ -204,6 +204,25 @@ public class OpsetTests
     }
 
     [Fact]
+    public void CastOfAnActivationToDoubleAndBackChangesNothing()
+    {
+        var vit = new TinyVitBuilder();
+        var wide = vit.G.Node("Cast", [vit.PatchTokens()], [Int("to", (long)TensorProto.Types.DataType.Double)]);
+        var narrow = vit.G.Node("Cast", [wide], [Int("to", (long)TensorProto.Types.DataType.Float)]);
+        FloatGraphRunner.AssertImportMatchesOnnxRuntime(vit.Head(vit.MeanTokens(narrow, 17), 17));
+    }
+
+    [Fact]
+    public void CastOfAnActivationToIntegersIsRejected()
+    {
+        var vit = new TinyVitBuilder();
+        var rounded = vit.G.Node("Cast", [vit.PatchTokens()], [Int("to", (long)TensorProto.Types.DataType.Int32)]);
+        var back = vit.G.Node("Cast", [rounded], [Int("to", (long)TensorProto.Types.DataType.Float)]);
+        var error = Assert.Throws<ModelImportException>(() => ImportModel(vit.Head(vit.MeanTokens(back, 17), 17)));
+        Assert.Contains("(Cast, opset 17): casting an activation to Int32 is not supported", error.Message);
+    }
+
+    [Fact]
     public void Opset21IsAccepted()
     {
         var model = TestModels.PatchMeanHead();
