@@ -3,8 +3,10 @@ namespace McuFormer.Model.Onnx;
 /// <summary>Names an element-wise chain by comparing it with the activation functions it may spell out.</summary>
 public static class ActivationFunctions
 {
+    /// <summary>0.5·x·(1 + erf(x/√2)): nn.GELU() and ONNX Gelu with approximate = "none".</summary>
     public static double GeluErf(double x) => 0.5 * x * (1 + Numerics.Erf(x / Math.Sqrt(2)));
 
+    /// <summary>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): nn.GELU(approximate="tanh") and ONNX Gelu with approximate = "tanh".</summary>
     public static double GeluTanh(double x) => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 
     public static string Classify(ElementwiseExpr expr)

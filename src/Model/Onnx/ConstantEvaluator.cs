@@ -1,10 +1,13 @@
-using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace McuFormer.Model.Onnx;
 
 /// <summary>
-/// Evaluates nodes whose inputs are all constants: the shape arithmetic, broadcast subgraphs
-/// (Shape/ConstantOfShape/Equal/Where/Expand) and weight transposes that exporters leave behind.
+/// Evaluates nodes whose inputs are all constants and whose result it can compute exactly as ONNX
+/// Runtime does: the shape arithmetic, broadcast subgraphs (Shape/ConstantOfShape/Equal/Where/Expand)
+/// and layout of weights that exporters leave behind. Every value is rounded to its element type
+/// after each operation. Other operators (transcendental functions, products that accumulate)
+/// are left to <see cref="OrtNodeEvaluator"/>.
 /// </summary>
 public static class ConstantEvaluator
 {
@@ -12,40 +15,28 @@ public static class ConstantEvaluator
     {
         "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Transpose",
         "Slice", "ConstantOfShape", "Equal", "Less", "Greater", "Not", "Where", "Expand", "Add", "Sub", "Mul",
-        "Div", "Pow", "Sqrt", "Neg", "Abs", "Erf", "Tanh", "Exp", "Range", "Min", "Max", "Split", "Size",
-        "MatMul", "Shape", "Reciprocal", "Floor", "Ceil",
+        "Div", "Sqrt", "Neg", "Abs", "Range", "Min", "Max", "Split", "Size", "Shape", "Reciprocal", "Floor", "Ceil",
     };
 
     /// <summary>Evaluates the node; returns one constant per output. Throws ModelImportException on bad input.</summary>
     public static ConstTensor[] Evaluate(OnnxNode node, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
     {
-        ConstTensor In(int i) => inputs[i] ?? throw file.Error(node, $"input {i} is missing");
+        ConstTensor In(int i) => (i < inputs.Count ? inputs[i] : null) ?? throw file.Error(node, $"input {i} is missing");
         switch (node.OpType)
         {
             case "Identity": return [In(0)];
             case "Cast":
                 {
-                    var to = (TensorProto.Types.DataType)Attr.Int(node, "to", 1);
-                    var kind = to switch
-                    {
-                        TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Float16 => ConstKind.Float,
-                        TensorProto.Types.DataType.Bool => ConstKind.Bool,
-                        _ => ConstKind.Int,
-                    };
-                    var data = In(0).Data.Select(v => kind switch
-                    {
-                        ConstKind.Int => Math.Truncate(v),
-                        ConstKind.Bool => v != 0 ? 1.0 : 0.0,
-                        _ => (double)(float)v,
-                    }).ToArray();
-                    return [new ConstTensor(kind, In(0).Shape, data)];
+                    var to = (DataType)Attr.Int(node, "to", (long)DataType.Float);
+                    if (!ConstTensor.IsSupported(to)) throw file.Error(node, $"casting a constant to {to} is not supported");
+                    return [new ConstTensor(to, In(0).Shape, In(0).Data.Select(v => ConstTensor.Represent(to, v)).ToArray())];
                 }
             case "Shape":
                 {
                     var dims = In(0).Shape.Select(d => (long)d).ToArray();
-                    return [Ints(ShapeSlice(node, dims))];
+                    return [ConstTensor.Ints(ShapeSlice(node, dims))];
                 }
-            case "Size": return [ConstTensor.Scalar(ConstKind.Int, In(0).ElementCount)];
+            case "Size": return [ConstTensor.Scalar(DataType.Int64, In(0).ElementCount)];
             case "Gather": return [Gather(In(0), In(1), (int)Attr.Int(node, "axis", 0), node, file)];
             case "Unsqueeze":
             case "Squeeze":
@@ -58,8 +49,8 @@ public static class ConstantEvaluator
             case "ConstantOfShape":
                 {
                     var shape = In(0).AsInts();
-                    var value = node.Attributes.TryGetValue("value", out var v) ? TensorReader.Read(v.T, "", file.Path) : ConstTensor.Scalar(ConstKind.Float, 0);
-                    return [new ConstTensor(value.Kind, shape, Enumerable.Repeat(value.Data[0], Ir.Shapes.Product(shape)).ToArray())];
+                    var value = node.Attributes.TryGetValue("value", out var v) ? TensorReader.Read(v.T, "", file.Path) : ConstTensor.Scalar(DataType.Float, 0);
+                    return [value.With(shape, Enumerable.Repeat(value.Data[0], Ir.Shapes.Product(shape)).ToArray())];
                 }
             case "Expand":
                 {
@@ -71,37 +62,28 @@ public static class ConstantEvaluator
                 {
                     var shape = Broadcast.Shape(Broadcast.Shape(In(0).Shape, In(1).Shape, node, file), In(2).Shape, node, file);
                     var c = Broadcast.To(In(0), shape); var a = Broadcast.To(In(1), shape); var b = Broadcast.To(In(2), shape);
-                    return [new ConstTensor(a.Kind, shape, c.Data.Select((v, i) => v != 0 ? a.Data[i] : b.Data[i]).ToArray())];
+                    return [a.With(shape, c.Data.Select((v, i) => v != 0 ? a.Data[i] : b.Data[i]).ToArray())];
                 }
-            case "Equal": return [Binary(In(0), In(1), (a, b) => a == b ? 1 : 0, ConstKind.Bool, node, file)];
-            case "Less": return [Binary(In(0), In(1), (a, b) => a < b ? 1 : 0, ConstKind.Bool, node, file)];
-            case "Greater": return [Binary(In(0), In(1), (a, b) => a > b ? 1 : 0, ConstKind.Bool, node, file)];
+            case "Equal": return [Binary(In(0), In(1), (a, b) => a == b ? 1 : 0, DataType.Bool, node, file)];
+            case "Less": return [Binary(In(0), In(1), (a, b) => a < b ? 1 : 0, DataType.Bool, node, file)];
+            case "Greater": return [Binary(In(0), In(1), (a, b) => a > b ? 1 : 0, DataType.Bool, node, file)];
             case "Not": return [Unary(In(0), v => v != 0 ? 0 : 1)];
             case "Add": return [Binary(In(0), In(1), (a, b) => a + b, null, node, file)];
             case "Sub": return [Binary(In(0), In(1), (a, b) => a - b, null, node, file)];
             case "Mul": return [Binary(In(0), In(1), (a, b) => a * b, null, node, file)];
             case "Div":
-                return [Binary(In(0), In(1), In(0).Kind == ConstKind.Int && In(1).Kind == ConstKind.Int
+                return [Binary(In(0), In(1), In(0).Kind == ConstKind.Int
                     ? (a, b) => b == 0 ? throw file.Error(node, "integer division by zero") : Math.Truncate(a / b)
                     : (a, b) => a / b, null, node, file)];
-            case "Pow": return [Binary(In(0), In(1), Math.Pow, null, node, file)];
             case "Min": return [inputs.Select((_, i) => In(i)).Aggregate((a, b) => Binary(a, b, Math.Min, null, node, file))];
             case "Max": return [inputs.Select((_, i) => In(i)).Aggregate((a, b) => Binary(a, b, Math.Max, null, node, file))];
             case "Sqrt": return [Unary(In(0), Math.Sqrt)];
             case "Neg": return [Unary(In(0), v => -v)];
             case "Abs": return [Unary(In(0), Math.Abs)];
-            case "Erf": return [Unary(In(0), Numerics.Erf)];
-            case "Tanh": return [Unary(In(0), Math.Tanh)];
-            case "Exp": return [Unary(In(0), Math.Exp)];
             case "Reciprocal": return [Unary(In(0), v => 1 / v)];
             case "Floor": return [Unary(In(0), Math.Floor)];
             case "Ceil": return [Unary(In(0), Math.Ceiling)];
-            case "Range":
-                {
-                    double start = In(0).Data[0], limit = In(1).Data[0], delta = In(2).Data[0];
-                    int count = Math.Max(0, (int)Math.Ceiling((limit - start) / delta));
-                    return [new ConstTensor(In(0).Kind, [count], Enumerable.Range(0, count).Select(i => start + i * delta).ToArray())];
-                }
+            case "Range": return [Range(In(0), In(1), In(2), node, file)];
             case "Split":
                 {
                     var sizes = SplitSizes(node, In(0).Shape, inputs, file);
@@ -115,7 +97,6 @@ public static class ConstantEvaluator
                     }
                     return outputs;
                 }
-            case "MatMul": return [MatMul2D(In(0), In(1), node, file)];
             default: throw file.Error(node, "operator is not supported");
         }
     }
@@ -138,37 +119,68 @@ public static class ConstantEvaluator
         return dims[start..end];
     }
 
-    /// <summary>Split sizes from the "split" input (opset 13+), attribute, or num_outputs (opset 18).</summary>
+    /// <summary>
+    /// Split sizes from the "split" input (opset 13+), or into num_outputs parts of ⌈size/n⌉ with a
+    /// smaller last part (opset 18), or into equal parts, one per output.
+    /// </summary>
     public static int[] SplitSizes(OnnxNode node, int[] shape, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
     {
         int axis = Axis(node, (int)Attr.Int(node, "axis", 0), shape.Length, file);
+        int length = shape[axis], parts = node.Outputs.Count;
+        int[] sizes;
         if (node.HasInput(1))
-            return (inputs[1] ?? throw file.Error(node, "split sizes must be constant")).AsInts();
-        if (Attr.Ints(node, "split") is { } sizes) return sizes;
-        int parts = node.Outputs.Count;
-        int each = (shape[axis] + parts - 1) / parts;
-        return Enumerable.Range(0, parts).Select(i => Math.Min(each, shape[axis] - i * each)).ToArray();
+            sizes = (inputs.Count > 1 ? inputs[1] : null)?.AsInts() ?? throw file.Error(node, "split sizes must be constant");
+        else if (Attr.Ints(node, "split") is { } attribute) sizes = attribute;
+        else if (node.Attributes.ContainsKey("num_outputs"))
+        {
+            long declared = Attr.Int(node, "num_outputs", parts);
+            if (declared != parts) throw file.Error(node, $"num_outputs is {declared} but the node has {parts} outputs");
+            int each = (length + parts - 1) / parts;
+            sizes = Enumerable.Range(0, parts).Select(i => i < parts - 1 ? each : length - each * (parts - 1)).ToArray();
+            if (sizes[^1] < 0) throw file.Error(node, $"axis {axis} of size {length} cannot be split into {parts} parts of {each}");
+        }
+        else
+        {
+            if (length % parts != 0) throw file.Error(node, $"axis {axis} of size {length} does not split evenly into {parts} outputs");
+            sizes = Enumerable.Repeat(length / parts, parts).ToArray();
+        }
+        if (sizes.Length != parts || sizes.Any(s => s < 0) || sizes.Sum() != length)
+            throw file.Error(node, $"split sizes [{string.Join(", ", sizes)}] do not divide axis {axis} of size {length} among {parts} outputs");
+        return sizes;
     }
 
-    private static ConstTensor Ints(long[] values) => ConstTensor.Ints(values);
+    private static ConstTensor Range(ConstTensor start, ConstTensor limit, ConstTensor delta, OnnxNode node, OnnxModelFile file)
+    {
+        if (start.ElementCount != 1 || limit.ElementCount != 1 || delta.ElementCount != 1)
+            throw file.Error(node, "start, limit and delta must be scalars");
+        double first = start.Data[0], step = delta.Data[0];
+        if (step == 0) throw file.Error(node, "delta is 0");
+        int count = (int)Math.Max(0, Math.Ceiling((limit.Data[0] - first) / step));
+        // Each value is the previous one plus delta in the element type, as ONNX Runtime accumulates it.
+        var values = new double[count];
+        double value = first;
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = value;
+            value = ConstTensor.Represent(start.Type, value + step);
+        }
+        return start.With([count], values);
+    }
 
     private static ConstTensor Unary(ConstTensor x, Func<double, double> f) =>
-        new(x.Kind == ConstKind.Bool ? ConstKind.Bool : x.Kind == ConstKind.Int ? ConstKind.Int : ConstKind.Float,
-            x.Shape, x.Data.Select(f).ToArray());
+        x.With(x.Shape, x.Data.Select(v => ConstTensor.Represent(x.Type, f(v))).ToArray());
 
-    private static ConstTensor Binary(ConstTensor a, ConstTensor b, Func<double, double, double> f, ConstKind? kind, OnnxNode node, OnnxModelFile file)
+    /// <param name="resultType">the output type of a comparison; null when the result has the inputs' type</param>
+    private static ConstTensor Binary(ConstTensor a, ConstTensor b, Func<double, double, double> f, DataType? resultType, OnnxNode node, OnnxModelFile file)
     {
+        if (a.Type != b.Type) throw file.Error(node, $"operands have different element types ({a.Type} and {b.Type})");
         var shape = Broadcast.Shape(a.Shape, b.Shape, node, file);
         var ea = Broadcast.To(a, shape).Data;
         var eb = Broadcast.To(b, shape).Data;
-        var resultKind = kind ?? (a.Kind == ConstKind.Float || b.Kind == ConstKind.Float ? ConstKind.Float : a.Kind);
+        var type = resultType ?? a.Type;
         var data = new double[ea.Length];
-        for (int i = 0; i < data.Length; i++)
-        {
-            data[i] = f(ea[i], eb[i]);
-            if (resultKind == ConstKind.Float && kind is null) data[i] = (float)data[i];
-        }
-        return new ConstTensor(resultKind, shape, data);
+        for (int i = 0; i < data.Length; i++) data[i] = ConstTensor.Represent(type, f(ea[i], eb[i]));
+        return new ConstTensor(type, shape, data);
     }
 
     private static ConstTensor Gather(ConstTensor data, ConstTensor indices, int axisAttr, OnnxNode node, OnnxModelFile file)
@@ -188,7 +200,7 @@ public static class ConstantEvaluator
                 Array.Copy(data.Data, (o * dim + index) * inner, result, at, inner);
                 at += inner;
             }
-        return new ConstTensor(data.Kind, shape, result);
+        return data.With(shape, result);
     }
 
     private static ConstTensor Concat(IReadOnlyList<ConstTensor> parts, int axisAttr, OnnxNode node, OnnxModelFile file)
@@ -205,8 +217,8 @@ public static class ConstantEvaluator
                 int block = Ir.Shapes.Product(part.Shape[axis..]);
                 result.AddRange(part.Data.AsSpan(o * block, block).ToArray());
             }
-        var kind = parts.Any(p => p.Kind == ConstKind.Float) ? ConstKind.Float : parts[0].Kind;
-        return new ConstTensor(kind, shape, result.ToArray());
+        if (parts.Any(p => p.Type != parts[0].Type)) throw file.Error(node, "inputs have different element types");
+        return parts[0].With(shape, result.ToArray());
     }
 
     public static ConstTensor Transpose(ConstTensor x, int[] perm)
@@ -226,7 +238,7 @@ public static class ConstantEvaluator
                 index[d] = 0;
             }
         }
-        return new ConstTensor(x.Kind, shape, result);
+        return x.With(shape, result);
     }
 
     private static ConstTensor Slice(ConstTensor x, IReadOnlyList<ConstTensor?> inputs, OnnxNode node, OnnxModelFile file)
@@ -250,23 +262,7 @@ public static class ConstantEvaluator
                 Array.Copy(x.Data, (o * x.Shape[axis] + start + i * step) * inner, result, at, inner);
                 at += inner;
             }
-        return new ConstTensor(x.Kind, shape, result);
-    }
-
-    private static ConstTensor MatMul2D(ConstTensor a, ConstTensor b, OnnxNode node, OnnxModelFile file)
-    {
-        if (a.Rank != 2 || b.Rank != 2 || a.Shape[1] != b.Shape[0])
-            throw file.Error(node, $"constant MatMul of {Ir.Shapes.Format(a.Shape)} and {Ir.Shapes.Format(b.Shape)} is not supported");
-        int m = a.Shape[0], k = a.Shape[1], n = b.Shape[1];
-        var result = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double sum = 0;
-                for (int p = 0; p < k; p++) sum += a.Data[i * k + p] * b.Data[p * n + j];
-                result[i * n + j] = (float)sum;
-            }
-        return new ConstTensor(ConstKind.Float, [m, n], result);
+        return x.With(shape, result);
     }
 }
 
@@ -307,6 +303,6 @@ public static class Broadcast
                 index[d] = 0;
             }
         }
-        return new ConstTensor(x.Kind, shape, result);
+        return x.With(shape, result);
     }
 }

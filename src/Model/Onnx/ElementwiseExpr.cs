@@ -23,8 +23,12 @@ public abstract class ElementwiseExpr
     public static ElementwiseExpr Unary(string op, ElementwiseExpr x) => new UnaryExpr(op, x);
     public static ElementwiseExpr Binary(string op, ElementwiseExpr a, ElementwiseExpr b) => new BinaryExpr(op, a, b);
 
+    /// <summary>ONNX operators without attributes that the chain takes as they are.</summary>
     public static readonly IReadOnlySet<string> UnaryOps = new HashSet<string>
         { "Erf", "Tanh", "Sqrt", "Sigmoid", "Relu", "Neg", "Exp", "Abs", "Reciprocal" };
+
+    /// <summary>The ONNX Gelu operator (opset 20): approximate = "none" is the erf form, "tanh" the tanh form.</summary>
+    public static ElementwiseExpr Gelu(string approximate, ElementwiseExpr x) => new UnaryExpr(approximate == "tanh" ? "GeluTanh" : "Gelu", x);
     public static readonly IReadOnlySet<string> BinaryOps = new HashSet<string> { "Add", "Sub", "Mul", "Div", "Pow" };
 
     private sealed class InputExpr : ElementwiseExpr
@@ -50,6 +54,8 @@ public abstract class ElementwiseExpr
             return op switch
             {
                 "Erf" => Numerics.Erf(a),
+                "Gelu" => ActivationFunctions.GeluErf(a),
+                "GeluTanh" => ActivationFunctions.GeluTanh(a),
                 "Tanh" => Math.Tanh(a),
                 "Sqrt" => Math.Sqrt(a),
                 "Sigmoid" => 1.0 / (1.0 + Math.Exp(-a)),

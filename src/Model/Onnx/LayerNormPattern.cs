@@ -26,6 +26,11 @@ public static class LayerNormPattern
             consumers.TryGetValue(value, out var r) && r.All(readers.Contains);
         double? Scalar(string value) => constant(value) is { ElementCount: 1 } c ? c.Data[0] : null;
         string Other(OnnxNode node, string value) => node.Inputs[0] == value ? node.Inputs[1] : node.Inputs[0];
+        // Axes are an input from opset 18 and an attribute before; the mean must keep its axis to broadcast.
+        long[]? Axes(OnnxNode reduce) => reduce.HasInput(1) ? constant(reduce.Inputs[1])?.AsLongs()
+            : reduce.Attributes.TryGetValue("axes", out var a) ? a.Ints.ToArray() : null;
+        bool KeepsDims(OnnxNode reduce) => !reduce.Attributes.TryGetValue("keepdims", out var k) || k.I != 0;
+        if (!KeepsDims(mean)) return null;
 
         var sub = Only(mean.Outputs[0], "Sub");
         if (sub is null || sub.Inputs[0] != x || sub.Inputs[1] != mean.Outputs[0] || !ReadsOnlyBy(mean.Outputs[0], sub)) return null;
@@ -33,7 +38,8 @@ public static class LayerNormPattern
         var pow = Only(centred, "Pow");
         if (pow is null || pow.Inputs[0] != centred || Scalar(pow.Inputs[1]) != 2.0) return null;
         var variance = Only(pow.Outputs[0], "ReduceMean");
-        if (variance is null || !ReadsOnlyBy(pow.Outputs[0], variance)) return null;
+        if (variance is null || !ReadsOnlyBy(pow.Outputs[0], variance) || !KeepsDims(variance)
+            || Axes(variance) is not { } varianceAxes || Axes(mean) is not { } meanAxes || !varianceAxes.SequenceEqual(meanAxes)) return null;
         var addEps = Only(variance.Outputs[0], "Add");
         if (addEps is null || !ReadsOnlyBy(variance.Outputs[0], addEps) || Scalar(Other(addEps, variance.Outputs[0])) is not { } eps) return null;
         var sqrt = Only(addEps.Outputs[0], "Sqrt");

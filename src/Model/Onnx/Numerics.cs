@@ -2,14 +2,20 @@ namespace McuFormer.Model.Onnx;
 
 public static class Numerics
 {
-    /// <summary>Error function, |error| below 1.2e-7 (Numerical Recipes' erfc Chebyshev fit).</summary>
+    /// <summary>
+    /// Error function to about 1e-14: erf(x) = 2/√π · e^(−x²) · Σ (2x²)ⁿ x / (1·3·…·(2n+1)), a series
+    /// of positive terms (no cancellation); beyond |x| = 6, erf is ±1 in double precision.
+    /// </summary>
     public static double Erf(double x)
     {
-        double z = Math.Abs(x);
-        double t = 1.0 / (1.0 + 0.5 * z);
-        double erfc = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-            t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-            t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? 1.0 - erfc : erfc - 1.0;
+        if (double.IsNaN(x)) return x;
+        if (Math.Abs(x) >= 6) return Math.Sign(x);
+        double twoXSquared = 2 * x * x, term = x, sum = x;
+        for (int n = 1; Math.Abs(term) > 1e-17 * Math.Abs(sum); n++)
+        {
+            term *= twoXSquared / (2 * n + 1);
+            sum += term;
+        }
+        return 2 / Math.Sqrt(Math.PI) * Math.Exp(-x * x) * sum;
     }
 }

@@ -67,9 +67,22 @@ public sealed class OnnxGraphBuilder
         return output;
     }
 
+    /// <summary>Appends a node with several outputs (Split) and returns their generated names.</summary>
+    public string[] Node(string op, string[] inputs, int outputs, AttributeProto[]? attributes = null)
+    {
+        var names = Enumerable.Range(0, outputs).Select(_ => $"v{_counter++}").ToArray();
+        var node = new NodeProto { Name = $"{op}_{_counter++}", OpType = op };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(names);
+        if (attributes is not null) node.Attribute.AddRange(attributes);
+        _graph.Node.Add(node);
+        return names;
+    }
+
     public ModelProto Build(string producer, int opset = 17)
     {
-        var model = new ModelProto { IrVersion = 8, Graph = _graph, ProducerName = producer };
+        // The IR version that ONNX released with the opset: 8 up to opset 18, 9 for 19 and 20, 10 for 21.
+        var model = new ModelProto { IrVersion = opset >= 21 ? 10 : opset >= 19 ? 9 : 8, Graph = _graph, ProducerName = producer };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         return model;
     }
@@ -86,6 +99,9 @@ public sealed class OnnxGraphBuilder
 
     public static AttributeProto Float(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    public static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     private static ValueInfoProto Value(string name, long[] dims)
     {

@@ -1,4 +1,5 @@
 using McuFormer.Model.Ir;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace McuFormer.Model.Onnx;
 
@@ -115,10 +116,7 @@ public sealed class OnnxImporter
         }
         if (!anyActivation)
         {
-            if (!ConstantEvaluator.SupportedOps.Contains(node.OpType))
-                throw file.Error(node, "operator is not supported");
-            var folded = ConstantEvaluator.Evaluate(node, inputs.Select(v => (v as Constant)?.Tensor).ToList(), file);
-            for (int i = 0; i < node.Outputs.Count && i < folded.Length; i++) Bind(node.Outputs[i], new Constant(folded[i]));
+            FoldConstants(node, inputs.Select(v => (v as Constant)?.Tensor).ToList());
             return;
         }
         switch (node.OpType)
@@ -128,10 +126,15 @@ public sealed class OnnxImporter
                 Bind(node.Outputs[0], Get(node, 0));
                 break;
             case "Cast":
-                if (Attr.Int(node, "to", 1) != (int)global::Onnx.TensorProto.Types.DataType.Float)
-                    throw file.Error(node, "casting an activation to a non-float type is not supported");
-                Bind(node.Outputs[0], Get(node, 0));
-                break;
+            case "CastLike":
+                {
+                    // float32 and double hold every value of a float32 activation: the cast changes nothing.
+                    var to = node.OpType == "Cast" ? (DataType)Attr.Int(node, "to", (long)DataType.Float) : RequireConst(node, 1, "the type to cast like").Type;
+                    if (to is not (DataType.Float or DataType.Double))
+                        throw file.Error(node, $"casting an activation to {to} is not supported (float or double only)");
+                    Bind(node.Outputs[0], RequireActivation(node, 0));
+                    break;
+                }
             case "Reshape":
             case "Flatten":
             case "Unsqueeze":
@@ -177,6 +180,15 @@ public sealed class OnnxImporter
             case "ReduceMean": LiftReduceMean(node); break;
             case "Softmax": LiftSoftmax(node); break;
             case "Concat": LiftConcat(node); break;
+            case "Gelu":
+                {
+                    var x = RequireActivation(node, 0);
+                    var approximate = Attr.String(node, "approximate") ?? "none";
+                    if (approximate is not ("none" or "tanh"))
+                        throw file.Error(node, $"approximate = \"{approximate}\" is not a GELU form (expected \"none\" or \"tanh\")");
+                    Bind(node.Outputs[0], x with { Expr = ElementwiseExpr.Gelu(approximate, x.Expr) });
+                    break;
+                }
             default:
                 if (ElementwiseExpr.UnaryOps.Contains(node.OpType) || ElementwiseExpr.BinaryOps.Contains(node.OpType))
                     LiftElementwise(node);
@@ -186,13 +198,26 @@ public sealed class OnnxImporter
         }
     }
 
+    /// <summary>Binds the outputs of a node whose inputs are all constants to their values.</summary>
+    private void FoldConstants(OnnxNode node, IReadOnlyList<ConstTensor?> inputs)
+    {
+        if (ConstantEvaluator.SupportedOps.Contains(node.OpType))
+        {
+            var folded = ConstantEvaluator.Evaluate(node, inputs, file);
+            for (int i = 0; i < node.Outputs.Count && i < folded.Length; i++)
+                if (node.Outputs[i].Length > 0) Bind(node.Outputs[i], new Constant(folded[i]));
+            return;
+        }
+        foreach (var (name, tensor) in OrtNodeEvaluator.Evaluate(node, inputs, file)) Bind(name, new Constant(tensor));
+    }
+
     private ConstTensor ConstantAttribute(OnnxNode node)
     {
         var a = node.Attributes;
         if (a.TryGetValue("value", out var t)) return TensorReader.Read(t.T, Path.GetDirectoryName(Path.GetFullPath(file.Path))!, file.Path);
-        if (a.TryGetValue("value_float", out var f)) return ConstTensor.Scalar(ConstKind.Float, f.F);
-        if (a.TryGetValue("value_floats", out var fs)) return new ConstTensor(ConstKind.Float, [fs.Floats.Count], fs.Floats.Select(v => (double)v).ToArray());
-        if (a.TryGetValue("value_int", out var i)) return ConstTensor.Scalar(ConstKind.Int, i.I);
+        if (a.TryGetValue("value_float", out var f)) return ConstTensor.Scalar(DataType.Float, f.F);
+        if (a.TryGetValue("value_floats", out var fs)) return new ConstTensor(DataType.Float, [fs.Floats.Count], fs.Floats.Select(v => (double)v).ToArray());
+        if (a.TryGetValue("value_int", out var i)) return ConstTensor.Scalar(DataType.Int64, i.I);
         if (a.TryGetValue("value_ints", out var @is)) return ConstTensor.Ints(@is.Ints.ToList());
         throw file.Error(node, "constant has no supported value attribute");
     }
@@ -348,8 +373,51 @@ public sealed class OnnxImporter
             EmitLinear(node, x, transposed, null, inFeatures, outFeatures);
             return;
         }
-        if (Get(node, 0) is Constant) throw file.Error(node, "a constant left operand of MatMul is not supported");
+        if (Get(node, 0) is Constant query)
+        {
+            LiftConstantTimesActivation(node, query.Tensor);
+            return;
+        }
         LiftActivationMatMul(node);
+    }
+
+    /// <summary>
+    /// A·B with a constant A, such as the learned query of attention pooling against the keys:
+    /// computed as the linear layer Bᵀ·Aᵀ, one row per column of B. One A shared by every batch
+    /// makes each (batch, column) a row; one A per batch (per head) makes each column a row over
+    /// all batches, with the A's as block-diagonal weights.
+    /// </summary>
+    private void LiftConstantTimesActivation(OnnxNode node, ConstTensor a)
+    {
+        var (b, alpha) = ScaledOperand(node, 1);
+        if (a.Rank < 2 || b.Rank < 2) throw file.Error(node, "matrix product of vectors is not supported");
+        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1];
+        if (b.Shape[^2] != k) throw file.Error(node, $"shapes {Shapes.Format(a.Shape)} and {Shapes.Format(b.Shape)} do not multiply");
+        var batchShape = Broadcast.Shape(a.Shape[..^2], b.Shape[..^2], node, file);
+        int batch = Shapes.Product(batchShape), batchA = Shapes.Product(a.Shape[..^2]);
+        if (Shapes.Product(b.Shape[..^2]) != batch || (batchA != 1 && batchA != batch))
+            throw file.Error(node, $"batch shapes {Shapes.Format(a.Shape[..^2])} and {Shapes.Format(b.Shape[..^2])} are not supported (one constant matrix, or one per batch of the activation)");
+        int rank = b.Rank;
+        var batchAxes = Enumerable.Range(0, rank - 2).ToArray();
+        bool shared = batchA == 1;
+        // Rows of the linear: Bᵀ as [batch…, n, k] when A is shared, [n, batch…, k] otherwise.
+        var perm = shared ? [.. batchAxes, rank - 1, rank - 2] : new[] { rank - 1 }.Concat(batchAxes).Append(rank - 2).ToArray();
+        var rows = b.Transpose(perm);
+        var inputShape = shared ? [batch * n, k] : new[] { n, batch * k };
+        var input = rows.TryReshape(inputShape) ?? CopyToDense(rows, node.Inputs[1], node.Name + "/copy").TryReshape(inputShape)!;
+        int outFeatures = shared ? m : batch * m, inFeatures = inputShape[1];
+        var weights = new float[outFeatures * inFeatures];
+        for (int h = 0; h < (shared ? 1 : batch); h++)
+            for (int i = 0; i < m; i++)
+                for (int p = 0; p < k; p++)
+                    weights[(h * m + i) * inFeatures + h * k + p] = (float)(alpha * a.Data[(h * m + i) * k + p]);
+        var (view, rowCount, rowStride) = Rows(input, node.Inputs[1], node.Name);
+        var buffer = NewBuffer(node.Name, [rowCount, outFeatures]);
+        // The linear writes [batch·n, m] (shared) or [n, batch·m]; the product is read as [batch…, m, n].
+        var batchStrides = Shapes.DenseStrides(batchShape).Select(s => s * (shared ? n * m : m)).ToArray();
+        var layout = new View(buffer, 0, [.. batchShape, m, n], [.. batchStrides, 1, shared ? m : batch * m]);
+        Emit(new LinearOp(node.Name, buffer, view, rowCount, rowStride, inFeatures, outFeatures, weights, null), node.Outputs[0], layout);
+        Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
     private void LiftGemm(OnnxNode node)
@@ -440,7 +508,7 @@ public sealed class OnnxImporter
         {
             // attention's 1/√d applied after Q·Kᵀ: fold it into the product.
             matmul.Alpha *= scale;
-            matmul.Output.Source = matmul.Output.Source! with { Name = node.Inputs[0] };
+            matmul.Output.Source = new SourceValue(node.Inputs[0], x.Source);
             input = x.Source;
         }
         else input = MaterializeInput(node, 0);
@@ -453,18 +521,41 @@ public sealed class OnnxImporter
         Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
+    /// <summary>
+    /// The opset-17 operator. It normalises over every axis from <c>axis</c> on; those axes are
+    /// merged into one feature axis, with scale and bias broadcast to them.
+    /// </summary>
     private void LiftLayerNormalization(OnnxNode node)
     {
         var x = MaterializeInput(node, 0);
-        int axis = (int)Attr.Int(node, "axis", -1);
-        if (ConstantEvaluator.Axis(node, axis, x.Rank, file) != x.Rank - 1)
-            throw file.Error(node, "LayerNormalization is supported over the last axis only");
-        var gamma = RequireConst(node, 1, "the LayerNorm scale");
-        var beta = ConstInput(node, 2);
-        EmitLayerNorm(node, x, node.Inputs[0], node.Outputs[0], gamma, beta, Attr.Float(node, "epsilon", 1e-5f));
+        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", -1), x.Rank, file);
+        // stash_type sets the precision of the mean and variance; float32 and double both leave
+        // nothing for an int8 kernel to reproduce, half precision would.
+        long stash = Attr.Int(node, "stash_type", (long)DataType.Float);
+        if (stash is not ((long)DataType.Float or (long)DataType.Double))
+            throw file.Error(node, $"stash_type {(DataType)stash} is not supported (float or double statistics only)");
+        for (int i = 1; i < node.Outputs.Count; i++)
+            if (node.Outputs[i].Length > 0 && ConsumerCount(node.Outputs[i]) > 0)
+                throw file.Error(node, $"output {i} ({(i == 1 ? "Mean" : "InvStdDev")}) is used; only the normalised output is supported");
+        var normalized = x.Shape[axis..];
+        var merged = x.Shape[..axis].Append(Shapes.Product(normalized)).ToArray();
+        ConstTensor? PerFeature(int index, string what)
+        {
+            if (!node.HasInput(index)) return null;
+            var t = RequireConst(node, index, what);
+            return Broadcast.Shape(t.Shape, normalized, node, file).SequenceEqual(normalized)
+                ? Broadcast.To(t, normalized).Reshaped([merged[^1]])
+                : throw file.Error(node, $"{what} of shape {Shapes.Format(t.Shape)} does not broadcast to the normalised axes {Shapes.Format(normalized)}");
+        }
+        var gamma = PerFeature(1, "the LayerNorm scale") ?? throw file.Error(node, "the LayerNorm scale is missing");
+        var beta = PerFeature(2, "the LayerNorm bias");
+        var input = x.TryReshape(merged) ?? CopyToDense(x, node.Inputs[0], node.Name + "/copy").TryReshape(merged)!;
+        var output = EmitLayerNorm(node, input, node.Inputs[0], node.Outputs[0], gamma, beta, Attr.Float(node, "epsilon", 1e-5f));
+        if (merged.Length != x.Rank) Bind(node.Outputs[0], new Activation(output.TryReshape(x.Shape)!, node.Outputs[0], ElementwiseExpr.Input));
     }
 
-    private void EmitLayerNorm(OnnxNode node, View x, string inputName, string outputName, ConstTensor? gamma, ConstTensor? beta, float epsilon)
+    /// <summary>Emits a LayerNorm over the last axis of x and binds its output; returns the output's layout.</summary>
+    private View EmitLayerNorm(OnnxNode node, View x, string inputName, string outputName, ConstTensor? gamma, ConstTensor? beta, float epsilon)
     {
         int dim = x.Shape[^1];
         float[] PerFeature(ConstTensor? t, float fallback, string what)
@@ -480,20 +571,32 @@ public sealed class OnnxImporter
         Emit(new LayerNormOp(node.Name, buffer, view, rows, rowStride, dim, PerFeature(gamma, 1f, "scale"), PerFeature(beta, 0f, "bias"), epsilon),
             outputName, layout);
         Bind(outputName, new Activation(layout, outputName, ElementwiseExpr.Input));
+        return layout;
     }
 
-    private int[] ReduceAxes(OnnxNode node, int rank)
+    /// <summary>
+    /// The axes of a Reduce* node: an input from opset 18 (13 for ReduceSum), an attribute before.
+    /// No axes means all of them, or none when noop_with_empty_axes is set; null then.
+    /// </summary>
+    private int[]? ReduceAxes(OnnxNode node, int rank)
     {
-        var axes = node.HasInput(1) ? RequireConst(node, 1, "reduction axes").AsInts() : Attr.Ints(node, "axes");
-        if (axes is null) return Enumerable.Range(0, rank).ToArray();
-        return axes.Select(a => ConstantEvaluator.Axis(node, a, rank, file)).ToArray();
+        var axes = node.HasInput(1) ? RequireConst(node, 1, "the reduction axes").AsInts() : Attr.Ints(node, "axes");
+        if (axes is null || axes.Length == 0)
+            return Attr.Int(node, "noop_with_empty_axes", 0) != 0 ? null : Enumerable.Range(0, rank).ToArray();
+        var normalized = axes.Select(a => ConstantEvaluator.Axis(node, a, rank, file)).Order().ToArray();
+        if (normalized.Distinct().Count() != normalized.Length) throw file.Error(node, $"axes [{string.Join(", ", axes)}] repeat an axis");
+        return normalized;
     }
 
     private void LiftReduceMean(OnnxNode node)
     {
         var x = RequireActivation(node, 0);
         int rank = x.Source.Rank;
-        var axes = ReduceAxes(node, rank);
+        if (ReduceAxes(node, rank) is not { } axes)
+        {
+            Bind(node.Outputs[0], x);
+            return;
+        }
         bool keepDims = Attr.Int(node, "keepdims", 1) != 0;
         if (axes.Length == 1 && axes[0] == rank - 1)
         {
@@ -590,7 +693,7 @@ public sealed class OnnxImporter
                 AddConstant(node, a, 1, c.Tensor);
                 return;
             case (Activation a, Constant c) when op is "Mul" or "Div":
-                ScaleChannels(node, a, op == "Div" ? new ConstTensor(c.Tensor.Kind, c.Tensor.Shape, c.Tensor.Data.Select(v => 1 / v).ToArray()) : c.Tensor);
+                ScaleChannels(node, a, op == "Div" ? c.Tensor.With(c.Tensor.Shape, c.Tensor.Data.Select(v => 1 / v).ToArray()) : c.Tensor);
                 return;
             case (Constant c, Activation a) when op == "Mul":
                 ScaleChannels(node, a, c.Tensor);
@@ -600,7 +703,7 @@ public sealed class OnnxImporter
         }
     }
 
-    private static ConstTensor Negated(ConstTensor c) => new(c.Kind, c.Shape, c.Data.Select(v => -v).ToArray());
+    private static ConstTensor Negated(ConstTensor c) => c.With(c.Shape, c.Data.Select(v => -v).ToArray());
 
     private void LiftAdd(OnnxNode node, Activation left, Activation right)
     {
@@ -619,25 +722,47 @@ public sealed class OnnxImporter
         Bind(node.Outputs[0], new Activation(layout, node.Outputs[0], ElementwiseExpr.Input));
     }
 
-    /// <summary>The linear op whose untouched, single-use output this activation is; null otherwise.</summary>
+    /// <summary>
+    /// The linear op whose untouched, single-use output this activation is, seen through any
+    /// reshape or transpose that still visits every output once; null otherwise.
+    /// </summary>
     private LinearOp? FoldableLinear(Activation a) =>
         a.Expr.IsIdentity && producers.GetValueOrDefault(a.Source.Buffer) is LinearOp linear
-        && a.Source.IsDenseRowMajor && a.Source.Shape[^1] == linear.OutFeatures && ConsumerCount(a.SourceName) == 1
+        && a.Source.CoversBuffer && ConsumerCount(a.SourceName) == 1
             ? linear : null;
 
-    /// <summary>Values of a constant that varies along the last axis only, or null.</summary>
-    private static float[]? PerLastAxis(ConstTensor c, int features)
+    /// <summary>
+    /// The values of a constant broadcast over a view of a linear's output, one per output
+    /// feature; null when the constant does not broadcast to the view or varies within a feature.
+    /// </summary>
+    private static float[]? PerOutputFeature(View view, ConstTensor c, int features)
     {
-        if (c.ElementCount == features && c.Shape.Length > 0 && c.Shape[^1] == features) return c.AsFloats();
-        return null;
+        if (c.Rank > view.Rank) return null;
+        for (int d = 1; d <= c.Rank; d++)
+            if (c.Shape[^d] != 1 && c.Shape[^d] != view.Shape[^d]) return null;
+        var expanded = Broadcast.To(c, view.Shape).Data;
+        var values = new double?[features];
+        var index = new int[view.Rank];
+        for (int i = 0; i < expanded.Length; i++)
+        {
+            int feature = (int)(view.IndexOf(index) % features);
+            if (values[feature] is { } seen && seen != expanded[i]) return null;
+            values[feature] = expanded[i];
+            for (int d = view.Rank - 1; d >= 0; d--)
+            {
+                if (++index[d] < view.Shape[d]) break;
+                index[d] = 0;
+            }
+        }
+        return values.Select(v => (float)v!.Value).ToArray();
     }
 
     private void AddConstant(OnnxNode node, Activation a, int activationIndex, ConstTensor constant)
     {
-        if (FoldableLinear(a) is { } linear && PerLastAxis(constant, linear.OutFeatures) is { } bias)
+        if (FoldableLinear(a) is { } linear && PerOutputFeature(a.Source, constant, linear.OutFeatures) is { } bias)
         {
             linear.Bias = linear.Bias is null ? bias : linear.Bias.Zip(bias, (x, y) => x + y).ToArray();
-            linear.Output.Source = linear.Output.Source! with { Name = node.Outputs[0] };
+            linear.Output.Source = new SourceValue(node.Outputs[0], a.Source);
             Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
             return;
         }
@@ -667,12 +792,12 @@ public sealed class OnnxImporter
     /// <summary>Multiplication by a per-feature constant, folded into the linear layer before it.</summary>
     private void ScaleChannels(OnnxNode node, Activation a, ConstTensor constant)
     {
-        if (FoldableLinear(a) is { } linear && PerLastAxis(constant, linear.OutFeatures) is { } scale)
+        if (FoldableLinear(a) is { } linear && PerOutputFeature(a.Source, constant, linear.OutFeatures) is { } scale)
         {
             int k = linear.InFeatures;
             linear.Weights = linear.Weights.Select((w, i) => w * scale[i / k]).ToArray();
             linear.Bias = linear.Bias?.Select((b, i) => b * scale[i]).ToArray();
-            linear.Output.Source = linear.Output.Source! with { Name = node.Outputs[0] };
+            linear.Output.Source = new SourceValue(node.Outputs[0], a.Source);
             Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
             return;
         }

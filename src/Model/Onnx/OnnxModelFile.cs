@@ -14,7 +14,7 @@ public sealed record OnnxNode(string Name, string OpType, string Domain, IReadOn
 public sealed class OnnxModelFile
 {
     public const int MinOpset = 13;
-    public const int MaxOpset = 18;
+    public const int MaxOpset = 21;
 
     private OnnxModelFile(string path, ModelProto proto, int opset, List<OnnxNode> nodes,
         Dictionary<string, ConstTensor> initializers, string inputName, int[] inputShape, IReadOnlyList<string> outputs)
@@ -73,7 +73,7 @@ public sealed class OnnxModelFile
             n.Attribute.ToDictionary(a => a.Name))).ToList();
 
         if (opset < MinOpset || opset > MaxOpset)
-            throw new ModelImportException($"{path}: opset {opset} is not supported (supported: {MinOpset} to {MaxOpset}); re-export with opset_version={Math.Clamp(opset, MinOpset, 17)}");
+            throw new ModelImportException($"{path}: opset {opset} is not supported (supported: {MinOpset} to {MaxOpset}); re-export with opset_version={Math.Clamp(opset, MinOpset, MaxOpset)}");
         var custom = nodes.FirstOrDefault(n => n.Domain is not ("" or "ai.onnx"));
         if (custom is not null)
             throw new ModelImportException($"{path}: node '{custom.Name}' ({custom.OpType}, opset {opset}): operator domain '{custom.Domain}' is not supported");

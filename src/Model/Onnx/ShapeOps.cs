@@ -36,7 +36,8 @@ public static class ShapeOps
                 {
                     var axes = Axes(node, inputs, file) ?? throw file.Error(node, "axes are missing");
                     int rank = shape.Length + axes.Length;
-                    var normalized = axes.Select(a => a < 0 ? a + rank : a).ToHashSet();
+                    var normalized = axes.Select(a => ConstantEvaluator.Axis(node, a, rank, file)).ToHashSet();
+                    if (normalized.Count != axes.Length) throw file.Error(node, $"axes [{string.Join(", ", axes)}] repeat an axis");
                     var result = new int[rank];
                     int source = 0;
                     for (int d = 0; d < rank; d++) result[d] = normalized.Contains(d) ? 1 : shape[source++];
@@ -44,8 +45,11 @@ public static class ShapeOps
                 }
             case "Squeeze":
                 {
-                    var axes = Axes(node, inputs, file);
-                    var normalized = axes?.Select(a => a < 0 ? a + shape.Length : a).ToHashSet();
+                    // No axes (or an empty axes input) squeezes every axis of size 1.
+                    var axes = Axes(node, inputs, file) is { Length: > 0 } given ? given : null;
+                    var normalized = axes?.Select(a => ConstantEvaluator.Axis(node, a, shape.Length, file)).ToHashSet();
+                    if (normalized?.FirstOrDefault(a => shape[a] != 1, -1) is { } wide and >= 0)
+                        throw file.Error(node, $"cannot squeeze axis {wide} of size {shape[wide]}");
                     return shape.Where((d, i) => normalized is null ? d != 1 : !normalized.Contains(i)).ToArray();
                 }
             default: throw file.Error(node, "not a layout operator");
@@ -56,7 +60,7 @@ public static class ShapeOps
     public static int[]? Axes(OnnxNode node, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
     {
         if (node.HasInput(1))
-            return (inputs[1] ?? throw file.Error(node, "axes must be constant")).AsInts();
+            return ((inputs.Count > 1 ? inputs[1] : null) ?? throw file.Error(node, "axes must be constant")).AsInts();
         return Attr.Ints(node, "axes");
     }
 
