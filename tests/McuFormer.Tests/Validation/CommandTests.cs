@@ -34,4 +34,24 @@ public class CommandTests
         Assert.True(root.GetProperty("cosine_mean").GetDouble() >= 0.99, result.Stdout);
         Assert.Equal(3, root.GetProperty("layers").GetArrayLength());
     }
+
+    /// <summary>
+    /// Calibrated on dark images only, the patch embedding saturates on real ones: validate names
+    /// that layer in a warning on stderr and in the JSON.
+    /// </summary>
+    [Fact]
+    public void ValidateWarnsNamingALayerBelowCosine099()
+    {
+        using var folder = new TempFolder();
+        var path = TestModels.Write(TestModels.PatchMeanHead(), folder.Path);
+        var dark = Path.Combine(folder.Path, "dark.npy");
+        var values = Enumerable.Range(0, 16 * 28 * 28).Select(i => 0.02f * (i % 3)).ToArray();
+        File.WriteAllBytes(dark, Datasets.DatasetTestFiles.Npy("<f4", [16, 1, 28, 28], Datasets.DatasetTestFiles.Float32Bytes(values)));
+        var result = CliRunner.Run("validate", path, "--data", TestModels.FashionMnist, "--limit", "50", "--calib", dark, "--json");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var warnings = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("warnings").EnumerateArray()
+            .Select(w => w.GetString()!).ToList();
+        Assert.Contains(warnings, w => w.StartsWith("layer 'patch' (patch_embed): int8 cosine", StringComparison.Ordinal));
+        Assert.Contains("warning: layer 'patch' (patch_embed)", result.Stderr);
+    }
 }
