@@ -2,7 +2,6 @@
  * AArch64" specification. */
 #include "semihost.h"
 
-#include <string.h>
 
 enum semihost_operation {
     SYS_OPEN = 0x01,
@@ -28,9 +27,29 @@ static int32_t semihost_call(enum semihost_operation operation, const void *argu
     return (int32_t)r0;
 }
 
+/* newlib's strlen for ARMv7E-M finds the terminator with UADD8 and SEL, which read the APSR.GE
+ * flags; Renode 1.15 sets those differently from the architecture, so no firmware code uses them
+ * (scripts/check-ge-flags). gcc would turn this loop back into a strlen call. */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+static uint32_t path_length(const char *path)
+{
+    uint32_t length = 0;
+    while (path[length] != '\0') length++;
+    return length;
+}
+
+int semihost_word_is(const char *word, const char *expected)
+{
+    while (*word != '\0' && *word == *expected) {
+        word++;
+        expected++;
+    }
+    return *word == *expected;
+}
+
 int32_t semihost_open(const char *path, enum semihost_open_mode mode)
 {
-    const uint32_t block[3] = {(uint32_t)(uintptr_t)path, (uint32_t)mode, (uint32_t)strlen(path)};
+    const uint32_t block[3] = {(uint32_t)(uintptr_t)path, (uint32_t)mode, path_length(path)};
     return semihost_call(SYS_OPEN, block);
 }
 

@@ -40,6 +40,10 @@ void semihost_writec(char c);
  * the host refuses or it does not fit. */
 int32_t semihost_get_cmdline(char *buffer, size_t size);
 
+/* Whether a word of the command line is `expected`: strcmp's job, without newlib's ARMv7E-M
+ * strcmp, whose UADD8/SEL read the APSR.GE flags that Renode 1.15 sets wrongly. */
+int semihost_word_is(const char *word, const char *expected);
+
 /* Stops the program; QEMU exits with code as its own exit status (SYS_EXIT_EXTENDED). */
 void semihost_exit(int32_t code) __attribute__((noreturn));
 

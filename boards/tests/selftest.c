@@ -11,7 +11,6 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "console.h"
 #include "semihost.h"
@@ -230,14 +229,14 @@ int main(void)
         count = split_words(command_line, words, MAX_ARGUMENTS);
     }
     /* words[0] is the program name. */
-    if (count == 4 && strcmp(words[1], "check") == 0) {
+    if (count == 4 && semihost_word_is(words[1], "check")) {
         return run_checks(words[2], words[3]);
     }
-    if (count == 3 && strcmp(words[1], "exit") == 0 && parse_decimal(words[2]) >= 0) {
+    if (count == 3 && semihost_word_is(words[1], "exit") && parse_decimal(words[2]) >= 0) {
         console_write("selftest: exiting with the requested status\n");
         semihost_exit(parse_decimal(words[2]));
     }
-    if (count == 2 && strcmp(words[1], "fault") == 0) {
+    if (count == 2 && semihost_word_is(words[1], "fault")) {
         __builtin_trap();
     }
     console_write("selftest: usage: check IN OUT | exit CODE | fault\n");

@@ -1,6 +1,5 @@
 /* Entry point of the kernel firmware (see firmware.h): dispatches on the semihosting command
  * line, `check` or `bench FILE`. Exit status: 0 success, 1 mismatch or failure, 2 bad command. */
-#include <string.h>
 
 #include "console.h"
 #include "firmware.h"
@@ -34,12 +33,12 @@ int main(void)
                           : split_words(line, words, MAX_WORDS);
 
     /* words[0] is the image name. */
-    if (count == 2 && strcmp(words[1], "check") == 0) {
+    if (count == 2 && semihost_word_is(words[1], "check")) {
         const uint32_t failures = check_kernels();
         console_write(failures == 0 ? "kernel check: PASS\n" : "kernel check: FAIL\n");
         return failures == 0 ? 0 : 1;
     }
-    if (count == 3 && strcmp(words[1], "bench") == 0) {
+    if (count == 3 && semihost_word_is(words[1], "bench")) {
         return bench_kernels(words[2]) == 0 ? 0 : 1;
     }
     console_write("usage: check | bench FILE\n");

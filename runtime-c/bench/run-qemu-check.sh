@@ -71,6 +71,12 @@ if ! (cd "$work/portable" && arm-none-eabi-gcc "${cflags[@]}" -DMCU_FORCE_PORTAB
   exit 1
 fi
 
+# The same image is the one bench-kernels runs: no instruction of it may read the APSR.GE flags.
+if ! "$runtime_dir/../scripts/check-ge-flags" "$work/fw.elf"; then
+  echo "kernel check: FAIL (an instruction reads the APSR.GE flags, which Renode 1.15 sets wrongly)"
+  exit 1
+fi
+
 status=0
 (cd "$work" && timeout 300 qemu-system-arm -M "$(jq -r .simulator.machine "$profile")" -nographic \
   -monitor none -semihosting-config enable=on,target=native -kernel fw.elf -append check \

@@ -4,7 +4,9 @@
  *
  * The DSP extension works on packed data: SXTB16 sign-extends bytes 0 and 2 of a word into two
  * 16-bit lanes, SMLAD multiplies two pairs of 16-bit lanes and adds both products to a 32-bit
- * accumulator, SSAT saturates to a signed bit width, SSUB8/SEL compare and select four bytes.
+ * accumulator, SSAT saturates to a signed bit width, UQSUB8 subtracts four bytes with unsigned
+ * saturation. No kernel reads the APSR.GE flags (SEL): Renode 1.15 sets them differently from the
+ * architecture after SSUB8/USUB8, so a kernel using them would answer differently there.
  * They come from ACLE (arm_acle.h). Three instruction forms that ACLE lacks are written as
  * one-instruction asm statements, so that they cost one instruction rather than two or three:
  *   - SXTB16 and SXTAB16 with their operand rotated right by 8 (bytes 1 and 3); ACLE has no

@@ -23,8 +23,12 @@
  *
  * Paths (kernel_common.h)
  *   Portable: the formula above, element by element; the reference.
- *   DSP: the same integers, four elements per word. The maximum comes from SSUB8/SEL (a byte-wise
- *   compare and select); the distances max - in[i] from one byte-wise subtraction per word, then
+ *   DSP: the same integers, four elements per word. The maximum comes from UQSUB8 and an add:
+ *   with the bytes biased to unsigned order (x ^ 0x80), max(a, b) = b + sat(a - b) per byte, and
+ *   no byte of the sum carries into the next. No instruction reads the APSR.GE flags (SEL does,
+ *   after SSUB8/USUB8): Renode 1.15 sets them differently from the Arm architecture, and the same
+ *   image must give the same answers on silicon, QEMU and Renode. The distances max - in[i] come
+ *   from one byte-wise subtraction per word (USUB8, whose result alone is used), then
  *   one halfword table load each for the sum and again for the output. For a sum in (512, 2^24)
  *   -- every row with a compiler-made table (exp_table[0] = 65535) and length <= 256 -- the
  *   inverse is floor(2^40 / sum) from three 32-bit divisions of 8 bits each instead of a 64-bit
@@ -36,17 +40,25 @@
 
 #if MCU_KERNELS_DSP
 
-/* The largest of the four signed bytes of `bytes`. */
-static int32_t max_of_bytes(uint32_t bytes)
+/* The signed bytes of a word in unsigned order: -128..127 become 0..255. */
+static inline uint32_t biased(uint32_t bytes)
 {
-    /* SSUB8 sets a GE flag per byte where the first operand is not smaller; SEL picks by them. */
-    uint32_t other = bytes >> 16;
-    (void)__ssub8((int32_t)bytes, (int32_t)other);
-    bytes = __sel(bytes, other);
-    other = bytes >> 8;
-    (void)__ssub8((int32_t)bytes, (int32_t)other);
-    bytes = __sel(bytes, other);
-    return (int8_t)bytes;
+    return bytes ^ 0x80808080u;
+}
+
+/* Byte-wise maximum of two words of unsigned bytes: b + sat(a - b) never exceeds 255, so a plain
+ * 32-bit add keeps the bytes apart. */
+static inline uint32_t max_u8x4(uint32_t a, uint32_t b)
+{
+    return b + __uqsub8(a, b);
+}
+
+/* The largest of the four signed bytes whose biased form is `bytes`. */
+static int32_t max_of_biased_bytes(uint32_t bytes)
+{
+    bytes = max_u8x4(bytes >> 16, bytes); /* bytes 0, 1: max of bytes 0 and 2, 1 and 3 */
+    bytes = max_u8x4(bytes >> 8, bytes);  /* byte 0: max of all four */
+    return (int32_t)(bytes & 0xFFu) - 128;
 }
 
 /* floor(2^40 / sum) for 0 < sum < 2^24, by long division with 8-bit digits: each step divides
@@ -78,13 +90,11 @@ static int softmax_row_dsp(const int8_t *in, int8_t *out, int32_t length,
     const int8_t *const words_end = in + (length & ~3); /* the elements after it: one by one */
     const int8_t *const end = in + length;
 
-    uint32_t max_bytes = 0x80808080u; /* -128 in every byte */
+    uint32_t max_bytes = 0; /* -128 in every byte, biased */
     for (const int8_t *at = in; at != words_end; at += 4) {
-        const uint32_t x = load_u32(at);
-        (void)__ssub8((int32_t)x, (int32_t)max_bytes);
-        max_bytes = __sel(x, max_bytes);
+        max_bytes = max_u8x4(biased(load_u32(at)), max_bytes);
     }
-    int32_t max = max_of_bytes(max_bytes);
+    int32_t max = max_of_biased_bytes(max_bytes);
     for (const int8_t *at = words_end; at != end; at++) {
         if (*at > max) max = *at;
     }

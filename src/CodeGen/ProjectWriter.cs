@@ -10,9 +10,11 @@ namespace McuFormer.CodeGen;
 /// <param name="SampleExpected">the outputs the host computes for them</param>
 /// <param name="Weights">where the model's constants go: internal flash, or an external flash the platform must map first</param>
 /// <param name="Streamed">the schedule and plan of mcu_model_run_streamed (image read band by band), if the model has one</param>
+/// <param name="InstructionsPerInference">instructions one mcu_model_run takes on the board's core, from
+/// instruction rates measured in simulation (it sets the Renode test's timeouts)</param>
 public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, WeightPlacement Weights, BoardProfile Board, string BoardsFolder,
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder,
-    (Schedule Schedule, RegionPlan Plan)? Streamed = null)
+    long InstructionsPerInference, (Schedule Schedule, RegionPlan Plan)? Streamed = null)
 {
     /// <summary>The RAM regions holding an arena of either run, in the board's order of preference.</summary>
     public IEnumerable<string> ArenaRegions => Plan.Pools.Select(p => p.Region)

@@ -64,7 +64,7 @@ public static class RenodePlatform
         text.Append("// The console. frequency is the USART's kernel clock, the APB clock stm32f7.c configures.\n");
         text.Append($"{usart.Name}: UART.STM32F7_USART @ sysbus {Hex(usart.Base)}\n");
         text.Append($"    frequency: {board.ClockHz / usart.BusDivider}\n");
-        text.Append($"    -> nvic@{usart.Irq}\n\n");
+        text.Append($"    IRQ -> nvic@{usart.Irq}\n\n");
 
         foreach (var port in ConsolePorts(board))
         {
@@ -79,7 +79,10 @@ public static class RenodePlatform
             text.Append("    initable: true\n");
             text.Append("    script: '''\n").Append(RegisterBlockScript(block)).Append("'''\n\n");
         }
-        return text.ToString().TrimEnd('\n') + "\n";
+        var description = text.ToString().TrimEnd('\n') + "\n";
+        if (ReplConnections.Ambiguous(description) is [var first, ..])
+            throw new InvalidOperationException($"the {board.Name} platform would not load in Renode: {first}");
+        return description;
     }
 
     /// <summary>

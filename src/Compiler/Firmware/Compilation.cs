@@ -9,6 +9,7 @@ using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
+using McuFormer.Nas.Evaluation;
 
 namespace McuFormer.Compiler.Firmware;
 
@@ -77,7 +78,7 @@ public static class Compilation
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
-            streamed);
+            LatencyModel.Default.Instructions(schedule), streamed);
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));

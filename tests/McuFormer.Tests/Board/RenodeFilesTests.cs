@@ -49,7 +49,7 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
             var interrupt = InterruptLine().Match(line);
             if (interrupt.Success && current is not null)
             {
-                current.Attributes["->"] = interrupt.Groups["target"].Value;
+                current.Attributes[interrupt.Groups["source"].Value + " ->"] = interrupt.Groups["target"].Value;
                 continue;
             }
             var attribute = AttributeLine().Match(line);
@@ -68,7 +68,7 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
     [GeneratedRegex(@"^    (?<key>\w+): (?<value>.*)$")]
     private static partial Regex AttributeLine();
 
-    [GeneratedRegex(@"^    -> (?<target>\S+)\s*$")]
+    [GeneratedRegex(@"^    (?<source>\w+) -> (?<target>\S+)\s*$")]
     private static partial Regex InterruptLine();
 
     [Fact]
@@ -105,7 +105,9 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
         Assert.Equal("UART.STM32F7_USART", usart.Type);
         Assert.Equal(RenodePlatform.Address(profile.Console.Base), usart.Address);
         Assert.Equal(0x40011000, usart.Address);
-        Assert.Equal("nvic@37", usart.Attributes["->"]);
+        // The USART has two GPIO outputs (IRQ, ReceiveDmaRequest): the connection names its IRQ.
+        Assert.Equal("nvic@37", usart.Attributes["IRQ ->"]);
+        Assert.Equal("cpu@0", platform["nvic"].Attributes["IRQ ->"]);
         // USART1 runs from APB2, which stm32f7.c sets to half the core clock.
         Assert.Equal(profile.ClockHz / 2, usart.Number("frequency"));
         // The console pins are PA9 and PB7: both ports are there, at the F7's addresses.
@@ -244,6 +246,10 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
         Assert.Contains($"tests-to-run: {RenodeProject.RobotFile(Board)}", workflow);
         Assert.Contains("make firmware.elf", workflow);
         Assert.True(workflow.IndexOf("make firmware.elf", StringComparison.Ordinal) < workflow.IndexOf("renode-test-action", StringComparison.Ordinal));
+        // Pinned to the release the files were checked with, which the README names.
+        Assert.Contains($"renode-revision: v{RenodeProject.RenodeVersion}", workflow);
+        Assert.DoesNotContain("renode-revision: master", workflow);
+        Assert.Contains($"Checked with Renode {RenodeProject.RenodeVersion}.", project.Read("renode/README.md"));
     }
 
     [Fact]
