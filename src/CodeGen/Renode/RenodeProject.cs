@@ -25,8 +25,8 @@ public static class RenodeProject
     public const long StartupInstructions = 20_000_000;
 
     /// <summary>
-    /// The Renode release the emitted files were checked with: the workflow pins it
-    /// (renode-revision), and the traps it showed are checked without it (ReplConnections, scripts/check-ge-flags).
+    /// The Renode release the emitted files are written for: the workflow pins it (renode-revision),
+    /// and the traps measured in it are checked without it (ReplConnections, scripts/check-ge-flags).
     /// </summary>
     public const string RenodeVersion = "1.15.1";
 

@@ -249,7 +249,7 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
         // Pinned to the release the files were checked with, which the README names.
         Assert.Contains($"renode-revision: v{RenodeProject.RenodeVersion}", workflow);
         Assert.DoesNotContain("renode-revision: master", workflow);
-        Assert.Contains($"Checked with Renode {RenodeProject.RenodeVersion}.", project.Read("renode/README.md"));
+        Assert.Contains($"Renode version: {RenodeProject.RenodeVersion}, the release the workflow pins", project.Read("renode/README.md"));
     }
 
     [Fact]
