@@ -253,8 +253,8 @@ for profile in "$boards_dir"/profiles/*.json; do
   built=$((built + 1))
   if ! "$boards_dir/../scripts/check-ge-flags" "$work/$name/fw.elf" >"$work/$name/ge-flags.log"; then
     fail "$name: an instruction reads the APSR.GE flags, which Renode 1.15 sets wrongly"
-    cat "$work/$name/ge-flags.log" >&2
   fi
+  sed "s|^$work/||" "$work/$name/ge-flags.log"
   arm-none-eabi-size -A "$work/$name/fw.elf" | awk -v name="$name" '
     $1 ~ /^\.(isr_vector|text|rodata|data|bss|stack|arena_[a-z0-9_]+)$/ { sizes = sizes " " $1 "=" $2 }
     END { printf "%-17s%s\n", name, sizes }'
