@@ -10,11 +10,55 @@ namespace McuFormer.CodeGen;
 /// <param name="SampleExpected">the outputs the host computes for them</param>
 /// <param name="Weights">where the model's constants go: internal flash, or an external flash the platform must map first</param>
 /// <param name="Streamed">the schedule and plan of mcu_model_run_streamed (image read band by band), if the model has one</param>
+/// <summary>What a project holds besides the C sources and the build files.</summary>
+[Flags]
+public enum ProjectExtras
+{
+    None = 0,
+    /// <summary>DIR/renode/: platform, script, robot test and workflow (Renode.RenodeProject).</summary>
+    Renode = 1,
+    /// <summary>DIR/nanoframework/: the interop shim, built with `dotnet build` (NanoFramework.NanoFrameworkShim).</summary>
+    NanoFramework = 2,
+}
+
+public static class ProjectExtrasOption
+{
+    public static readonly IReadOnlyDictionary<string, ProjectExtras> Names = new Dictionary<string, ProjectExtras>
+    {
+        ["renode"] = ProjectExtras.Renode,
+        ["nanoframework"] = ProjectExtras.NanoFramework,
+        ["none"] = ProjectExtras.None,
+    };
+
+    /// <summary>What the board profile names: the Renode files for a board simulated in Renode, the shim for a board that is not a QEMU machine.</summary>
+    public static ProjectExtras Default(BoardProfile board) =>
+        (Renode.RenodeProject.AppliesTo(board) ? ProjectExtras.Renode : ProjectExtras.None)
+        | (NanoFramework.NanoFrameworkShim.AppliesTo(board) ? ProjectExtras.NanoFramework : ProjectExtras.None);
+
+    /// <summary>A comma-separated list of Names, each checked against the board.</summary>
+    /// <exception cref="BoardException">an unknown name, or an extra the board cannot have</exception>
+    public static ProjectExtras Parse(string text, BoardProfile board)
+    {
+        var extras = ProjectExtras.None;
+        foreach (var name in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Names.TryGetValue(name.ToLowerInvariant(), out var extra))
+                throw new BoardException($"--emit: unknown output '{name}' (known: {string.Join(", ", Names.Keys)})");
+            extras |= extra;
+        }
+        if (extras.HasFlag(ProjectExtras.Renode)) Renode.RenodePlatform.Require(board);
+        if (extras.HasFlag(ProjectExtras.NanoFramework) && !NanoFramework.NanoFrameworkShim.AppliesTo(board))
+            throw new BoardException($"--emit nanoframework: {board.Name} is a QEMU machine, which runs no nanoFramework firmware");
+        return extras;
+    }
+}
+
 /// <param name="InstructionsPerInference">instructions one mcu_model_run takes on the board's core, from
 /// instruction rates measured in simulation (it sets the Renode test's timeouts)</param>
+/// <param name="Extras">the Renode files and the nanoFramework shim, when wanted (ProjectExtrasOption)</param>
 public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, WeightPlacement Weights, BoardProfile Board, string BoardsFolder,
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder,
-    long InstructionsPerInference, (Schedule Schedule, RegionPlan Plan)? Streamed = null)
+    long InstructionsPerInference, ProjectExtras Extras, (Schedule Schedule, RegionPlan Plan)? Streamed = null)
 {
     /// <summary>The RAM regions holding an arena of either run, in the board's order of preference.</summary>
     public IEnumerable<string> ArenaRegions => Plan.Pools.Select(p => p.Region)
@@ -118,7 +162,10 @@ public static class ProjectWriter
         Put("Makefile", TemplateRenderer.Render("Makefile.liquid", values));
         Put("CMakeLists.txt", TemplateRenderer.Render("CMakeLists.txt.liquid", values));
         Put("cmake/arm-none-eabi.cmake", TemplateRenderer.Render("arm-none-eabi.cmake", values));
-        foreach (var (name, text) in Renode.RenodeProject.Files(request).Concat(NanoFramework.NanoFrameworkShim.Files(request, source))) Put(name, text);
+        if (request.Extras.HasFlag(ProjectExtras.Renode))
+            foreach (var (name, text) in Renode.RenodeProject.Files(request)) Put(name, text);
+        if (request.Extras.HasFlag(ProjectExtras.NanoFramework))
+            foreach (var (name, text) in NanoFramework.NanoFrameworkShim.Files(request, source)) Put(name, text);
         return source;
     }
 

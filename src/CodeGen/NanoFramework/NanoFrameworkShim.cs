@@ -39,7 +39,6 @@ public static class NanoFrameworkShim
 
     public static IEnumerable<(string Path, string Text)> Files(ProjectRequest request, ModelSource source)
     {
-        if (!AppliesTo(request.Board)) return [];
         var managed = ManagedFiles(request);
         var build = ShimBuild.Run(managed, AssemblyName);
         var files = managed.Select(f => ($"{Folder}/{f.Path}", f.Text)).ToList();

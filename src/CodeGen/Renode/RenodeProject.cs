@@ -39,7 +39,7 @@ public static class RenodeProject
         var board = request.Board;
         // Renode models no QUADSPI controller, so an image whose constants sit in external flash
         // would wait forever for the start-up to map it: no Renode files for that one.
-        if (!AppliesTo(board) || request.Weights.External is not null) return [];
+        if (request.Weights.External is not null) return [];
         var usart = RenodePlatform.ConsoleUsart(board);
         long macs = request.Model.Graph.Macs;
         long mips = RenodePlatform.InstructionsPerSecond(board) / 1_000_000;

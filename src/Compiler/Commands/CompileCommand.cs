@@ -17,9 +17,14 @@ public static class CompileCommand
         var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
         var output = new Option<string?>("--out") { Description = "output folder (default: build/<model>-<board>)" };
         var unfused = new Option<bool>("--unfused") { Description = "one step per op with separate buffers: no attention streaming, MLP chunking or in-place adds" };
+        var emit = new Option<string?>("--emit")
+        {
+            Description = "what to write besides the C project, comma-separated: renode (DIR/renode/), nanoframework (DIR/nanoframework/, "
+                + "built with dotnet build), or none (default: renode for a board its profile simulates in Renode, nanoframework for a board that is not a QEMU machine)",
+        };
         var command = new Command("compile", "quantize, plan memory and generate a firmware project for a board; build it when arm-none-eabi-gcc is installed")
         {
-            model, board, calib, calibSamples, range, output, unfused,
+            model, board, calib, calibSamples, range, output, unfused, emit,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -29,7 +34,7 @@ public static class CompileCommand
                 : throw new Model.Datasets.DatasetException(modelPath, "no calibration data: pass --calib DATA"));
             var outDir = parse.GetValue(output) ?? Path.Combine("build", $"{Path.GetFileNameWithoutExtension(modelPath)}-{boardName}");
             var options = new CompileOptions(modelPath, boardName, calibPath, parse.GetValue(calibSamples), parse.GetValue(range), outDir,
-                parse.GetValue(unfused) ? ScheduleOptions.Unfused : ScheduleOptions.Fused);
+                parse.GetValue(unfused) ? ScheduleOptions.Unfused : ScheduleOptions.Fused, Emit: parse.GetValue(emit));
             var outcome = Cli.Status.Status().Start("compiling", context =>
                 Compilation.Compile(options, new Progress<string>(stage => context.Status(stage))));
             Print(outcome);

@@ -315,13 +315,14 @@ public static class SearchCommand
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    /// <summary>Compiles a subnet for the board as `compile` does (default embedded samples; 16 calibration images suffice for sizes).</summary>
+    /// <summary>Compiles a subnet for the board as `compile --emit none` does (default embedded samples; 16 calibration images suffice for sizes).</summary>
     private static CompileReport BuildFirmware(SupernetMaterializer materializer, Subnet subnet, string folder, BoardProfile board, string data)
     {
         string model = Path.Combine(folder, subnet.Key + ".onnx");
         materializer.WriteOnnx(subnet, model);
+        // Only the firmware's size is wanted: no Renode files and no nanoFramework shim build.
         return Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
-            Path.Combine(folder, subnet.Key), ScheduleOptions.Fused)).Report;
+            Path.Combine(folder, subnet.Key), ScheduleOptions.Fused, Emit: "none")).Report;
     }
 
     private static FirmwareDoesNotFitException NothingFits(SearchSpace space, SubnetEvaluator evaluator, SearchBudget budget)

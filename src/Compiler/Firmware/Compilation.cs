@@ -13,8 +13,10 @@ using McuFormer.Nas.Evaluation;
 
 namespace McuFormer.Compiler.Firmware;
 
+/// <param name="Emit">the extras to write (`--emit`, ProjectExtrasOption.Parse); null for what the board profile names</param>
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
-    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileOptions.DefaultEmbeddedSamples)
+    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileOptions.DefaultEmbeddedSamples,
+    string? Emit = null)
 {
     /// <summary>Test samples the board harness carries in flash, with the outputs the host computed for them.</summary>
     public const int DefaultEmbeddedSamples = 4;
@@ -31,6 +33,7 @@ public static class Compilation
     public static CompileOutcome Compile(CompileOptions options, IProgress<string>? progress = null)
     {
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
+        var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
         progress?.Report("importing");
         var file = OnnxModelFile.Load(options.ModelPath);
         var graph = OnnxImporter.Import(file);
@@ -78,7 +81,7 @@ public static class Compilation
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
-            LatencyModel.Default.Instructions(schedule), streamed);
+            LatencyModel.Default.Instructions(schedule), extras, streamed);
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
