@@ -49,7 +49,7 @@ public static class Quantizer
                 MatMulOp m => MatMul(m, Of(m.A), Of(m.B), output),
                 SoftmaxOp s => new QuantizedSoftmax(s, ExpTable(Of(s.Input))),
                 AddOp a => new QuantizedAdd(a, AddSegments(a.Output.ElementCount, [a.A.Buffer, a.B.Buffer, a.Output], prefixes,
-                    (start, _) => Add(At(a.A.Buffer, start), At(a.B.Buffer, start), At(a.Output, start)))),
+                    (start, end) => new AddSegment(start, end - start, Add(At(a.A.Buffer, start), At(a.B.Buffer, start), At(a.Output, start))))),
                 AddConstantOp c => AddConstant(c, prefixes, At),
                 ConcatOp c => Concat(c, Of, At),
                 MeanTokensOp t => MeanTokens(t, Of(t.Input), output),
@@ -117,12 +117,13 @@ public static class Quantizer
     /// The segments of an element-wise add over whole buffers: cut where any of them changes from
     /// its prefix group to the rest.
     /// </summary>
+    /// <param name="segment">the segment of elements [start, end)</param>
     private static List<AddSegment> AddSegments(int count, ActivationBuffer[] buffers, Dictionary<ActivationBuffer, PrefixGroup> prefixes,
-        Func<int, int, AddParams> parameters)
+        Func<int, int, AddSegment> segment)
     {
         var cuts = buffers.Where(prefixes.ContainsKey).Select(b => prefixes[b].Elements).Where(e => e > 0 && e < count)
             .Append(0).Append(count).Distinct().Order().ToList();
-        return cuts.Zip(cuts.Skip(1), (start, end) => new AddSegment(start, end - start, parameters(start, end))).ToList();
+        return cuts.Zip(cuts.Skip(1), segment).ToList();
     }
 
     public static sbyte[] Table(Func<double, double> function, QuantParams input, QuantParams output)
@@ -154,15 +155,14 @@ public static class Quantizer
     private static QuantizedAddConstant AddConstant(AddConstantOp op, Dictionary<ActivationBuffer, PrefixGroup> prefixes,
         Func<ActivationBuffer, long, QuantParams> at)
     {
-        var constants = new Dictionary<int, sbyte[]>();
-        var segments = AddSegments(op.Output.ElementCount, [op.Input.Buffer, op.Output], prefixes, (start, end) =>
+        // Each segment's constant has its own range, as its activation rows do.
+        return new QuantizedAddConstant(op, AddSegments(op.Output.ElementCount, [op.Input.Buffer, op.Output], prefixes, (start, end) =>
         {
             var values = op.Constant.AsSpan(start, end - start).ToArray();
             var constantQuant = QuantParams.FromRange(values.Min(), values.Max());
-            constants[start] = values.Select(v => constantQuant.Quantize(v)).ToArray();
-            return Add(at(op.Input.Buffer, start), constantQuant, at(op.Output, start));
-        });
-        return new QuantizedAddConstant(op, segments.Select(s => s with { Constant = constants[s.Start] }).ToList());
+            return new AddSegment(start, end - start, Add(at(op.Input.Buffer, start), constantQuant, at(op.Output, start)),
+                values.Select(v => constantQuant.Quantize(v)).ToArray());
+        }));
     }
 
     private static QuantizedConcat Concat(ConcatOp op, Func<View, QuantParams> of, Func<ActivationBuffer, long, QuantParams> at)
