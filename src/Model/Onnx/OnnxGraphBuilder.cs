@@ -59,11 +59,7 @@ public sealed class OnnxGraphBuilder
     public string Node(string op, string[] inputs, AttributeProto[]? attributes = null, string? output = null)
     {
         output ??= $"v{_counter++}";
-        var node = new NodeProto { Name = $"{op}_{_counter++}", OpType = op };
-        node.Input.AddRange(inputs);
-        node.Output.Add(output);
-        if (attributes is not null) node.Attribute.AddRange(attributes);
-        _graph.Node.Add(node);
+        Append(op, inputs, [output], attributes);
         return output;
     }
 
@@ -71,12 +67,17 @@ public sealed class OnnxGraphBuilder
     public string[] Node(string op, string[] inputs, int outputs, AttributeProto[]? attributes = null)
     {
         var names = Enumerable.Range(0, outputs).Select(_ => $"v{_counter++}").ToArray();
+        Append(op, inputs, names, attributes);
+        return names;
+    }
+
+    private void Append(string op, string[] inputs, string[] outputs, AttributeProto[]? attributes)
+    {
         var node = new NodeProto { Name = $"{op}_{_counter++}", OpType = op };
         node.Input.AddRange(inputs);
-        node.Output.AddRange(names);
+        node.Output.AddRange(outputs);
         if (attributes is not null) node.Attribute.AddRange(attributes);
         _graph.Node.Add(node);
-        return names;
     }
 
     public ModelProto Build(string producer, int opset = 17)
