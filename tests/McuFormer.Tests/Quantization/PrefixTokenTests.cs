@@ -2,6 +2,8 @@ using System.Text.Json;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
+using McuFormer.Tests.Onnx;
+using static McuFormer.Model.Onnx.OnnxGraphBuilder;
 
 namespace McuFormer.Tests.Quantization;
 
@@ -27,6 +29,26 @@ public class PrefixTokenTests
         Assert.All(graph.Ops.OfType<AddOp>().Where(a => a.Output.Shape.SequenceEqual(concat.Output.Shape)),
             add => Assert.Contains(add.Output, split.Keys));
         Assert.DoesNotContain(graph.Output.Buffer, split.Keys);
+    }
+
+    /// <summary>An op that reads both row groups at once (here a Tanh over every token) keeps that buffer per-tensor.</summary>
+    [Fact]
+    public void ABufferReadAcrossBothGroupsStaysPerTensor()
+    {
+        var b = new TinyVitBuilder("across");
+        int tokens = TinyVitBuilder.Tokens + 1;
+        var x = b.G.Node("Concat", [b.Weights(1, 1, TinyVitBuilder.Embed), b.PatchTokens()], [Int("axis", 1)]);
+        var block = b.Block(b.G.Node("Add", [x, b.Weights(1, tokens, TinyVitBuilder.Embed)]), tokens, 17);
+        var squashed = b.G.Node("Tanh", [block]);
+        var pooled = b.G.Node("Gather", [b.LayerNorm(squashed, TinyVitBuilder.Embed), b.G.IntScalar(0)], [Int("axis", 1)]);
+        using var temp = new TempFolder();
+        var graph = OnnxImporter.Import(TestModels.Write(b.Head(pooled, 17), temp.Path));
+
+        var split = PrefixTokens.Find(graph);
+        var tanh = graph.Ops.OfType<ElementwiseOp>().Single(e => e.Input.Buffer.ElementCount == tokens * TinyVitBuilder.Embed);
+        Assert.DoesNotContain(tanh.Input.Buffer, split.Keys);
+        Assert.Contains(graph.Ops.OfType<ConcatOp>().Single().Output, split.Keys);
+        Assert.Equal(TinyVitBuilder.Embed, split[graph.Ops.OfType<ConcatOp>().Single().Output]);
     }
 
     [Fact]
