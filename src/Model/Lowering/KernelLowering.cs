@@ -590,6 +590,7 @@ public static class KernelLowering
             int chunk = Math.Clamp(rowChunk, 1, up.Rows);
             var hidden = new ActivationBuffer(up.Name + "/hidden", [chunk, up.OutFeatures]);
             var normalised = norm is null ? null : NormalisedRows(norm, chunk);
+            // Without a LayerNorm in front, every row is one group (fc1 reads a per-tensor input; no ε is used).
             var segments = norm?.Segments ?? [new NormSegment(0, up.Rows, 0)];
             foreach (var (row, rows, segment) in Chunks(segments, chunk))
             {
