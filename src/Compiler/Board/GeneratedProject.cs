@@ -29,7 +29,7 @@ public sealed record GeneratedProject(string Folder, ProjectManifest Manifest, B
             throw new BoardException($"{manifestPath}: unreadable manifest: {e.Message}");
         }
         if (manifest is null) throw new BoardException($"{manifestPath}: empty manifest");
-        return new GeneratedProject(full, manifest, new BoardCatalog(ToolPaths.Boards).Get(manifest.BoardReference));
+        return new GeneratedProject(full, manifest, new BoardCatalog(ToolPaths.Boards).Get(manifest.BoardReference(full)));
     }
 
     /// <summary>firmware.elf exists only where compile found arm-none-eabi-gcc.</summary>

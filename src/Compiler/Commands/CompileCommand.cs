@@ -43,7 +43,7 @@ public static class CompileCommand
             if (!outcome.Report.Fits)
             {
                 var r = outcome.Report;
-                Console.Error.WriteLine($"error: {r.Model} does not fit {r.Board}: " + string.Join("; ",
+                Console.Error.WriteLine($"error: {modelPath} does not fit {r.Board}: " + string.Join("; ",
                     new[] { ("RAM", r.PeakRamBytes, r.RamBudgetBytes), ("flash", r.FlashBytes, r.FlashBudgetBytes) }
                         .Where(x => x.Item2 > x.Item3).Select(x => $"{x.Item1} {x.Item2} bytes > {x.Item3} (over by {x.Item2 - x.Item3} bytes)")));
                 return Cli.DoesNotFit;

@@ -63,12 +63,15 @@ public static class Compilation
             var placement = plan.PlacementOf(schedule.Storage(s.Output));
             return new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes, placement.Region, placement.Offset, s.Output.Bytes);
         }).ToList();
+        // Every path an output file holds is relative to the project folder.
+        var folder = Path.GetFullPath(options.OutputFolder);
+        string FromFolder(string path) => Path.GetRelativePath(folder, Path.GetFullPath(path));
         var manifest = new ProjectManifest
         {
-            Model = Path.GetFullPath(options.ModelPath),
+            Model = FromFolder(options.ModelPath),
             Board = board.Name,
-            BoardProfile = options.BoardName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? Path.GetFullPath(options.BoardName) : null,
-            Data = options.CalibrationPath,
+            BoardProfile = options.BoardName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? FromFolder(options.BoardName) : null,
+            Data = FromFolder(options.CalibrationPath),
             InputShape = graph.Input.SampleShape,
             InputScale = model.InputQuant.Scale,
             InputZeroPoint = model.InputQuant.ZeroPoint,
@@ -87,7 +90,6 @@ public static class Compilation
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
         var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
 
-        var folder = Path.GetFullPath(options.OutputFolder);
         File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), Cli.Json));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
@@ -102,7 +104,7 @@ public static class Compilation
         var report = new CompileReport
         {
             Board = board.Name,
-            Model = Path.GetFullPath(options.ModelPath),
+            Model = FromFolder(options.ModelPath),
             Params = graph.Ops.Sum(o => o.Parameters),
             Macs = graph.Macs,
             MemorySource = memory is null ? "estimate" : "elf",

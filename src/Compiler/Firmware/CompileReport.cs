@@ -55,17 +55,24 @@ public sealed record LayerRow(
     [property: JsonPropertyName("arena_offset")] int ArenaOffset,
     [property: JsonPropertyName("bytes")] int Bytes);
 
-/// <summary>DIR/mcuformer.json: what `simulate` needs to drive the firmware it finds in DIR.</summary>
+/// <summary>
+/// DIR/mcuformer.json: what `simulate` needs to drive the firmware it finds in DIR. Paths are
+/// relative to DIR, so the folder can move together with what it points to.
+/// </summary>
 public sealed record ProjectManifest
 {
     [JsonPropertyName("model")] public required string Model { get; init; }
     [JsonPropertyName("board")] public required string Board { get; init; }
-    /// <summary>The full path of the profile JSON when the board is not one of boards/profiles; null otherwise.</summary>
+    /// <summary>The profile JSON when the board is not one of boards/profiles; null otherwise.</summary>
     [JsonPropertyName("board_profile"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? BoardProfile { get; init; }
+    /// <summary>The data compile calibrated on; simulate's default samples.</summary>
     [JsonPropertyName("data")] public required string Data { get; init; }
 
-    /// <summary>What <see cref="Model.Boards.BoardCatalog.Get"/> takes to find the project's board again.</summary>
-    public string BoardReference => BoardProfile ?? Board;
+    /// <summary>What <see cref="Model.Boards.BoardCatalog.Get"/> takes to find the board of the project in projectFolder again.</summary>
+    public string BoardReference(string projectFolder) => BoardProfile is { } profile ? Path.Combine(projectFolder, profile) : Board;
+
+    /// <summary>The calibration data of the project in projectFolder.</summary>
+    public string DataPath(string projectFolder) => Path.Combine(projectFolder, Data);
     [JsonPropertyName("input_shape")] public required int[] InputShape { get; init; }
     [JsonPropertyName("input_scale")] public required double InputScale { get; init; }
     [JsonPropertyName("input_zero_point")] public required int InputZeroPoint { get; init; }

@@ -64,13 +64,13 @@ public static class Simulation
             throw new BoardException($"{folder}: not a project written by `mcuformer compile` (no {ProjectWriter.ManifestName})");
         var manifest = JsonSerializer.Deserialize<ProjectManifest>(File.ReadAllText(manifestPath))
             ?? throw new BoardException($"{manifestPath}: empty manifest");
-        var board = new BoardCatalog(ToolPaths.Boards).Get(manifest.BoardReference);
+        var board = new BoardCatalog(ToolPaths.Boards).Get(manifest.BoardReference(folder));
         if (board.Simulator is not { Kind: "qemu", Machine: { } machine })
             throw new BoardException($"{folder}: board {board.Name} is not simulated by QEMU; compile with --board mps2-an500 to simulate an STM32F746");
         var elf = Path.Combine(folder, "firmware.elf");
         if (!File.Exists(elf)) throw new HostToolException($"{folder}: firmware.elf is missing; {FirmwareBuilder.ArmInstallHint}, then compile again");
 
-        var data = DatasetLoader.Load(options.DataPath ?? manifest.Data, manifest.InputShape, DatasetSplit.Test, options.Limit);
+        var data = DatasetLoader.Load(options.DataPath ?? manifest.DataPath(folder), manifest.InputShape, DatasetSplit.Test, options.Limit);
         var quant = new QuantParams(manifest.InputScale, manifest.InputZeroPoint);
         var run = Directory.CreateTempSubdirectory("mcuformer-sim-").FullName;
         try
