@@ -116,12 +116,12 @@ static void bench_linear(bench_state *state, int32_t in_features, int32_t out_fe
     const uint64_t macs = (uint64_t)tokens * in_features * out_features;
 
     uint64_t start = mcu_ticks();
-    mcu_linear_s8_portable(in, in_features, out_portable, out_features, tokens, in_features,
+    mcu_linear_s8_flat_portable(in, in_features, out_portable, out_features, tokens, in_features,
                            out_features, weights, bias, multipliers, shifts, 3, -5);
     record(state, "linear", in_features, out_features, tokens, macs, "portable",
            ticks_since(state, start));
     start = mcu_ticks();
-    mcu_linear_s8(in, in_features, out_dsp, out_features, tokens, in_features, out_features,
+    mcu_linear_s8_flat(in, in_features, out_dsp, out_features, tokens, in_features, out_features,
                   weights, bias, multipliers, shifts, 3, -5);
     record(state, "linear", in_features, out_features, tokens, macs, "dsp",
            ticks_since(state, start));
@@ -156,7 +156,7 @@ static void bench_attention(bench_state *state, int32_t n)
 
     for (int p = 0; p < 2; p++) {
         uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_matmul_s8_portable : mcu_matmul_s8)(q, QKV_STRIDE, 1, k, 1, QKV_STRIDE,
+        (p == 0 ? mcu_matmul_s8_flat_portable : mcu_matmul_s8_flat)(q, QKV_STRIDE, 1, k, 1, QKV_STRIDE,
                                                           scores[p], n, n, HEAD, n, 4, -3,
                                                           1518500250, -9, -7);
         uint64_t ticks = ticks_since(state, start);
@@ -167,7 +167,7 @@ static void bench_attention(bench_state *state, int32_t n)
 
     for (int p = 0; p < 2; p++) {
         uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_softmax_s8_portable : mcu_softmax_s8)(scores[0], probabilities[p], n, n,
+        (p == 0 ? mcu_softmax_s8_flat_portable : mcu_softmax_s8_flat)(scores[0], probabilities[p], n, n,
                                                             table);
         uint64_t ticks = ticks_since(state, start);
         total[p] += ticks;
@@ -177,7 +177,7 @@ static void bench_attention(bench_state *state, int32_t n)
 
     for (int p = 0; p < 2; p++) {
         uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_matmul_s8_portable : mcu_matmul_s8)(probabilities[0], n, 1, v, QKV_STRIDE,
+        (p == 0 ? mcu_matmul_s8_flat_portable : mcu_matmul_s8_flat)(probabilities[0], n, 1, v, QKV_STRIDE,
                                                           1, out[p], HEAD, n, n, HEAD, -128, 2,
                                                           1582956730, -6, 1);
         uint64_t ticks = ticks_since(state, start);
@@ -206,7 +206,7 @@ static void bench_layernorm(bench_state *state, int32_t dim, int32_t rows)
     }
     for (int p = 0; p < 2; p++) {
         const uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_layernorm_s8_portable : mcu_layernorm_s8)(in, dim, out[p], dim, rows, dim,
+        (p == 0 ? mcu_layernorm_s8_flat_portable : mcu_layernorm_s8_flat)(in, dim, out[p], dim, rows, dim,
                                                                 300, gamma_q, beta_q, -2);
         record(state, "layernorm", dim, dim, rows, (uint64_t)rows * dim,
                p == 0 ? "portable" : "dsp", ticks_since(state, start));
@@ -236,7 +236,7 @@ static void bench_patch_embed(bench_state *state, int32_t channels, int32_t size
     }
     for (int p = 0; p < 2; p++) {
         const uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_patch_embed_s8_portable : mcu_patch_embed_s8)(
+        (p == 0 ? mcu_patch_embed_s8_flat_portable : mcu_patch_embed_s8_flat)(
             image, channels, size, size, PATCH, 0, 0, grid, grid, weights, bias, multipliers,
             shifts, embed, -128, -22, out[p]);
         record(state, "patch_embed", taps, embed, grid * grid, (uint64_t)grid * grid * taps * embed,
@@ -259,14 +259,14 @@ static void bench_elementwise(bench_state *state, int32_t dim, int32_t rows)
     rng_fill_s8(&state->rng, table, 256);
     for (int p = 0; p < 2; p++) {
         const uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_lut_s8_portable : mcu_lut_s8)(a, out[p], count, table);
+        (p == 0 ? mcu_lut_s8_flat_portable : mcu_lut_s8_flat)(a, out[p], count, table);
         record(state, "gelu_lut", dim, dim, rows, (uint64_t)count, p == 0 ? "portable" : "dsp",
                ticks_since(state, start));
     }
     expect_same(state, "gelu_lut", out[1], out[0], count);
     for (int p = 0; p < 2; p++) {
         const uint64_t start = mcu_ticks();
-        (p == 0 ? mcu_add_s8_portable : mcu_add_s8)(a, b, out[p], count, -12, 1063627118, 5,
+        (p == 0 ? mcu_add_s8_flat_portable : mcu_add_s8_flat)(a, b, out[p], count, -12, 1063627118, 5,
                                                     318613125, 30, -18);
         record(state, "add", dim, dim, rows, (uint64_t)count, p == 0 ? "portable" : "dsp",
                ticks_since(state, start));

@@ -144,9 +144,9 @@ static void check_linear(case_rng *rng, tally *t, int32_t cases)
         const int32_t out_bytes = rows * out_stride;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_linear_s8(in, in_stride, dsp, out_stride, rows, in_features, out_features, p.weights,
+        mcu_linear_s8_flat(in, in_stride, dsp, out_stride, rows, in_features, out_features, p.weights,
                       with_bias ? p.bias : 0, p.multipliers, p.shifts, in_zp, out_zp);
-        mcu_linear_s8_portable(in, in_stride, portable, out_stride, rows, in_features,
+        mcu_linear_s8_flat_portable(in, in_stride, portable, out_stride, rows, in_features,
                                out_features, p.weights, with_bias ? p.bias : 0, p.multipliers,
                                p.shifts, in_zp, out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
@@ -194,13 +194,13 @@ static void check_linear_overwrite(case_rng *rng, tally *t, int32_t cases)
             random_channel_params(rng, &memory, out_features, in_features, 1 << 22);
         const int32_t out_bytes = rows * out_features;
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_linear_s8_portable(input, in_stride, portable, out_features, rows, in_features,
+        mcu_linear_s8_flat_portable(input, in_stride, portable, out_features, rows, in_features,
                                out_features, p.weights, p.bias, p.multipliers, p.shifts, in_zp,
                                out_zp);
         int8_t *dsp;
         const int32_t shift = rng_overlap_shift(rng, rows, in_stride, out_features);
         int8_t *in = carve_overlapping(&memory, input, rows * in_stride, out_bytes, shift, &dsp);
-        mcu_linear_s8(in, in_stride, dsp, out_features, rows, in_features, out_features,
+        mcu_linear_s8_flat(in, in_stride, dsp, out_features, rows, in_features, out_features,
                       p.weights, p.bias, p.multipliers, p.shifts, in_zp, out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
     }
@@ -219,12 +219,12 @@ static void check_layernorm_overwrite(case_rng *rng, tally *t, int32_t cases)
         int8_t *input = carve(&memory, rows * dim);
         rng_fill_s8(rng, input, rows * dim);
         int8_t *portable = carve_outputs(&memory, rows * dim);
-        mcu_layernorm_s8_portable(input, dim, portable, dim, rows, dim, eps_term, gamma_q, beta_q,
+        mcu_layernorm_s8_flat_portable(input, dim, portable, dim, rows, dim, eps_term, gamma_q, beta_q,
                                   out_zp);
         int8_t *dsp;
         const int32_t shift = rng_overlap_shift(rng, rows, dim, dim);
         int8_t *in = carve_overlapping(&memory, input, rows * dim, rows * dim, shift, &dsp);
-        mcu_layernorm_s8(in, dim, dsp, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
+        mcu_layernorm_s8_flat(in, dim, dsp, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
         compare(t, iteration, dsp, portable, rows * dim);
     }
 }
@@ -250,13 +250,13 @@ static void check_layernorm_linear(case_rng *rng, tally *t, int32_t cases)
         rng_fill_s8(rng, input, rows * dim);
         const int32_t out_bytes = rows * out_features;
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_layernorm_linear_s8_portable(input, dim, portable, out_features, rows, dim, eps_term,
+        mcu_layernorm_linear_s8_flat_portable(input, dim, portable, out_features, rows, dim, eps_term,
                                          gamma_q, beta_q, norm_zp, out_features, p.weights, p.bias,
                                          p.multipliers, p.shifts, out_zp, scratch);
         int8_t *dsp;
         const int32_t shift = rng_overlap_shift(rng, rows, dim, out_features);
         int8_t *in = carve_overlapping(&memory, input, rows * dim, out_bytes, shift, &dsp);
-        mcu_layernorm_linear_s8(in, dim, dsp, out_features, rows, dim, eps_term, gamma_q, beta_q,
+        mcu_layernorm_linear_s8_flat(in, dim, dsp, out_features, rows, dim, eps_term, gamma_q, beta_q,
                                 norm_zp, out_features, p.weights, p.bias, p.multipliers, p.shifts,
                                 out_zp, scratch);
         compare(t, iteration, dsp, portable, out_bytes);
@@ -306,9 +306,9 @@ static void check_matmul(case_rng *rng, tally *t, int32_t cases)
         const int32_t out_bytes = m * out_stride;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_matmul_s8(a, a_row_stride, a_col_stride, b, b_row_stride, b_col_stride, dsp,
+        mcu_matmul_s8_flat(a, a_row_stride, a_col_stride, b, b_row_stride, b_col_stride, dsp,
                       out_stride, m, k, n, a_zp, b_zp, multiplier, shift, out_zp);
-        mcu_matmul_s8_portable(a, a_row_stride, a_col_stride, b, b_row_stride, b_col_stride,
+        mcu_matmul_s8_flat_portable(a, a_row_stride, a_col_stride, b, b_row_stride, b_col_stride,
                                portable, out_stride, m, k, n, a_zp, b_zp, multiplier, shift,
                                out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
@@ -356,8 +356,8 @@ static void check_softmax(case_rng *rng, tally *t, int32_t cases)
         }
         int8_t *dsp = carve_outputs(&memory, rows * length);
         int8_t *portable = carve_outputs(&memory, rows * length);
-        mcu_softmax_s8(in, dsp, rows, length, table);
-        mcu_softmax_s8_portable(in, portable, rows, length, table);
+        mcu_softmax_s8_flat(in, dsp, rows, length, table);
+        mcu_softmax_s8_flat_portable(in, portable, rows, length, table);
         compare(t, iteration, dsp, portable, rows * length);
     }
 }
@@ -428,9 +428,9 @@ static void check_layernorm(case_rng *rng, tally *t, int32_t cases)
         const int32_t out_bytes = rows * out_stride;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_layernorm_s8(in, in_stride, dsp, out_stride, rows, dim, eps_term, gamma_q, beta_q,
+        mcu_layernorm_s8_flat(in, in_stride, dsp, out_stride, rows, dim, eps_term, gamma_q, beta_q,
                          out_zp);
-        mcu_layernorm_s8_portable(in, in_stride, portable, out_stride, rows, dim, eps_term,
+        mcu_layernorm_s8_flat_portable(in, in_stride, portable, out_stride, rows, dim, eps_term,
                                   gamma_q, beta_q, out_zp);
         compare(t, iteration, dsp, portable, out_bytes);
     }
@@ -451,11 +451,11 @@ static void check_lut(case_rng *rng, tally *t, int32_t cases)
         if (in_place) {
             memcpy(dsp, in, (size_t)count);
             memcpy(portable, in, (size_t)count);
-            mcu_lut_s8(dsp, dsp, count, table);
-            mcu_lut_s8_portable(portable, portable, count, table);
+            mcu_lut_s8_flat(dsp, dsp, count, table);
+            mcu_lut_s8_flat_portable(portable, portable, count, table);
         } else {
-            mcu_lut_s8(in, dsp, count, table);
-            mcu_lut_s8_portable(in, portable, count, table);
+            mcu_lut_s8_flat(in, dsp, count, table);
+            mcu_lut_s8_flat_portable(in, portable, count, table);
         }
         compare(t, iteration, dsp, portable, count);
     }
@@ -488,20 +488,20 @@ static void check_add(case_rng *rng, tally *t, int32_t cases)
         case 0: /* out == a */
             memcpy(dsp, a, (size_t)count);
             memcpy(portable, a, (size_t)count);
-            mcu_add_s8(dsp, b, dsp, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
-            mcu_add_s8_portable(portable, b, portable, count, a_zp, a_multiplier, b_zp,
+            mcu_add_s8_flat(dsp, b, dsp, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
+            mcu_add_s8_flat_portable(portable, b, portable, count, a_zp, a_multiplier, b_zp,
                                 b_multiplier, shift, out_zp);
             break;
         case 1: /* out == b */
             memcpy(dsp, b, (size_t)count);
             memcpy(portable, b, (size_t)count);
-            mcu_add_s8(a, dsp, dsp, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
-            mcu_add_s8_portable(a, portable, portable, count, a_zp, a_multiplier, b_zp,
+            mcu_add_s8_flat(a, dsp, dsp, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
+            mcu_add_s8_flat_portable(a, portable, portable, count, a_zp, a_multiplier, b_zp,
                                 b_multiplier, shift, out_zp);
             break;
         default:
-            mcu_add_s8(a, b, dsp, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
-            mcu_add_s8_portable(a, b, portable, count, a_zp, a_multiplier, b_zp, b_multiplier,
+            mcu_add_s8_flat(a, b, dsp, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
+            mcu_add_s8_flat_portable(a, b, portable, count, a_zp, a_multiplier, b_zp, b_multiplier,
                                 shift, out_zp);
             break;
         }
@@ -534,10 +534,10 @@ static void check_patch_embed(case_rng *rng, tally *t, int32_t cases)
         const int32_t out_bytes = grid_h * grid_w * embed;
         int8_t *dsp = carve_outputs(&memory, out_bytes);
         int8_t *portable = carve_outputs(&memory, out_bytes);
-        mcu_patch_embed_s8(image, channels, height, width, patch, pad_top, pad_left, grid_h,
+        mcu_patch_embed_s8_flat(image, channels, height, width, patch, pad_top, pad_left, grid_h,
                            grid_w, p.weights, p.bias, p.multipliers, p.shifts, embed, in_zp,
                            out_zp, dsp);
-        mcu_patch_embed_s8_portable(image, channels, height, width, patch, pad_top, pad_left,
+        mcu_patch_embed_s8_flat_portable(image, channels, height, width, patch, pad_top, pad_left,
                                     grid_h, grid_w, p.weights, p.bias, p.multipliers, p.shifts,
                                     embed, in_zp, out_zp, portable);
         compare(t, iteration, dsp, portable, out_bytes);
@@ -557,8 +557,8 @@ static void check_mean_tokens(case_rng *rng, tally *t, int32_t cases)
         rng_fill_s8(rng, in, rows * stride);
         int8_t *dsp = carve_outputs(&memory, dim);
         int8_t *portable = carve_outputs(&memory, dim);
-        mcu_mean_tokens_s8(in, stride, rows, dim, in_zp, multiplier, shift, out_zp, dsp);
-        mcu_mean_tokens_s8_portable(in, stride, rows, dim, in_zp, multiplier, shift, out_zp,
+        mcu_mean_tokens_s8_flat(in, stride, rows, dim, in_zp, multiplier, shift, out_zp, dsp);
+        mcu_mean_tokens_s8_flat_portable(in, stride, rows, dim, in_zp, multiplier, shift, out_zp,
                                     portable);
         compare(t, iteration, dsp, portable, dim);
     }
@@ -597,8 +597,8 @@ static void check_copy(case_rng *rng, tally *t, int32_t cases)
         rng_fill_s8(rng, in, count);
         int8_t *dsp = carve_outputs(&memory, count);
         int8_t *portable = carve_outputs(&memory, count);
-        mcu_copy_s8(in, in_strides, dsp, out_strides, shape, in_zp, multiplier, shift, out_zp);
-        mcu_copy_s8_portable(in, in_strides, portable, out_strides, shape, in_zp, multiplier,
+        mcu_copy_s8_flat(in, in_strides, dsp, out_strides, shape, in_zp, multiplier, shift, out_zp);
+        mcu_copy_s8_flat_portable(in, in_strides, portable, out_strides, shape, in_zp, multiplier,
                              shift, out_zp);
         compare(t, iteration, dsp, portable, count);
     }

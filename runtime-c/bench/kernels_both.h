@@ -15,15 +15,15 @@
 
 #undef mcu_requantize
 #undef mcu_saturate_s8
-#undef mcu_linear_s8
-#undef mcu_matmul_s8
-#undef mcu_softmax_s8
-#undef mcu_layernorm_s8
-#undef mcu_lut_s8
-#undef mcu_add_s8
-#undef mcu_patch_embed_s8
-#undef mcu_mean_tokens_s8
-#undef mcu_copy_s8
-#undef mcu_layernorm_linear_s8
+#undef mcu_linear_s8_flat
+#undef mcu_matmul_s8_flat
+#undef mcu_softmax_s8_flat
+#undef mcu_layernorm_s8_flat
+#undef mcu_lut_s8_flat
+#undef mcu_add_s8_flat
+#undef mcu_patch_embed_s8_flat
+#undef mcu_mean_tokens_s8_flat
+#undef mcu_copy_s8_flat
+#undef mcu_layernorm_linear_s8_flat
 
 #endif /* KERNELS_BOTH_H */

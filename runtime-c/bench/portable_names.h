@@ -7,13 +7,13 @@
  */
 #define mcu_requantize mcu_requantize_portable
 #define mcu_saturate_s8 mcu_saturate_s8_portable
-#define mcu_linear_s8 mcu_linear_s8_portable
-#define mcu_matmul_s8 mcu_matmul_s8_portable
-#define mcu_softmax_s8 mcu_softmax_s8_portable
-#define mcu_layernorm_s8 mcu_layernorm_s8_portable
-#define mcu_lut_s8 mcu_lut_s8_portable
-#define mcu_add_s8 mcu_add_s8_portable
-#define mcu_patch_embed_s8 mcu_patch_embed_s8_portable
-#define mcu_mean_tokens_s8 mcu_mean_tokens_s8_portable
-#define mcu_copy_s8 mcu_copy_s8_portable
-#define mcu_layernorm_linear_s8 mcu_layernorm_linear_s8_portable
+#define mcu_linear_s8_flat mcu_linear_s8_flat_portable
+#define mcu_matmul_s8_flat mcu_matmul_s8_flat_portable
+#define mcu_softmax_s8_flat mcu_softmax_s8_flat_portable
+#define mcu_layernorm_s8_flat mcu_layernorm_s8_flat_portable
+#define mcu_lut_s8_flat mcu_lut_s8_flat_portable
+#define mcu_add_s8_flat mcu_add_s8_flat_portable
+#define mcu_patch_embed_s8_flat mcu_patch_embed_s8_flat_portable
+#define mcu_mean_tokens_s8_flat mcu_mean_tokens_s8_flat_portable
+#define mcu_copy_s8_flat mcu_copy_s8_flat_portable
+#define mcu_layernorm_linear_s8_flat mcu_layernorm_linear_s8_flat_portable

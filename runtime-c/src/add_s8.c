@@ -58,7 +58,7 @@ static void add_dsp(const int8_t *a, const int8_t *b, int8_t *out, int32_t count
 
 #endif /* MCU_KERNELS_DSP */
 
-void mcu_add_s8(const int8_t *a, const int8_t *b, int8_t *out, int32_t count, int32_t a_zp,
+void mcu_add_s8_flat(const int8_t *a, const int8_t *b, int8_t *out, int32_t count, int32_t a_zp,
                 int32_t a_multiplier, int32_t b_zp, int32_t b_multiplier, int32_t shift,
                 int32_t out_zp)
 {

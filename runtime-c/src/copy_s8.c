@@ -22,7 +22,7 @@
  */
 #include "kernel_common.h"
 
-void mcu_copy_s8(const int8_t *in, const int32_t in_strides[4], int8_t *out,
+void mcu_copy_s8_flat(const int8_t *in, const int32_t in_strides[4], int8_t *out,
                  const int32_t out_strides[4], const int32_t shape[4], int32_t in_zp,
                  int32_t multiplier, int32_t shift, int32_t out_zp)
 {

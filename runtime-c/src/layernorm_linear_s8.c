@@ -16,7 +16,7 @@
  *   linear takes them with in_zp = norm_zp; output per-tensor asymmetric (out_zp).
  *
  * Arithmetic and rounding
- *   Exactly mcu_layernorm_s8 then mcu_linear_s8 (see their headers): each block of tokens goes
+ *   Exactly mcu_layernorm_s8 then mcu_linear_s8_flat (see their headers): each block of tokens goes
  *   through both kernels, and neither kernel's result for a token depends on the other tokens
  *   of its call, so the bytes equal the two calls on the whole tensor.
  *
@@ -33,7 +33,7 @@
  */
 #include "kernel_common.h"
 
-void mcu_layernorm_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out,
+void mcu_layernorm_linear_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out,
                              int32_t out_row_stride, int32_t rows, int32_t dim, int64_t eps_term,
                              const int32_t *gamma_q, const int32_t *beta_q, int32_t norm_zp,
                              int32_t out_features, const int8_t *weights, const int32_t *bias,
@@ -45,9 +45,9 @@ void mcu_layernorm_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *ou
         const int32_t left = rows - done;
         const int32_t tokens = left < MCU_LAYERNORM_LINEAR_BLOCK ? left : MCU_LAYERNORM_LINEAR_BLOCK;
         const int32_t r = backward ? rows - done - tokens : done;
-        mcu_layernorm_s8(in + r * in_row_stride, in_row_stride, row_scratch, dim, tokens, dim,
+        mcu_layernorm_s8_flat(in + r * in_row_stride, in_row_stride, row_scratch, dim, tokens, dim,
                          eps_term, gamma_q, beta_q, norm_zp);
-        mcu_linear_s8(row_scratch, dim, out + r * out_row_stride, out_row_stride, tokens, dim,
+        mcu_linear_s8_flat(row_scratch, dim, out + r * out_row_stride, out_row_stride, tokens, dim,
                       out_features, weights, bias, multipliers, shifts, norm_zp, out_zp);
         done += tokens;
     }

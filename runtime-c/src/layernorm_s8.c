@@ -148,7 +148,7 @@ static int layernorm_row_dsp(const int8_t *in, int8_t *out, int32_t dim, int64_t
 
 #endif /* MCU_KERNELS_DSP */
 
-void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
+void mcu_layernorm_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                       int32_t rows, int32_t dim, int64_t eps_term, const int32_t *gamma_q,
                       const int32_t *beta_q, int32_t out_zp)
 {

@@ -103,7 +103,7 @@ static MCU_NOINLINE void linear_row_copied(
                out_zp);
 }
 
-void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
+void mcu_linear_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
                    int32_t rows, int32_t in_features, int32_t out_features, const int8_t *weights,
                    const int32_t *bias, const int32_t *multipliers, const int32_t *shifts,
                    int32_t in_zp, int32_t out_zp)

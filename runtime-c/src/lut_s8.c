@@ -17,7 +17,7 @@
  */
 #include "kernel_common.h"
 
-void mcu_lut_s8(const int8_t *in, int8_t *out, int32_t count, const int8_t table[256])
+void mcu_lut_s8_flat(const int8_t *in, int8_t *out, int32_t count, const int8_t table[256])
 {
 #if MCU_KERNELS_DSP
     const int8_t *const middle = table + 128;

@@ -197,7 +197,7 @@ static void matmul_dsp(const matmul_view *view)
 
 #endif /* MCU_KERNELS_DSP */
 
-void mcu_matmul_s8(const int8_t *a, int32_t a_row_stride, int32_t a_col_stride, const int8_t *b,
+void mcu_matmul_s8_flat(const int8_t *a, int32_t a_row_stride, int32_t a_col_stride, const int8_t *b,
                    int32_t b_row_stride, int32_t b_col_stride, int8_t *out, int32_t out_row_stride,
                    int32_t m, int32_t k, int32_t n, int32_t a_zp, int32_t b_zp, int32_t multiplier,
                    int32_t shift, int32_t out_zp)

@@ -17,7 +17,7 @@
  */
 #include "kernel_common.h"
 
-void mcu_mean_tokens_s8(const int8_t *in, int32_t in_row_stride, int32_t rows, int32_t dim,
+void mcu_mean_tokens_s8_flat(const int8_t *in, int32_t in_row_stride, int32_t rows, int32_t dim,
                         int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
                         int8_t *out)
 {

@@ -106,7 +106,7 @@ static void patch_embed_dsp(const int8_t *image, int32_t channels, int32_t heigh
 
 #endif /* MCU_KERNELS_DSP */
 
-void mcu_patch_embed_s8(const int8_t *image, int32_t channels, int32_t height, int32_t width,
+void mcu_patch_embed_s8_flat(const int8_t *image, int32_t channels, int32_t height, int32_t width,
                         int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
                         int32_t grid_w, const int8_t *weights, const int32_t *bias,
                         const int32_t *multipliers, const int32_t *shifts, int32_t embed,

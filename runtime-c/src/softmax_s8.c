@@ -128,7 +128,7 @@ static int softmax_row_dsp(const int8_t *in, int8_t *out, int32_t length,
 
 #endif /* MCU_KERNELS_DSP */
 
-void mcu_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
+void mcu_softmax_s8_flat(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
                     const uint16_t exp_table[256])
 {
     for (int32_t r = 0; r < rows; r++) {

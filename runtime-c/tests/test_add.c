@@ -23,20 +23,20 @@ static void hand_worked_cases(test_report *report)
     const int8_t b[5] = {2, -2, 0, 127, -128};
     const int8_t expected[5] = {12, 9, 10, 127, -118};
     int8_t out[5];
-    mcu_add_s8(a, b, out, 5, 0, 1, 0, 1, 1, 10);
+    mcu_add_s8_flat(a, b, out, 5, 0, 1, 0, 1, 1, 10);
     for (int i = 0; i < 5; i++) expect_equal(report, expected[i], out[i], "average case %d", i);
 
     /* Extreme zero points and multipliers: (-128 - 127) * (2^31 - 1) + (127 + 128) * INT32_MIN
      * is about -2^40; shifted by 1 it is far below -128 -> -128. Negated multipliers -> 127. */
     const int8_t low_a[1] = {-128}, high_b[1] = {127};
     int8_t extreme[1];
-    mcu_add_s8(low_a, high_b, extreme, 1, 127, INT32_MAX, -128, INT32_MIN, 1, 127);
+    mcu_add_s8_flat(low_a, high_b, extreme, 1, 127, INT32_MAX, -128, INT32_MIN, 1, 127);
     expect_equal(report, -128, extreme[0], "extreme low");
-    mcu_add_s8(low_a, high_b, extreme, 1, 127, -INT32_MAX, -128, INT32_MAX, 1, -128);
+    mcu_add_s8_flat(low_a, high_b, extreme, 1, 127, -INT32_MAX, -128, INT32_MAX, 1, -128);
     expect_equal(report, 127, extreme[0], "extreme high");
 
     /* shift 62: everything but the largest sums rounds to 0 -> out_zp. */
-    mcu_add_s8(low_a, high_b, extreme, 1, 0, 5, 0, 7, 62, -3);
+    mcu_add_s8_flat(low_a, high_b, extreme, 1, 0, 5, 0, 7, 62, -3);
     expect_equal(report, -3, extreme[0], "shift 62");
 }
 
@@ -70,26 +70,26 @@ int main(void)
                                         out_zp);
         }
 
-        mcu_add_s8(a, b, out, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
+        mcu_add_s8_flat(a, b, out, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
         for (int i = 0; i < count; i++) {
             expect_equal(&report, expected[i], out[i], "iteration %d [%d] shift %d", iteration, i,
                          (int)shift);
         }
 
         memcpy(buffer, a, (size_t)count); /* out == a */
-        mcu_add_s8(buffer, b, buffer, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
+        mcu_add_s8_flat(buffer, b, buffer, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
         for (int i = 0; i < count; i++) {
             expect_equal(&report, expected[i], buffer[i], "out == a, iteration %d [%d]", iteration, i);
         }
 
         memcpy(buffer, b, (size_t)count); /* out == b */
-        mcu_add_s8(a, buffer, buffer, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
+        mcu_add_s8_flat(a, buffer, buffer, count, a_zp, a_multiplier, b_zp, b_multiplier, shift, out_zp);
         for (int i = 0; i < count; i++) {
             expect_equal(&report, expected[i], buffer[i], "out == b, iteration %d [%d]", iteration, i);
         }
 
         memcpy(buffer, a, (size_t)count); /* a == b == out: a tensor added to itself */
-        mcu_add_s8(buffer, buffer, buffer, count, a_zp, a_multiplier, b_zp, b_multiplier, shift,
+        mcu_add_s8_flat(buffer, buffer, buffer, count, a_zp, a_multiplier, b_zp, b_multiplier, shift,
                    out_zp);
         for (int i = 0; i < count; i++) {
             const int8_t want = reference_add(a[i], a[i], a_zp, a_multiplier, b_zp, b_multiplier,

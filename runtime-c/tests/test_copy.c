@@ -38,7 +38,7 @@ static void hand_worked_cases(test_report *report)
     const int32_t transposed[4] = {0, 0, 1, 2};
     const int8_t expected_transpose[6] = {1, 4, 2, 5, 3, 6};
     int8_t out[8];
-    mcu_copy_s8(matrix, row_major, out, transposed, shape, 17, 0, 0, -5);
+    mcu_copy_s8_flat(matrix, row_major, out, transposed, shape, 17, 0, 0, -5);
     for (int i = 0; i < 6; i++) expect_equal(report, expected_transpose[i], out[i], "transpose %d", i);
 
     /* Concatenation: two 2 x 2 blocks side by side in a 2 x 4 buffer (row stride 4). */
@@ -47,8 +47,8 @@ static void hand_worked_cases(test_report *report)
     const int32_t block_strides[4] = {0, 0, 2, 1};
     const int32_t wide_strides[4] = {0, 0, 4, 1};
     const int8_t expected_concat[8] = {1, 2, -1, -2, 3, 4, -3, -4};
-    mcu_copy_s8(left, block_strides, out, wide_strides, block_shape, 0, 0, 0, 0);
-    mcu_copy_s8(right, block_strides, out + 2, wide_strides, block_shape, 0, 0, 0, 0);
+    mcu_copy_s8_flat(left, block_strides, out, wide_strides, block_shape, 0, 0, 0, 0);
+    mcu_copy_s8_flat(right, block_strides, out + 2, wide_strides, block_shape, 0, 0, 0, 0);
     for (int i = 0; i < 8; i++) expect_equal(report, expected_concat[i], out[i], "concat %d", i);
 
     /* Requantizing copy, multiplier 2^30 (one half), in_zp 2, out_zp -1:
@@ -58,13 +58,13 @@ static void hand_worked_cases(test_report *report)
     const int32_t line_shape[4] = {1, 1, 1, 3};
     const int32_t dense[4] = {0, 0, 0, 1};
     const int8_t expected_requantized[3] = {3, 1, -2};
-    mcu_copy_s8(values, dense, out, dense, line_shape, 2, 1 << 30, 0, -1);
+    mcu_copy_s8_flat(values, dense, out, dense, line_shape, 2, 1 << 30, 0, -1);
     for (int i = 0; i < 3; i++) {
         expect_equal(report, expected_requantized[i], out[i], "requantized copy %d", i);
     }
     const int8_t top[1] = {127};
     const int32_t one[4] = {1, 1, 1, 1};
-    mcu_copy_s8(top, dense, out, dense, one, -128, 1 << 30, 0, -1);
+    mcu_copy_s8_flat(top, dense, out, dense, one, -128, 1 << 30, 0, -1);
     expect_equal(report, 127, out[0], "requantized copy of 127");
 }
 
@@ -131,7 +131,7 @@ int main(void)
         rng_fill_s8(&rng, in, in_size);
         memset(out, SENTINEL, sizeof out);
         memset(expected, SENTINEL, sizeof expected);
-        mcu_copy_s8(in + in_offset, in_strides, out, out_strides, shape, in_zp, multiplier, shift,
+        mcu_copy_s8_flat(in + in_offset, in_strides, out, out_strides, shape, in_zp, multiplier, shift,
                     out_zp);
         reference_copy(in + in_offset, in_strides, expected, out_strides, shape, in_zp, multiplier,
                        shift, out_zp);

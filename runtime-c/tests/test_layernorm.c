@@ -47,7 +47,7 @@ static void run_hand_case(test_report *report, const char *name, const int8_t *i
                           int32_t out_zp, const int8_t *expected)
 {
     int8_t out[8];
-    mcu_layernorm_s8(in, dim, out, dim, 1, dim, eps_term, gamma_q, beta_q, out_zp);
+    mcu_layernorm_s8_flat(in, dim, out, dim, 1, dim, eps_term, gamma_q, beta_q, out_zp);
     for (int i = 0; i < dim; i++) expect_equal(report, expected[i], out[i], "%s [%d]", name, i);
 }
 
@@ -127,7 +127,7 @@ int main(void)
         for (int i = 0; i < rows * in_stride; i++) in[i] = (int8_t)(base + rng_range(&rng, 0, spread));
         memset(out, SENTINEL, sizeof out);
 
-        mcu_layernorm_s8(in, in_stride, out, out_stride, rows, dim, eps_term, gamma_q, beta_q,
+        mcu_layernorm_s8_flat(in, in_stride, out, out_stride, rows, dim, eps_term, gamma_q, beta_q,
                          out_zp);
         reference_layernorm(in, in_stride, expected, rows, dim, eps_term, gamma_q, beta_q, out_zp);
 

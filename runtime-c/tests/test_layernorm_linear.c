@@ -44,16 +44,16 @@ int main(void)
         const int32_t *bias_or_null = with_bias ? bias : NULL;
 
         memset(expected, SENTINEL, sizeof expected);
-        mcu_layernorm_s8(in, in_stride, normalised, dim, rows, dim, eps_term, gamma_q, beta_q,
+        mcu_layernorm_s8_flat(in, in_stride, normalised, dim, rows, dim, eps_term, gamma_q, beta_q,
                          norm_zp);
-        mcu_linear_s8(normalised, dim, expected, out_stride, rows, dim, out_features, weights,
+        mcu_linear_s8_flat(normalised, dim, expected, out_stride, rows, dim, out_features, weights,
                       bias_or_null, multipliers, shifts, norm_zp, out_zp);
 
         /* The scratch, allocated to its exact size, so AddressSanitizer sees any overrun. */
         const int32_t block = rows < MCU_LAYERNORM_LINEAR_BLOCK ? rows : MCU_LAYERNORM_LINEAR_BLOCK;
         int8_t *scratch = malloc((size_t)(block * dim));
         memset(out, SENTINEL, sizeof out);
-        mcu_layernorm_linear_s8(in, in_stride, out, out_stride, rows, dim, eps_term, gamma_q,
+        mcu_layernorm_linear_s8_flat(in, in_stride, out, out_stride, rows, dim, eps_term, gamma_q,
                                 beta_q, norm_zp, out_features, weights, bias_or_null,
                                 multipliers, shifts, out_zp, scratch);
         free(scratch);

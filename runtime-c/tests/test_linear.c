@@ -42,7 +42,7 @@ static void hand_worked_cases(test_report *report)
     const int32_t shifts[4] = {0, 0, 0, 0};
     const int8_t expected[4] = {4, 127, -6, -4};
     int8_t out[4];
-    mcu_linear_s8(in, 3, out, 4, 1, 3, 4, weights, bias, multipliers, shifts, 1, -3);
+    mcu_linear_s8_flat(in, 3, out, 4, 1, 3, 4, weights, bias, multipliers, shifts, 1, -3);
     for (int o = 0; o < 4; o++) expect_equal(report, expected[o], out[o], "hand case output %d", o);
 
     /* Saturation through int32: in = [127], in_zp = -128 -> 255; w = [127] -> acc = 32385;
@@ -54,10 +54,10 @@ static void hand_worked_cases(test_report *report)
     const int32_t big_multipliers[2] = {INT32_MAX, INT32_MAX};
     const int32_t big_shifts[2] = {30, 30};
     int8_t big_out[2];
-    mcu_linear_s8(big_in, 1, big_out, 2, 1, 1, 1, big_weights, NULL, big_multipliers, big_shifts,
+    mcu_linear_s8_flat(big_in, 1, big_out, 2, 1, 1, 1, big_weights, NULL, big_multipliers, big_shifts,
                   -128, 127);
     expect_equal(report, 127, big_out[0], "saturation high with out_zp 127");
-    mcu_linear_s8(big_in, 1, big_out, 2, 1, 1, 1, big_weights + 1, NULL, big_multipliers + 1,
+    mcu_linear_s8_flat(big_in, 1, big_out, 2, 1, 1, 1, big_weights + 1, NULL, big_multipliers + 1,
                   big_shifts + 1, -128, -128);
     expect_equal(report, -128, big_out[0], "saturation low with out_zp -128");
 }
@@ -95,7 +95,7 @@ int main(void)
         memset(out, SENTINEL, sizeof out);
 
         const int32_t *bias_or_null = with_bias ? bias : NULL;
-        mcu_linear_s8(in, in_stride, out, out_stride, rows, in_features, out_features, weights,
+        mcu_linear_s8_flat(in, in_stride, out, out_stride, rows, in_features, out_features, weights,
                       bias_or_null, multipliers, shifts, in_zp, out_zp);
         reference_linear(in, in_stride, expected, rows, in_features, out_features, weights,
                          bias_or_null, multipliers, shifts, in_zp, out_zp);

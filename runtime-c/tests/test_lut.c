@@ -20,13 +20,13 @@ int main(void)
     const int8_t hand_in[4] = {-128, 127, 0, -1};
     const int8_t hand_expected[4] = {127, -128, -1, 0};
     int8_t hand_out[4];
-    mcu_lut_s8(hand_in, hand_out, 4, table);
+    mcu_lut_s8_flat(hand_in, hand_out, 4, table);
     for (int i = 0; i < 4; i++) expect_equal(&report, hand_expected[i], hand_out[i], "hand case %d", i);
 
     /* Every input value once, in place. */
     int8_t every_value[256];
     for (int j = 0; j < 256; j++) every_value[j] = (int8_t)(j - 128);
-    mcu_lut_s8(every_value, every_value, 256, table);
+    mcu_lut_s8_flat(every_value, every_value, 256, table);
     for (int j = 0; j < 256; j++) expect_equal(&report, 127 - j, every_value[j], "in place, input %d", j - 128);
 
     case_rng rng = {6};
@@ -37,7 +37,7 @@ int main(void)
 
         /* Separate output; the element after the last must stay untouched. */
         memset(out, SENTINEL, sizeof out);
-        mcu_lut_s8(in, out, count, table);
+        mcu_lut_s8_flat(in, out, count, table);
         for (int i = 0; i < count; i++) {
             expect_equal(&report, table[in[i] + 128], out[i], "iteration %d [%d]", iteration, i);
         }
@@ -45,7 +45,7 @@ int main(void)
 
         /* In place. */
         memcpy(buffer, in, (size_t)count);
-        mcu_lut_s8(buffer, buffer, count, table);
+        mcu_lut_s8_flat(buffer, buffer, count, table);
         for (int i = 0; i < count; i++) {
             expect_equal(&report, table[in[i] + 128], buffer[i], "in place iteration %d [%d]",
                          iteration, i);

@@ -42,19 +42,19 @@ static void hand_worked_cases(test_report *report)
     const int8_t b[4] = {5, 6, 7, 8};
     const int8_t expected[4] = {0, 1, 12, 15};
     int8_t out[4];
-    mcu_matmul_s8(a, 2, 1, b, 2, 1, out, 2, 2, 2, 2, 0, 0, 1 << 30, 0, -10);
+    mcu_matmul_s8_flat(a, 2, 1, b, 2, 1, out, 2, 2, 2, 2, 0, 0, 1 << 30, 0, -10);
     for (int i = 0; i < 4; i++) expect_equal(report, expected[i], out[i], "plain hand case %d", i);
 
     /* Same product as Q * K^T: K = b^T = [5 7; 6 8] stored row-major, read with b_row_stride 1
      * and b_col_stride 2 (K's row stride). */
     const int8_t k_rows[4] = {5, 7, 6, 8};
-    mcu_matmul_s8(a, 2, 1, k_rows, 1, 2, out, 2, 2, 2, 2, 0, 0, 1 << 30, 0, -10);
+    mcu_matmul_s8_flat(a, 2, 1, k_rows, 1, 2, out, 2, 2, 2, 2, 0, 0, 1 << 30, 0, -10);
     for (int i = 0; i < 4; i++) expect_equal(report, expected[i], out[i], "K^T hand case %d", i);
 
     /* Zero points: a_zp 1, b_zp -1 -> a' = [0 1; 2 3], b' = [6 7; 8 9];
      * a' * b' = [8 9; 36 41] -> halved [4 4.5; 18 20.5] -> [4 5; 18 21]. */
     const int8_t expected_zp[4] = {4, 5, 18, 21};
-    mcu_matmul_s8(a, 2, 1, b, 2, 1, out, 2, 2, 2, 2, 1, -1, 1 << 30, 0, 0);
+    mcu_matmul_s8_flat(a, 2, 1, b, 2, 1, out, 2, 2, 2, 2, 1, -1, 1 << 30, 0, 0);
     for (int i = 0; i < 4; i++) expect_equal(report, expected_zp[i], out[i], "zp hand case %d", i);
 }
 
@@ -93,7 +93,7 @@ int main(void)
         rng_fill_s8(&rng, b, (int64_t)sizeof b);
         memset(out, SENTINEL, sizeof out);
 
-        mcu_matmul_s8(a, a_layout.row_stride, a_layout.col_stride, b, b_layout.row_stride,
+        mcu_matmul_s8_flat(a, a_layout.row_stride, a_layout.col_stride, b, b_layout.row_stride,
                       b_layout.col_stride, out, out_stride, m, k, n, a_zp, b_zp, multiplier,
                       shift, out_zp);
         reference_matmul(a, a_layout, b, b_layout, expected, m, k, n, a_zp, b_zp, multiplier,

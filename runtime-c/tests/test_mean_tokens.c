@@ -14,12 +14,12 @@ static void hand_worked_cases(test_report *report)
     const int8_t in[6] = {3, -3, 100, 4, -4, 100};
     const int8_t expected[2] = {3, -4};
     int8_t out[2];
-    mcu_mean_tokens_s8(in, 3, 2, 2, 0, 1 << 30, 0, -1, out);
+    mcu_mean_tokens_s8_flat(in, 3, 2, 2, 0, 1 << 30, 0, -1, out);
     for (int c = 0; c < 2; c++) expect_equal(report, expected[c], out[c], "hand case feature %d", c);
 
     /* in_zp 127 with all inputs -128: sum = 2 * -255 = -510 -> -255 -> saturates to -128. */
     const int8_t low[2] = {-128, -128};
-    mcu_mean_tokens_s8(low, 1, 2, 1, 127, 1 << 30, 0, 0, out);
+    mcu_mean_tokens_s8_flat(low, 1, 2, 1, 127, 1 << 30, 0, 0, out);
     expect_equal(report, -128, out[0], "saturation low");
 }
 
@@ -42,7 +42,7 @@ int main(void)
         rng_fill_s8(&rng, in, rows * stride);
         memset(out, 90, sizeof out);
 
-        mcu_mean_tokens_s8(in, stride, rows, dim, in_zp, multiplier, shift, out_zp, out);
+        mcu_mean_tokens_s8_flat(in, stride, rows, dim, in_zp, multiplier, shift, out_zp, out);
         for (int c = 0; c < dim; c++) {
             int64_t sum = 0;
             for (int r = 0; r < rows; r++) sum += in[r * stride + c] - in_zp;

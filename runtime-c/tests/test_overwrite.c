@@ -51,12 +51,12 @@ static void check_linear(case_rng *rng, test_report *report, int iteration)
         multipliers[o] = rng_multiplier(rng);
         shifts[o] = rng_shift(rng);
     }
-    mcu_linear_s8(input, in_stride, expected, out_features, rows, in_features, out_features,
+    mcu_linear_s8_flat(input, in_stride, expected, out_features, rows, in_features, out_features,
                   weights, bias, multipliers, shifts, in_zp, out_zp);
 
     const int32_t shift = rng_overlap_shift(rng, rows, in_stride, out_features);
     shared_buffers b = share(input, rows * in_stride, rows * out_features, shift);
-    mcu_linear_s8(b.in, in_stride, b.out, out_features, rows, in_features, out_features,
+    mcu_linear_s8_flat(b.in, in_stride, b.out, out_features, rows, in_features, out_features,
                   weights, bias, multipliers, shifts, in_zp, out_zp);
     for (int32_t i = 0; i < rows * out_features; i++) {
         expect_equal(report, expected[i], b.out[i],
@@ -80,11 +80,11 @@ static void check_layernorm(case_rng *rng, test_report *report, int iteration)
         gamma_q[i] = (int32_t)rng_range(rng, -(4 << 16), 4 << 16);
         beta_q[i] = (int32_t)rng_range(rng, -(64 << 16), 64 << 16);
     }
-    mcu_layernorm_s8(input, dim, expected, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
+    mcu_layernorm_s8_flat(input, dim, expected, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
 
     const int32_t shift = rng_overlap_shift(rng, rows, dim, dim);
     shared_buffers b = share(input, rows * dim, rows * dim, shift);
-    mcu_layernorm_s8(b.in, dim, b.out, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
+    mcu_layernorm_s8_flat(b.in, dim, b.out, dim, rows, dim, eps_term, gamma_q, beta_q, out_zp);
     for (int32_t i = 0; i < rows * dim; i++) {
         expect_equal(report, expected[i], b.out[i],
                      "layernorm iteration %d byte %d (rows %d, dim %d, shift %d)", iteration, i,
@@ -116,13 +116,13 @@ static void check_layernorm_linear(case_rng *rng, test_report *report, int itera
         multipliers[o] = rng_multiplier(rng);
         shifts[o] = rng_shift(rng);
     }
-    mcu_layernorm_linear_s8(input, dim, expected, out_features, rows, dim, eps_term, gamma_q,
+    mcu_layernorm_linear_s8_flat(input, dim, expected, out_features, rows, dim, eps_term, gamma_q,
                             beta_q, norm_zp, out_features, weights, bias, multipliers, shifts,
                             out_zp, scratch);
 
     const int32_t shift = rng_overlap_shift(rng, rows, dim, out_features);
     shared_buffers b = share(input, rows * dim, rows * out_features, shift);
-    mcu_layernorm_linear_s8(b.in, dim, b.out, out_features, rows, dim, eps_term, gamma_q, beta_q,
+    mcu_layernorm_linear_s8_flat(b.in, dim, b.out, out_features, rows, dim, eps_term, gamma_q, beta_q,
                             norm_zp, out_features, weights, bias, multipliers, shifts, out_zp,
                             scratch);
     for (int32_t i = 0; i < rows * out_features; i++) {
@@ -145,11 +145,11 @@ static void check_copy(case_rng *rng, test_report *report, int iteration)
     const int32_t multiplier = rng_range(rng, 0, 1) ? 0 : rng_multiplier(rng);
     const int32_t shift_q = rng_shift(rng);
     rng_fill_s8(rng, input, count);
-    mcu_copy_s8(input, strides, expected, strides, shape, in_zp, multiplier, shift_q, out_zp);
+    mcu_copy_s8_flat(input, strides, expected, strides, shape, in_zp, multiplier, shift_q, out_zp);
 
     const int32_t shift = -(int32_t)rng_range(rng, 0, count - 1);
     shared_buffers b = share(input, count, count, shift);
-    mcu_copy_s8(b.in, strides, b.out, strides, shape, in_zp, multiplier, shift_q, out_zp);
+    mcu_copy_s8_flat(b.in, strides, b.out, strides, shape, in_zp, multiplier, shift_q, out_zp);
     for (int32_t i = 0; i < count; i++) {
         expect_equal(report, expected[i], b.out[i], "copy iteration %d byte %d (count %d, shift %d)",
                      iteration, i, count, shift);

@@ -54,7 +54,7 @@ static void hand_worked_case(test_report *report)
     const int32_t bias[1] = {1}, multipliers[1] = {1 << 30}, shifts[1] = {0};
     const int8_t expected[4] = {1, 2, 5, 13};
     int8_t out[4];
-    mcu_patch_embed_s8(image, 1, 3, 3, 2, 1, 1, 2, 2, weights, bias, multipliers, shifts, 1, 1, 0,
+    mcu_patch_embed_s8_flat(image, 1, 3, 3, 2, 1, 1, 2, 2, weights, bias, multipliers, shifts, 1, 1, 0,
                        out);
     for (int t = 0; t < 4; t++) expect_equal(report, expected[t], out[t], "hand case token %d", t);
 }
@@ -101,7 +101,7 @@ int main(void)
         const int outputs = s.grid_h * s.grid_w * s.embed;
         memset(out, 90, sizeof out);
 
-        mcu_patch_embed_s8(image, s.channels, s.height, s.width, s.patch, s.pad_top, s.pad_left,
+        mcu_patch_embed_s8_flat(image, s.channels, s.height, s.width, s.patch, s.pad_top, s.pad_left,
                            s.grid_h, s.grid_w, weights, bias_or_null, multipliers, shifts, s.embed,
                            s.in_zp, s.out_zp, out);
         reference_patch_embed(&s, image, weights, bias_or_null, multipliers, shifts, expected);

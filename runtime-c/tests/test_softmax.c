@@ -44,7 +44,7 @@ static void run_hand_case(test_report *report, const char *name, const int8_t *i
                           const int8_t *expected, int length, const uint16_t table[256])
 {
     int8_t out[256];
-    mcu_softmax_s8(in, out, 1, length, table);
+    mcu_softmax_s8_flat(in, out, 1, length, table);
     for (int i = 0; i < length; i++) expect_equal(report, expected[i], out[i], "%s [%d]", name, i);
 }
 
@@ -128,7 +128,7 @@ int main(void)
         const int base = (int)rng_range(&rng, -128, 127 - spread);
         for (int i = 0; i < rows * length; i++) in[i] = (int8_t)(base + rng_range(&rng, 0, spread));
 
-        mcu_softmax_s8(in, out, rows, length, table);
+        mcu_softmax_s8_flat(in, out, rows, length, table);
         reference_softmax(in, expected, rows, length, table);
         for (int i = 0; i < rows * length; i++) {
             expect_equal(&report, expected[i], out[i], "iteration %d (rows %d length %d) row %d [%d]",

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using McuFormer.CodeGen.CSource;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
@@ -13,17 +14,17 @@ public sealed class ModelSource
 {
     public const string Version = "0.1.0";
 
-    private ModelSource(Dictionary<string, string> files, IReadOnlyList<string> kernels, long constantBytes)
+    private ModelSource(Dictionary<string, string> files, IReadOnlyList<string> kernelSources, long constantBytes)
     {
         Files = files;
-        Kernels = kernels;
+        KernelSources = kernelSources;
         ConstantBytes = constantBytes;
     }
 
     /// <summary>File name → contents (model.h, model.c, model_weights.h, model_weights.c).</summary>
     public IReadOnlyDictionary<string, string> Files { get; }
-    /// <summary>runtime-c kernels the model calls, e.g. "mcu_linear_s8".</summary>
-    public IReadOnlyList<string> Kernels { get; }
+    /// <summary>The runtime-c sources (under runtime-c/src) the model's kernel calls link, e.g. "linear_s8.c".</summary>
+    public IReadOnlyList<string> KernelSources { get; }
     public long ConstantBytes { get; }
 
     /// <summary>The C array of a region's arena in model.c (the streamed run's when streamed).</summary>
@@ -41,44 +42,15 @@ public sealed class ModelSource
     public static ModelSource Generate(QuantizedModel model, Schedule schedule, RegionPlan plan, string board, string? weightSection,
         (Schedule Schedule, RegionPlan Plan)? streamed = null)
     {
-        Schedule[] schedules = streamed is { } run ? [schedule, run.Schedule] : [schedule];
+        var whole = new CRun(schedule, plan);
+        CRun[] runs = streamed is { } s ? [whole, new CRun(s.Schedule, s.Plan)] : [whole];
         var graph = model.Graph;
-        var constants = ConstantsOf(schedules);
-        // The address of a buffer's element in the arena of its region, in the run's own arenas.
-        string Address(Schedule schedule, RegionPlan plan, ActivationBuffer buffer, int elementOffset)
-        {
-            var placement = plan.PlacementOf(schedule.Storage(buffer));
-            return $"{ArenaName(placement.Region, schedule.Options.StreamedInput)} + {placement.Offset + elementOffset}";
-        }
-        object Layers(Schedule schedule, RegionPlan plan)
-        {
-            string Arg(KernelArg arg) => arg switch
-            {
-                IntArg { Value: var v } => Literal(v),
-                BufferArg b => Address(schedule, plan, b.Buffer, b.Offset),
-                ConstArg c => c.Name,
-                NullArg => "NULL",
-                _ => throw new InvalidOperationException(arg.ToString()),
-            };
-            string Statement(KernelCall c) => c.Kernel == KernelLowering.ReadBand
-                ? $"if ((status = read_band(user, {string.Join(", ", c.Args.Select(Arg))})) != 0) return status;"
-                : $"{c.Kernel}({string.Join(", ", c.Args.Select(Arg))});";
-            return schedule.Steps.Select(step =>
-            {
-                var placement = plan.PlacementOf(schedule.Storage(step.Output));
-                return new
-                {
-                    index = step.Index,
-                    name = CString(step.Name),
-                    op = step.Kind,
-                    macs = step.Macs,
-                    arena = ArenaName(placement.Region, schedule.Options.StreamedInput),
-                    offset = placement.Offset,
-                    bytes = step.Output.Bytes,
-                    calls = step.Calls.Select(Statement).ToList(),
-                };
-            }).ToList();
-        }
+        var constants = ConstantsOf(runs.Select(r => r.Schedule));
+        var names = new CIdentifiers.Registry();
+        foreach (var constant in constants) names.Unique(constant.Name);
+        var structs = new ParamStructs(names);
+        var body = new RunBody(graph, runs, structs);
+        var layers = body.Lines();
         object Arenas(RegionPlan plan, bool streamedRun) => plan.UsedRegions.Select(r => new
         {
             name = ArenaName(r, streamedRun),
@@ -86,68 +58,58 @@ public sealed class ModelSource
             bytes = plan.PeakBytes(r),
             section = LayoutInfo.ArenaInputSection(r, streamedRun),
         }).ToList();
-        if (streamed is { } s && !s.Schedule.Steps.Select(x => x.Name).SequenceEqual(schedule.Steps.Select(x => x.Name)))
-            throw new ArgumentException("the streamed schedule must run the same steps (the layer tables are shared)");
         var input = model.InputQuant;
         var output = model.OutputQuant;
         var values = new
         {
-            model_name = graph.Name,
+            model_name = CText.Comment(graph.Name),
             tool_version = Version,
-            source_file = Path.GetFileName(graph.SourcePath),
-            board,
+            source_file = CText.Comment(Path.GetFileName(graph.SourcePath)),
+            board = CText.Comment(board),
             input_channels = graph.Input.SampleShape[0],
             input_height = graph.Input.SampleShape[1],
             input_width = graph.Input.SampleShape[2],
             input_size = graph.Input.Buffer.ElementCount,
-            input_scale = Float(input.Scale),
+            input_scale = CText.Float(input.Scale),
             input_zero_point = input.ZeroPoint,
             output_size = graph.Output.ElementCount,
-            output_scale = Float(output.Scale),
+            output_scale = CText.Float(output.Scale),
             output_zero_point = output.ZeroPoint,
             arena_bytes = plan.TotalPeakBytes,
             arenas = Arenas(plan, streamedRun: false),
             plan_method = plan.Method,
             layer_count = schedule.Steps.Count,
             macs = graph.Macs,
-            input_address = Address(schedule, plan, graph.Input.Buffer, 0),
-            output_address = Address(schedule, plan, graph.Output.Buffer, graph.Output.Offset),
-            layers = Layers(schedule, plan),
+            layer_names = schedule.Steps.Select(step => CText.StringContents(step.Name)).ToList(),
+            layer_ops = schedule.Steps.Select(step => CText.StringContents(step.Kind)).ToList(),
+            layer_macs = schedule.Steps.Select(step => step.Macs).ToList(),
+            layouts = body.Layouts(),
+            layers,
+            input_address = body.Address(whole, graph.Input.Buffer, 0),
+            output_address = body.Address(whole, graph.Output.Buffer, graph.Output.Offset),
             streamed = streamed is not null,
             streamed_arena_bytes = streamed?.Plan.TotalPeakBytes ?? 0,
             streamed_arenas = streamed is { } a ? Arenas(a.Plan, streamedRun: true) : null,
             streamed_plan_method = streamed?.Plan.Method ?? "",
-            streamed_output_address = streamed is { } o ? Address(o.Schedule, o.Plan, graph.Output.Buffer, graph.Output.Offset) : "",
-            streamed_layers = streamed is { } l ? Layers(l.Schedule, l.Plan) : null,
+            streamed_output_address = runs.Length > 1 ? body.Address(runs[1], graph.Output.Buffer, graph.Output.Offset) : "",
         };
         var files = new Dictionary<string, string>
         {
             ["model.h"] = TemplateRenderer.Render("model.h.liquid", values),
             ["model.c"] = TemplateRenderer.Render("model.c.liquid", values),
-            ["model_weights.h"] = WeightsHeader(constants),
+            ["model_weights.h"] = WeightsHeader(constants, structs),
             ["model_weights.c"] = WeightsSource(constants, graph.Name, weightSection),
         };
-        return new ModelSource(files, schedules.SelectMany(s => s.Calls).SelectMany(c => KernelLowering.KernelsLinkedBy(c.Kernel)).Distinct().OrderBy(k => k, StringComparer.Ordinal).ToList(),
-            constants.Sum(c => (long)c.Bytes));
+        var sources = runs.SelectMany(r => r.Schedule.Calls).Select(c => c.Kernel).Distinct().SelectMany(k => k.Sources)
+            .Distinct().OrderBy(f => f, StringComparer.Ordinal).ToList();
+        return new ModelSource(files, sources, constants.Sum(c => (long)c.Bytes));
     }
 
-    private static string Literal(long v) => v switch
-    {
-        int.MinValue => "(-2147483647 - 1)",
-        >= int.MinValue and <= int.MaxValue => v.ToString(CultureInfo.InvariantCulture),
-        _ => $"INT64_C({v})",
-    };
-
-    private static string Float(double v) => ((float)v).ToString("G9", CultureInfo.InvariantCulture);
-
-    private static string CString(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
-
-    private static string WeightsHeader(IEnumerable<ConstArg> constants)
-    {
-        var text = new StringBuilder("/* Constant data of the model (flash). Generated by mcuformer. */\n#ifndef MCU_MODEL_WEIGHTS_H\n#define MCU_MODEL_WEIGHTS_H\n\n#include <stdint.h>\n\n");
-        foreach (var c in constants) text.Append($"extern const {c.CType} {c.Name}[{c.Data.Length}];\n");
-        return text.Append("\n#endif /* MCU_MODEL_WEIGHTS_H */\n").ToString();
-    }
+    /// <summary>The constants' declarations, and each kernel call's parameter struct next to the arrays it points to.</summary>
+    private static string WeightsHeader(IReadOnlyList<ConstArg> constants, ParamStructs structs) =>
+        "/* Constant data of the model (flash) and the parameters of each layer's kernel calls. Generated by mcuformer. */\n" +
+        "#ifndef MCU_MODEL_WEIGHTS_H\n#define MCU_MODEL_WEIGHTS_H\n\n#include <stddef.h>\n#include <stdint.h>\n#include \"mcuformer/kernels.h\"\n" +
+        structs.Declarations(constants) + "\n#endif /* MCU_MODEL_WEIGHTS_H */\n";
 
     private static string WeightsSource(IEnumerable<ConstArg> constants, string modelName, string? section)
     {

@@ -117,7 +117,7 @@ public static class ProjectWriter
 
         foreach (var (name, text) in source.Files) Put(name, text);
 
-        var kernelNames = source.Kernels.Select(k => k["mcu_".Length..] + ".c").ToList();
+        var kernelNames = source.KernelSources.ToList();
         var kernelFiles = kernelNames.Select(n => "runtime-c/src/" + n).ToList();
         CopyIn(Path.Combine(request.RuntimeFolder, "include", "mcuformer", "kernels.h"), "runtime-c/include/mcuformer/kernels.h");
         foreach (var header in Directory.GetFiles(Path.Combine(request.RuntimeFolder, "src"), "*.h"))

@@ -53,20 +53,21 @@ static inline int8_t mcu_saturate_s8(int32_t value)
  * when out_row_stride < in_row_stride, >= 0 when out_row_stride > in_row_stride, and any shift
  * when they are equal (a token's bytes are its row stride: with dense rows, its features). */
 #define MCU_LINEAR_OVERLAP_MAX_IN_FEATURES 1536
-void mcu_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
-                   int32_t rows, int32_t in_features, int32_t out_features, const int8_t *weights,
-                   const int32_t *bias, const int32_t *multipliers, const int32_t *shifts,
-                   int32_t in_zp, int32_t out_zp);
+void mcu_linear_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out,
+                        int32_t out_row_stride, int32_t rows, int32_t in_features,
+                        int32_t out_features, const int8_t *weights, const int32_t *bias,
+                        const int32_t *multipliers, const int32_t *shifts, int32_t in_zp,
+                        int32_t out_zp);
 
 /* Matrix product of two activations (one head of attention: Q*K^T or P*V).
  * a is m x k with element (i, p) at a[i * a_row_stride + p * a_col_stride];
  * b is k x n with element (p, j) at b[p * b_row_stride + j * b_col_stride];
  * out is m x n with element (i, j) at out[i * out_row_stride + j].
  * out[i][j] = sat(out_zp + requantize(sum_p (a[i][p] - a_zp) * (b[p][j] - b_zp), multiplier, shift)) */
-void mcu_matmul_s8(const int8_t *a, int32_t a_row_stride, int32_t a_col_stride, const int8_t *b,
-                   int32_t b_row_stride, int32_t b_col_stride, int8_t *out, int32_t out_row_stride,
-                   int32_t m, int32_t k, int32_t n, int32_t a_zp, int32_t b_zp, int32_t multiplier,
-                   int32_t shift, int32_t out_zp);
+void mcu_matmul_s8_flat(const int8_t *a, int32_t a_row_stride, int32_t a_col_stride,
+                        const int8_t *b, int32_t b_row_stride, int32_t b_col_stride, int8_t *out,
+                        int32_t out_row_stride, int32_t m, int32_t k, int32_t n, int32_t a_zp,
+                        int32_t b_zp, int32_t multiplier, int32_t shift, int32_t out_zp);
 
 /* Softmax over each of `rows` contiguous rows of `length` elements (in and out row stride = length).
  * exp_table[d] = round(65535 * exp(-in_scale * d)) for d = 0..255, computed by the compiler.
@@ -74,8 +75,8 @@ void mcu_matmul_s8(const int8_t *a, int32_t a_row_stride, int32_t a_col_stride, 
  *          inverse = floor(2^40 / sum);
  *          out[i] = sat(((exp_table[max - in[i]] * inverse + 2^31) >> 32) - 128)   (uint64 math).
  * Output quantization is fixed: scale 1/256, zero point -128. */
-void mcu_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
-                    const uint16_t exp_table[256]);
+void mcu_softmax_s8_flat(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
+                         const uint16_t exp_table[256]);
 
 /* LayerNorm over the last axis of each row, integer only.
  * in [rows][dim] (row stride in_row_stride), out [rows][dim] (row stride out_row_stride).
@@ -89,9 +90,9 @@ void mcu_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t length,
  * with eps_term = round(eps * dim^2 / in_scale^2), gamma_q = round(gamma / out_scale * 2^16) and
  * beta_q = round(beta / out_scale * 2^16), all computed by the compiler.
  * out may overlap in at any shift when both row strides are dim. */
-void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int32_t out_row_stride,
-                      int32_t rows, int32_t dim, int64_t eps_term, const int32_t *gamma_q,
-                      const int32_t *beta_q, int32_t out_zp);
+void mcu_layernorm_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out,
+                           int32_t out_row_stride, int32_t rows, int32_t dim, int64_t eps_term,
+                           const int32_t *gamma_q, const int32_t *beta_q, int32_t out_zp);
 
 /* LayerNorm fused into the linear that follows it: the normalised tokens never exist in full.
  * Tokens go in blocks of up to MCU_LAYERNORM_LINEAR_BLOCK: each block is normalised into
@@ -103,25 +104,25 @@ void mcu_layernorm_s8(const int8_t *in, int32_t in_row_stride, int8_t *out, int3
  * out may overlap in when both are dense, at a shift <= 0 when out_features < dim, >= 0 when
  * out_features > dim, and any shift when they are equal. */
 #define MCU_LAYERNORM_LINEAR_BLOCK 4
-void mcu_layernorm_linear_s8(const int8_t *in, int32_t in_row_stride, int8_t *out,
-                             int32_t out_row_stride, int32_t rows, int32_t dim, int64_t eps_term,
-                             const int32_t *gamma_q, const int32_t *beta_q, int32_t norm_zp,
-                             int32_t out_features, const int8_t *weights, const int32_t *bias,
-                             const int32_t *multipliers, const int32_t *shifts, int32_t out_zp,
-                             int8_t *row_scratch);
+void mcu_layernorm_linear_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out,
+                                  int32_t out_row_stride, int32_t rows, int32_t dim,
+                                  int64_t eps_term, const int32_t *gamma_q, const int32_t *beta_q,
+                                  int32_t norm_zp, int32_t out_features, const int8_t *weights,
+                                  const int32_t *bias, const int32_t *multipliers,
+                                  const int32_t *shifts, int32_t out_zp, int8_t *row_scratch);
 
 /* Element-wise function through a 256-entry table (GELU and any other unary activation):
  * out[i] = table[in[i] + 128]. in and out may be the same buffer. */
-void mcu_lut_s8(const int8_t *in, int8_t *out, int32_t count, const int8_t table[256]);
+void mcu_lut_s8_flat(const int8_t *in, int8_t *out, int32_t count, const int8_t table[256]);
 
 /* Element-wise sum of two tensors with their own quantization (residual connections,
  * positional embeddings):
  * out[i] = sat(out_zp + (((a[i] - a_zp) * a_multiplier + (b[i] - b_zp) * b_multiplier
  *                          + 2^(shift - 1)) >> shift))       (int64 math, shift in [1, 62])
  * out may be the same buffer as a or b. */
-void mcu_add_s8(const int8_t *a, const int8_t *b, int8_t *out, int32_t count, int32_t a_zp,
-                int32_t a_multiplier, int32_t b_zp, int32_t b_multiplier, int32_t shift,
-                int32_t out_zp);
+void mcu_add_s8_flat(const int8_t *a, const int8_t *b, int8_t *out, int32_t count, int32_t a_zp,
+                     int32_t a_multiplier, int32_t b_zp, int32_t b_multiplier, int32_t shift,
+                     int32_t out_zp);
 
 /* Patch embedding: a convolution with kernel = stride = patch over a CHW image, zero padding
  * (in real terms) of pad_top rows and pad_left columns; grid_h x grid_w patches.
@@ -132,18 +133,18 @@ void mcu_add_s8(const int8_t *a, const int8_t *b, int8_t *out, int32_t count, in
  * where y = gy * patch + ky - pad_top and x = gx * patch + kx - pad_left; padded pixels add 0.
  * A negative pad_top starts the grid further down the image: pad_top - k * patch with grid_h = 1
  * computes patch row k alone (how the compiler runs the embedding one patch row at a time). */
-void mcu_patch_embed_s8(const int8_t *image, int32_t channels, int32_t height, int32_t width,
-                        int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
-                        int32_t grid_w, const int8_t *weights, const int32_t *bias,
-                        const int32_t *multipliers, const int32_t *shifts, int32_t embed,
-                        int32_t in_zp, int32_t out_zp, int8_t *out);
+void mcu_patch_embed_s8_flat(const int8_t *image, int32_t channels, int32_t height, int32_t width,
+                             int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
+                             int32_t grid_w, const int8_t *weights, const int32_t *bias,
+                             const int32_t *multipliers, const int32_t *shifts, int32_t embed,
+                             int32_t in_zp, int32_t out_zp, int8_t *out);
 
 /* Mean over tokens: in [rows][dim] (row stride in_row_stride) -> out [dim].
  * out[c] = sat(out_zp + requantize(sum_r (in[r][c] - in_zp), multiplier, shift))
  * with the multiplier encoding in_scale / (out_scale * rows). */
-void mcu_mean_tokens_s8(const int8_t *in, int32_t in_row_stride, int32_t rows, int32_t dim,
-                        int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
-                        int8_t *out);
+void mcu_mean_tokens_s8_flat(const int8_t *in, int32_t in_row_stride, int32_t rows, int32_t dim,
+                             int32_t in_zp, int32_t multiplier, int32_t shift, int32_t out_zp,
+                             int8_t *out);
 
 /* Strided copy of a 4-d view with optional requantization (layout changes, concatenation).
  * shape[4]; element (i0,i1,i2,i3) is read at in[sum_d i_d * in_strides[d]] and written at
@@ -151,12 +152,217 @@ void mcu_mean_tokens_s8(const int8_t *in, int32_t in_row_stride, int32_t rows, i
  * otherwise out = sat(out_zp + requantize(in - in_zp, multiplier, shift)).
  * A contiguous copy (shape {1, 1, 1, n}, innermost strides 1) may overlap its input at a shift
  * <= 0. */
-void mcu_copy_s8(const int8_t *in, const int32_t in_strides[4], int8_t *out,
-                 const int32_t out_strides[4], const int32_t shape[4], int32_t in_zp,
-                 int32_t multiplier, int32_t shift, int32_t out_zp);
+void mcu_copy_s8_flat(const int8_t *in, const int32_t in_strides[4], int8_t *out,
+                      const int32_t out_strides[4], const int32_t shape[4], int32_t in_zp,
+                      int32_t multiplier, int32_t shift, int32_t out_zp);
 
 #ifdef __cplusplus
 }
 #endif
 
 #endif /* MCUFORMER_KERNELS_H */
+
+#ifndef MCUFORMER_KERNEL_PARAMS_H
+#define MCUFORMER_KERNEL_PARAMS_H
+/*
+ * The same kernels called the way generated models call them: every argument that is not a
+ * tensor travels in a const parameter struct (dimensions, strides, zero points, requantization
+ * multipliers and shifts, pointers to weights and tables), named after the layer it belongs to,
+ * and the call takes a pointer to it and the tensors:
+ *   mcu_linear_s8(&blocks_0_attn_qkv, in, out);
+ * Each function is inlined; when the struct is a constant the compiler can see (the generated
+ * model's are), its fields become immediates and the code is that of the call of the _flat kernel
+ * with every argument written out.
+ */
+#if defined(__GNUC__)
+#define MCU_INLINE static inline __attribute__((always_inline))
+#else
+#define MCU_INLINE static inline
+#endif
+
+typedef struct {
+    int32_t in_row_stride;
+    int32_t out_row_stride;
+    int32_t rows;
+    int32_t in_features;
+    int32_t out_features;
+    const int8_t *weights;
+    const int32_t *bias;
+    const int32_t *multipliers;
+    const int32_t *shifts;
+    int32_t in_zp;
+    int32_t out_zp;
+} mcu_linear_s8_params;
+
+MCU_INLINE void mcu_linear_s8(const mcu_linear_s8_params *p, const int8_t *in, int8_t *out)
+{
+    mcu_linear_s8_flat(in, p->in_row_stride, out, p->out_row_stride, p->rows, p->in_features,
+                       p->out_features, p->weights, p->bias, p->multipliers, p->shifts, p->in_zp,
+                       p->out_zp);
+}
+
+typedef struct {
+    int32_t a_row_stride;
+    int32_t a_col_stride;
+    int32_t b_row_stride;
+    int32_t b_col_stride;
+    int32_t out_row_stride;
+    int32_t m;
+    int32_t k;
+    int32_t n;
+    int32_t a_zp;
+    int32_t b_zp;
+    int32_t multiplier;
+    int32_t shift;
+    int32_t out_zp;
+} mcu_matmul_s8_params;
+
+MCU_INLINE void mcu_matmul_s8(const mcu_matmul_s8_params *p, const int8_t *a, const int8_t *b,
+                              int8_t *out)
+{
+    mcu_matmul_s8_flat(a, p->a_row_stride, p->a_col_stride, b, p->b_row_stride, p->b_col_stride,
+                       out, p->out_row_stride, p->m, p->k, p->n, p->a_zp, p->b_zp, p->multiplier,
+                       p->shift, p->out_zp);
+}
+
+typedef struct {
+    int32_t rows;
+    int32_t length;
+    const uint16_t *exp_table;
+} mcu_softmax_s8_params;
+
+MCU_INLINE void mcu_softmax_s8(const mcu_softmax_s8_params *p, const int8_t *in, int8_t *out)
+{
+    mcu_softmax_s8_flat(in, out, p->rows, p->length, p->exp_table);
+}
+
+typedef struct {
+    int32_t in_row_stride;
+    int32_t out_row_stride;
+    int32_t rows;
+    int32_t dim;
+    int64_t eps_term;
+    const int32_t *gamma_q;
+    const int32_t *beta_q;
+    int32_t out_zp;
+} mcu_layernorm_s8_params;
+
+MCU_INLINE void mcu_layernorm_s8(const mcu_layernorm_s8_params *p, const int8_t *in, int8_t *out)
+{
+    mcu_layernorm_s8_flat(in, p->in_row_stride, out, p->out_row_stride, p->rows, p->dim,
+                          p->eps_term, p->gamma_q, p->beta_q, p->out_zp);
+}
+
+typedef struct {
+    int32_t in_row_stride;
+    int32_t out_row_stride;
+    int32_t rows;
+    int32_t dim;
+    int64_t eps_term;
+    const int32_t *gamma_q;
+    const int32_t *beta_q;
+    int32_t norm_zp;
+    int32_t out_features;
+    const int8_t *weights;
+    const int32_t *bias;
+    const int32_t *multipliers;
+    const int32_t *shifts;
+    int32_t out_zp;
+} mcu_layernorm_linear_s8_params;
+
+MCU_INLINE void mcu_layernorm_linear_s8(const mcu_layernorm_linear_s8_params *p, const int8_t *in,
+                                        int8_t *out, int8_t *row_scratch)
+{
+    mcu_layernorm_linear_s8_flat(in, p->in_row_stride, out, p->out_row_stride, p->rows, p->dim,
+                                 p->eps_term, p->gamma_q, p->beta_q, p->norm_zp, p->out_features,
+                                 p->weights, p->bias, p->multipliers, p->shifts, p->out_zp,
+                                 row_scratch);
+}
+
+typedef struct {
+    int32_t count;
+    const int8_t *table;
+} mcu_lut_s8_params;
+
+MCU_INLINE void mcu_lut_s8(const mcu_lut_s8_params *p, const int8_t *in, int8_t *out)
+{
+    mcu_lut_s8_flat(in, out, p->count, p->table);
+}
+
+typedef struct {
+    int32_t count;
+    int32_t a_zp;
+    int32_t a_multiplier;
+    int32_t b_zp;
+    int32_t b_multiplier;
+    int32_t shift;
+    int32_t out_zp;
+} mcu_add_s8_params;
+
+MCU_INLINE void mcu_add_s8(const mcu_add_s8_params *p, const int8_t *a, const int8_t *b,
+                           int8_t *out)
+{
+    mcu_add_s8_flat(a, b, out, p->count, p->a_zp, p->a_multiplier, p->b_zp, p->b_multiplier,
+                    p->shift, p->out_zp);
+}
+
+typedef struct {
+    int32_t channels;
+    int32_t height;
+    int32_t width;
+    int32_t patch;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t grid_h;
+    int32_t grid_w;
+    const int8_t *weights;
+    const int32_t *bias;
+    const int32_t *multipliers;
+    const int32_t *shifts;
+    int32_t embed;
+    int32_t in_zp;
+    int32_t out_zp;
+} mcu_patch_embed_s8_params;
+
+MCU_INLINE void mcu_patch_embed_s8(const mcu_patch_embed_s8_params *p, const int8_t *image,
+                                   int8_t *out)
+{
+    mcu_patch_embed_s8_flat(image, p->channels, p->height, p->width, p->patch, p->pad_top,
+                            p->pad_left, p->grid_h, p->grid_w, p->weights, p->bias, p->multipliers,
+                            p->shifts, p->embed, p->in_zp, p->out_zp, out);
+}
+
+typedef struct {
+    int32_t in_row_stride;
+    int32_t rows;
+    int32_t dim;
+    int32_t in_zp;
+    int32_t multiplier;
+    int32_t shift;
+    int32_t out_zp;
+} mcu_mean_tokens_s8_params;
+
+MCU_INLINE void mcu_mean_tokens_s8(const mcu_mean_tokens_s8_params *p, const int8_t *in,
+                                   int8_t *out)
+{
+    mcu_mean_tokens_s8_flat(in, p->in_row_stride, p->rows, p->dim, p->in_zp, p->multiplier,
+                            p->shift, p->out_zp, out);
+}
+
+typedef struct {
+    const int32_t *in_strides;
+    const int32_t *out_strides;
+    const int32_t *shape;
+    int32_t in_zp;
+    int32_t multiplier;
+    int32_t shift;
+    int32_t out_zp;
+} mcu_copy_s8_params;
+
+MCU_INLINE void mcu_copy_s8(const mcu_copy_s8_params *p, const int8_t *in, int8_t *out)
+{
+    mcu_copy_s8_flat(in, p->in_strides, out, p->out_strides, p->shape, p->in_zp, p->multiplier,
+                     p->shift, p->out_zp);
+}
+
+#endif /* MCUFORMER_KERNEL_PARAMS_H */

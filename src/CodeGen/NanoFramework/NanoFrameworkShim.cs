@@ -116,7 +116,7 @@ public static class NanoFrameworkShim
             method = NativeMethodStubName,
             sources = new[] { $"{Folder}/native/{TableSourceFile}", $"{Folder}/native/{StubSourceFile}" }
                 .Concat(source.Files.Keys.Where(f => f.EndsWith(".c", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
-                .Concat(source.Kernels.Select(k => $"runtime-c/src/{k["mcu_".Length..]}.c"))
+                .Concat(source.KernelSources.Select(f => $"runtime-c/src/{f}"))
                 .ToList(),
         };
         return

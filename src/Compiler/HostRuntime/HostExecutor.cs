@@ -111,51 +111,47 @@ public sealed unsafe class HostExecutor : IDisposable
         return data;
     }
 
+    /// <summary>Runs one call, binding its arguments by the parameter names of the kernel ABI.</summary>
     private void Execute(KernelCall call)
     {
-        var a = call.Args;
-        sbyte* P(int i) => Pointer<sbyte>(a[i]);
-        int* Ints(int i) => Pointer<int>(a[i]);
-        int I(int i) => checked((int)((IntArg)a[i]).Value);
-        switch (call.Kernel)
-        {
-            case KernelLowering.ReadBand:
-                ReadBand(I(0), I(1), P(2));
-                break;
-            case "mcu_linear_s8":
-                Kernels.Linear(P(0), I(1), P(2), I(3), I(4), I(5), I(6), P(7), Ints(8), Ints(9), Ints(10), I(11), I(12));
-                break;
-            case "mcu_patch_embed_s8":
-                Kernels.PatchEmbed(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), P(9), Ints(10), Ints(11), Ints(12), I(13), I(14), I(15), P(16));
-                break;
-            case "mcu_layernorm_s8":
-                Kernels.LayerNorm(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9));
-                break;
-            case "mcu_layernorm_linear_s8":
-                Kernels.LayerNormLinear(P(0), I(1), P(2), I(3), I(4), I(5), ((IntArg)a[6]).Value, Ints(7), Ints(8), I(9), I(10), P(11),
-                    Ints(12), Ints(13), Ints(14), I(15), P(16));
-                break;
-            case "mcu_lut_s8":
-                Kernels.Lut(P(0), P(1), I(2), P(3));
-                break;
-            case "mcu_matmul_s8":
-                Kernels.MatMul(P(0), I(1), I(2), P(3), I(4), I(5), P(6), I(7), I(8), I(9), I(10), I(11), I(12), I(13), I(14), I(15));
-                break;
-            case "mcu_softmax_s8":
-                Kernels.Softmax(P(0), P(1), I(2), I(3), Pointer<ushort>(a[4]));
-                break;
-            case "mcu_add_s8":
-                Kernels.Add(P(0), P(1), P(2), I(3), I(4), I(5), I(6), I(7), I(8), I(9));
-                break;
-            case "mcu_mean_tokens_s8":
-                Kernels.MeanTokens(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), P(8));
-                break;
-            case "mcu_copy_s8":
-                Kernels.Copy(P(0), Ints(1), P(2), Ints(3), Ints(4), I(5), I(6), I(7), I(8));
-                break;
-            default:
-                throw new NotSupportedException($"host executor has no binding for {call.Kernel}");
-        }
+        sbyte* P(string name) => Pointer<sbyte>(call[name]);
+        int* Ints(string name) => Pointer<int>(call[name]);
+        int I(string name) => checked((int)((IntArg)call[name]).Value);
+        long L(string name) => ((IntArg)call[name]).Value;
+        var kernel = call.Kernel;
+        if (kernel == KernelAbi.ReadBand)
+            ReadBand(I("first_row"), I("rows"), P("band"));
+        else if (kernel == KernelAbi.Linear)
+            Kernels.Linear(P("in"), I("in_row_stride"), P("out"), I("out_row_stride"), I("rows"), I("in_features"), I("out_features"),
+                P("weights"), Ints("bias"), Ints("multipliers"), Ints("shifts"), I("in_zp"), I("out_zp"));
+        else if (kernel == KernelAbi.PatchEmbed)
+            Kernels.PatchEmbed(P("image"), I("channels"), I("height"), I("width"), I("patch"), I("pad_top"), I("pad_left"), I("grid_h"),
+                I("grid_w"), P("weights"), Ints("bias"), Ints("multipliers"), Ints("shifts"), I("embed"), I("in_zp"), I("out_zp"), P("out"));
+        else if (kernel == KernelAbi.LayerNorm)
+            Kernels.LayerNorm(P("in"), I("in_row_stride"), P("out"), I("out_row_stride"), I("rows"), I("dim"), L("eps_term"),
+                Ints("gamma_q"), Ints("beta_q"), I("out_zp"));
+        else if (kernel == KernelAbi.LayerNormLinear)
+            Kernels.LayerNormLinear(P("in"), I("in_row_stride"), P("out"), I("out_row_stride"), I("rows"), I("dim"), L("eps_term"),
+                Ints("gamma_q"), Ints("beta_q"), I("norm_zp"), I("out_features"), P("weights"), Ints("bias"), Ints("multipliers"),
+                Ints("shifts"), I("out_zp"), P("row_scratch"));
+        else if (kernel == KernelAbi.Lut)
+            Kernels.Lut(P("in"), P("out"), I("count"), P("table"));
+        else if (kernel == KernelAbi.MatMul)
+            Kernels.MatMul(P("a"), I("a_row_stride"), I("a_col_stride"), P("b"), I("b_row_stride"), I("b_col_stride"), P("out"),
+                I("out_row_stride"), I("m"), I("k"), I("n"), I("a_zp"), I("b_zp"), I("multiplier"), I("shift"), I("out_zp"));
+        else if (kernel == KernelAbi.Softmax)
+            Kernels.Softmax(P("in"), P("out"), I("rows"), I("length"), Pointer<ushort>(call["exp_table"]));
+        else if (kernel == KernelAbi.Add)
+            Kernels.Add(P("a"), P("b"), P("out"), I("count"), I("a_zp"), I("a_multiplier"), I("b_zp"), I("b_multiplier"), I("shift"),
+                I("out_zp"));
+        else if (kernel == KernelAbi.MeanTokens)
+            Kernels.MeanTokens(P("in"), I("in_row_stride"), I("rows"), I("dim"), I("in_zp"), I("multiplier"), I("shift"), I("out_zp"),
+                P("out"));
+        else if (kernel == KernelAbi.Copy)
+            Kernels.Copy(P("in"), Ints("in_strides"), P("out"), Ints("out_strides"), Ints("shape"), I("in_zp"), I("multiplier"),
+                I("shift"), I("out_zp"));
+        else
+            throw new NotSupportedException($"host executor has no binding for {kernel.Name}");
     }
 
     /// <summary>What a caller's band reader does: image rows [first, first + rows) of every channel, CHW, into the band.</summary>

@@ -29,6 +29,27 @@ public sealed record ConstArg(string Name, Array Data) : KernelArg
 public sealed record NullArg : KernelArg;
 
 /// <summary>One call of a runtime-c kernel, in the order the model runs them.</summary>
-/// <param name="Kernel">C function name from runtime-c/include/mcuformer/kernels.h</param>
-/// <param name="Layer">index of the IR op this call belongs to</param>
-public sealed record KernelCall(string Kernel, IReadOnlyList<KernelArg> Args, int Layer);
+/// <param name="Args">one per parameter of the kernel, in its order</param>
+/// <param name="Layer">index of the step this call belongs to</param>
+/// <param name="Owner">the name of the op whose constants the call takes (it names the call's parameter struct)</param>
+public sealed record KernelCall(KernelSignature Kernel, IReadOnlyList<KernelArg> Args, int Layer, string Owner)
+{
+    public KernelArg this[string parameter] => Args[Kernel.IndexOf(parameter)];
+
+    /// <summary>A call with its arguments given by parameter name, each parameter exactly once.</summary>
+    public static KernelCall Bind(KernelSignature kernel, int layer, string owner, params (string Name, KernelArg Arg)[] arguments)
+    {
+        var args = new KernelArg?[kernel.Parameters.Count];
+        foreach (var (name, arg) in arguments)
+        {
+            int at = kernel.IndexOf(name);
+            if (args[at] is not null) throw new ArgumentException($"{kernel.Name}: '{name}' given twice");
+            if (kernel.Parameters[at].IsPointer == arg is IntArg)
+                throw new ArgumentException($"{kernel.Name}: '{name}' is {kernel.Parameters[at].CType}, not {arg.GetType().Name}");
+            args[at] = arg;
+        }
+        if (System.Array.FindIndex(args, a => a is null) is var missing and >= 0)
+            throw new ArgumentException($"{kernel.Name}: '{kernel.Parameters[missing].Name}' not given");
+        return new KernelCall(kernel, args!, layer, owner);
+    }
+}

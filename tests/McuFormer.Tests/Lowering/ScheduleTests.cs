@@ -154,8 +154,8 @@ public class ScheduleTests
         Assert.DoesNotContain(plan.Buffers, b => b.Buffer == model.Graph.Input.Buffer);
         var shape = model.Graph.Input.SampleShape;
         int patchRows = model.Graph.Ops.OfType<McuFormer.Model.Ir.PatchEmbedOp>().Single().GridH;
-        Assert.Equal(patchRows, schedule.Calls.Count(c => c.Kernel == KernelLowering.ReadBand));
-        Assert.All(schedule.Calls.Where(c => c.Kernel == KernelLowering.ReadBand), c => Assert.True(((IntArg)c.Args[1]).Value < shape[1]));
+        Assert.Equal(patchRows, schedule.Calls.Count(c => c.Kernel == KernelAbi.ReadBand));
+        Assert.All(schedule.Calls.Where(c => c.Kernel == KernelAbi.ReadBand), c => Assert.True(((IntArg)c["rows"]).Value < shape[1]));
         using var streamed = new HostExecutor(model, schedule, plan);
         AssertSameOutputs(separate, streamed, data);
     }
@@ -176,7 +176,7 @@ public class ScheduleTests
         // must end before row 5 of channel 0, 5 × 34 bytes in.
         Assert.Equal(5 * 34 - 5 * 8, rule.MaxShift);
         var streamed = KernelLowering.Lower(model, ScheduleOptions.Fused with { StreamedInput = true });
-        Assert.Equal([5, 8, 8, 5], streamed.Calls.Where(c => c.Kernel == KernelLowering.ReadBand).Select(c => (int)((IntArg)c.Args[1]).Value));
+        Assert.Equal([5, 8, 8, 5], streamed.Calls.Where(c => c.Kernel == KernelAbi.ReadBand).Select(c => (int)((IntArg)c["rows"]).Value));
         foreach (var schedule in new[] { resident, streamed })
         {
             var plan = ExactPlanner.Plan(PlanningProblem.Of(schedule), TimeSpan.FromSeconds(2));
