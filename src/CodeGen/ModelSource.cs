@@ -85,13 +85,13 @@ public sealed class ModelSource
             layer_macs = schedule.Steps.Select(step => step.Macs).ToList(),
             layouts = body.Layouts(),
             layers,
-            input_address = body.Address(whole, graph.Input.Buffer, 0),
-            output_address = body.Address(whole, graph.Output.Buffer, graph.Output.Offset),
+            input_address = body.Address(0, graph.Input.Buffer, 0),
+            output_address = body.Address(0, graph.Output.Buffer, graph.Output.Offset),
             streamed = streamed is not null,
             streamed_arena_bytes = streamed?.Plan.TotalPeakBytes ?? 0,
             streamed_arenas = streamed is { } a ? Arenas(a.Plan, streamedRun: true) : null,
             streamed_plan_method = streamed?.Plan.Method ?? "",
-            streamed_output_address = runs.Length > 1 ? body.Address(runs[1], graph.Output.Buffer, graph.Output.Offset) : "",
+            streamed_output_address = runs.Length > 1 ? body.Address(1, graph.Output.Buffer, graph.Output.Offset) : "",
         };
         var files = new Dictionary<string, string>
         {
@@ -125,15 +125,10 @@ public sealed class ModelSource
         }
         foreach (var c in constants)
         {
-            text.Append($"\nconst {c.CType} {c.Name}[{c.Data.Length}] {placement} = {{");
-            int i = 0;
-            foreach (var value in c.Data)
-            {
-                text.Append(i % 16 == 0 ? "\n    " : " ");
-                text.Append(Convert.ToInt64(value, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)).Append(',');
-                i++;
-            }
-            text.Append("\n};\n");
+            text.Append($"\nconst {c.CType} {c.Name}[{c.Data.Length}] {placement} = {{\n");
+            var values = c.Data.Cast<object>().Select(v => Convert.ToInt64(v, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
+            foreach (var line in CText.ValueLines(values, "    ")) text.Append(line).Append('\n');
+            text.Append("};\n");
         }
         return text.ToString();
     }

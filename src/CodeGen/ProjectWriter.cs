@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using McuFormer.CodeGen.CSource;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Lowering;
@@ -144,7 +146,7 @@ public static class ProjectWriter
         var values = new
         {
             model_name = graph.Name,
-            project_name = CIdentifier(graph.Name),
+            project_name = CIdentifiers.Stem(graph.Name),
             board = board.Name,
             compile_flags = string.Join(' ', board.CompileFlags),
             defines = string.Join(' ', defines.Select(d => "-D" + d)),
@@ -202,20 +204,15 @@ public static class ProjectWriter
             text.Append($"\nconst int8_t {name}[MCU_SAMPLE_COUNT][{size}] = {{\n");
             foreach (var row in rows)
             {
-                text.Append("    {");
-                for (int i = 0; i < row.Length; i++) text.Append(i % 24 == 0 ? "\n        " : " ").Append(row[i]).Append(',');
-                text.Append("\n    },\n");
+                text.Append("    {\n");
+                foreach (var line in CText.ValueLines(row.Select(v => v.ToString(CultureInfo.InvariantCulture)), "        "))
+                    text.Append(line).Append('\n');
+                text.Append("    },\n");
             }
             text.Append("};\n");
         }
         Table("mcu_samples_input", inputs, "MCU_MODEL_INPUT_SIZE");
         Table("mcu_samples_expected", expected, "MCU_MODEL_OUTPUT_SIZE");
         return text.ToString();
-    }
-
-    private static string CIdentifier(string name)
-    {
-        var chars = name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray();
-        return char.IsAsciiDigit(chars[0]) ? "m_" + new string(chars) : new string(chars);
     }
 }

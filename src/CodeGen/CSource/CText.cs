@@ -71,4 +71,20 @@ public static class CText
         }
         yield return current.ToString();
     }
+
+    /// <summary>Array initializer values, each followed by a comma, packed into lines of at most <see cref="MaxLineLength"/>.</summary>
+    public static IEnumerable<string> ValueLines(IEnumerable<string> values, string indent)
+    {
+        var line = new StringBuilder(indent);
+        foreach (var value in values)
+        {
+            if (line.Length > indent.Length && line.Length + 1 + value.Length + 1 > MaxLineLength)
+            {
+                yield return line.ToString();
+                line = new StringBuilder(indent);
+            }
+            line.Append(line.Length > indent.Length ? " " : "").Append(value).Append(',');
+        }
+        if (line.Length > indent.Length) yield return line.ToString();
+    }
 }

@@ -30,7 +30,6 @@ internal sealed class RunBody
 {
     private readonly IReadOnlyList<CRun> runs;
     private readonly ParamStructs structs;
-    private readonly ModelGraph graph;
     private readonly Dictionary<string, string> fieldOf = new(StringComparer.Ordinal);
     private readonly CIdentifiers.Registry fieldNames = new();
     /// <summary>Per run, the buffer of each field name it uses.</summary>
@@ -38,7 +37,8 @@ internal sealed class RunBody
 
     public RunBody(ModelGraph graph, IReadOnlyList<CRun> runs, ParamStructs structs)
     {
-        this.graph = graph;
+        if (runs.Count is < 1 or > 2 || runs[0].Streamed || runs.Skip(1).Any(r => !r.Streamed))
+            throw new ArgumentException("the runs are the whole-image run and, optionally, the streamed run");
         this.runs = runs;
         this.structs = structs;
         fieldNames.Unique("streamed");
@@ -84,27 +84,29 @@ internal sealed class RunBody
     private string At(int run, ActivationBuffer buffer, int offset) => offset == 0 ? $"at->{Field(run, buffer)}" : $"at->{Field(run, buffer)} + {offset}";
 
     /// <summary>A run's element of a buffer, through its named layout (for the input and output accessors).</summary>
-    public string Address(CRun run, ActivationBuffer buffer, int offset) =>
-        $"{run.LayoutName}.{Field(runs.ToList().IndexOf(run), buffer)}" + (offset == 0 ? "" : $" + {offset}");
+    public string Address(int run, ActivationBuffer buffer, int offset) =>
+        $"{runs[run].LayoutName}.{Field(run, buffer)}" + (offset == 0 ? "" : $" + {offset}");
 
     private IEnumerable<string> Statements(int run, ExecutionStep step, string indent)
     {
+        string Arg(KernelArg arg) => arg switch
+        {
+            BufferArg b => At(run, b.Buffer, b.Offset),
+            ConstArg c => c.Name,
+            IntArg i => CText.Literal(i.Value),
+            NullArg => "NULL",
+            _ => throw new InvalidOperationException(arg.ToString()),
+        };
         foreach (var call in step.Calls)
         {
-            var tensors = call.Kernel.Tensors.Select(p => call[p.Name] switch
-            {
-                BufferArg b => At(run, b.Buffer, b.Offset),
-                ConstArg c => c.Name,
-                NullArg => "NULL",
-                var other => throw new InvalidOperationException($"{call.Kernel.Name}: tensor argument {other}"),
-            });
             if (call.Kernel.IsCallback)
             {
-                var args = call.Kernel.Parameters.Select(p => p.Role == ParamRole.Layer ? CText.Literal(((IntArg)call[p.Name]).Value) : At(run, ((BufferArg)call[p.Name]).Buffer, ((BufferArg)call[p.Name]).Offset));
-                foreach (var line in CText.Call(indent, $"status = {call.Kernel.Name}", ["user", .. args], ";")) yield return line;
+                foreach (var line in CText.Call(indent, $"status = {call.Kernel.Name}", ["user", .. call.Args.Select(Arg)], ";"))
+                    yield return line;
                 yield return $"{indent}if (status != 0) return status;";
                 continue;
             }
+            var tensors = call.Kernel.Tensors.Select(p => Arg(call[p.Name]));
             foreach (var line in CText.Call(indent, call.Kernel.Name, ["&" + structs.NameOf(call), .. tensors], ";")) yield return line;
         }
     }
@@ -126,11 +128,11 @@ internal sealed class RunBody
                 lines.AddRange(perRun[0]);
             else
             {
-                int streamed = runs.ToList().FindIndex(r => r.Streamed), whole = runs.ToList().FindIndex(r => !r.Streamed);
+                // Two runs differ only in whether the image is streamed: the whole-image run is first.
                 lines.Add("    if (at->streamed) {");
-                lines.AddRange(Statements(streamed, runs[streamed].Schedule.Steps[k], "        "));
+                lines.AddRange(Statements(1, runs[1].Schedule.Steps[k], "        "));
                 lines.Add("    } else {");
-                lines.AddRange(Statements(whole, runs[whole].Schedule.Steps[k], "        "));
+                lines.AddRange(Statements(0, runs[0].Schedule.Steps[k], "        "));
                 lines.Add("    }");
             }
             lines.Add($"    if (hook) hook({k}, context);");

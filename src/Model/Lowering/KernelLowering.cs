@@ -1,3 +1,4 @@
+using McuFormer.Model.Ir;
 using McuFormer.Model.Quantization;
 
 namespace McuFormer.Model.Lowering;
@@ -26,7 +27,7 @@ public static class KernelLowering
     /// LayerNorms that can be fused into the linear right after them (mcu_layernorm_linear_s8):
     /// that linear alone reads the normalised tensor, whole, with its zero point. In model order.
     /// </summary>
-    public static IReadOnlyList<Ir.LayerNormOp> FusableLayerNorms(QuantizedModel model) => new FusionPatterns(model).FusableLayerNorms();
+    public static IReadOnlyList<LayerNormOp> FusableLayerNorms(QuantizedModel model) => new FusionPatterns(model).FusableLayerNorms();
 
     public static Schedule Lower(QuantizedModel model, ScheduleOptions options)
     {
@@ -35,7 +36,7 @@ public static class KernelLowering
         var ops = model.Ops;
         var patterns = new FusionPatterns(model);
         var steps = new List<ExecutionStep>();
-        var aliases = new Dictionary<Ir.ActivationBuffer, Ir.ActivationBuffer>();
+        var aliases = new Dictionary<ActivationBuffer, ActivationBuffer>();
         var rules = new List<OverlapRule>();
         var names = new ConstantNames();
         for (int i = 0; i < ops.Count; i++)
