@@ -7,7 +7,9 @@ namespace McuFormer.Model.Onnx;
 /// Turns an ONNX vision transformer into the IR. One pass in topological order: constants and
 /// static shapes are folded, layout operators become views of existing buffers, element-wise
 /// chains stay symbolic until an operator consumes them, and the remaining compute operators
-/// become IR ops. Each family of operators has its lifter under Lifters/.
+/// become IR ops. Each family of operators has its lifter under Lifters/. Constants met after
+/// a linear or attention product (bias, layer scale, 1/√d) are recorded while walking and
+/// taken into those ops by <see cref="FoldPass"/> at the end.
 /// </summary>
 public sealed class OnnxImporter
 {
@@ -54,8 +56,10 @@ public sealed class OnnxImporter
             throw file.Error($"output '{outputName}' does not depend on the input");
         var outputView = context.Materialize(outputName, output, "output");
         if (!outputView.IsDenseRowMajor) outputView = context.CopyToDense(outputView, outputName, outputName + "/copy");
+        var ops = FoldPass.Apply(context.Ops, context.Folds);
+        context.LinkSourceValues(ops);
         return new ModelGraph(Path.GetFileNameWithoutExtension(file.Path), file.Path,
-            new ModelInput(file.InputName, file.InputShape, context.InputBuffer), context.Ops, outputView, outputName);
+            new ModelInput(file.InputName, file.InputShape, context.InputBuffer), ops, outputView, outputName);
     }
 
     /// <summary>Nodes that contribute to the graph output, in the file's (topological) order.</summary>

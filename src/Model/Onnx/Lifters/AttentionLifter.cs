@@ -44,8 +44,7 @@ internal sealed class AttentionLifter(LiftContext context)
             && context.ConsumerCount(x.SourceName) == 1)
         {
             // attention's 1/√d applied after Q·Kᵀ: fold it into the product.
-            matmul.Alpha *= scale;
-            matmul.Output.Source = new SourceValue(node.Inputs[0], x.Source);
+            context.Fold(new AlphaFold(matmul, scale), node.Inputs[0], x.Source);
             input = x.Source;
         }
         else input = context.MaterializeInput(node, 0);

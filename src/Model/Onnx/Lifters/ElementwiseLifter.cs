@@ -119,9 +119,7 @@ internal sealed class ElementwiseLifter(LiftContext context)
     {
         if (FoldableLinear(a) is { } linear && PerOutputFeature(a.Source, constant, linear.OutFeatures) is { } bias)
         {
-            linear.Bias = linear.Bias is null ? bias : linear.Bias.Zip(bias, (x, y) => x + y).ToArray();
-            linear.Output.Source = new SourceValue(node.Outputs[0], a.Source);
-            context.Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
+            FoldIntoLinear(node, a, new BiasFold(linear, bias));
             return;
         }
         var input = context.Materialize(node.Inputs[activationIndex], a, node.Name + $"/in{activationIndex}");
@@ -151,13 +149,16 @@ internal sealed class ElementwiseLifter(LiftContext context)
     {
         if (FoldableLinear(a) is { } linear && PerOutputFeature(a.Source, constant, linear.OutFeatures) is { } scale)
         {
-            int k = linear.InFeatures;
-            linear.Weights = linear.Weights.Select((w, i) => w * scale[i / k]).ToArray();
-            linear.Bias = linear.Bias?.Select((b, i) => b * scale[i]).ToArray();
-            linear.Output.Source = new SourceValue(node.Outputs[0], a.Source);
-            context.Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
+            FoldIntoLinear(node, a, new ChannelScaleFold(linear, scale));
             return;
         }
         throw context.Error(node, $"{node.OpType} by a constant of shape {Shapes.Format(constant.Shape)} is supported only right after a linear layer");
+    }
+
+    /// <summary>The node's output is the linear's with the constant applied: the linear's buffer holds it once folded.</summary>
+    private void FoldIntoLinear(OnnxNode node, Activation a, Fold fold)
+    {
+        context.Fold(fold, node.Outputs[0], a.Source);
+        context.Bind(node.Outputs[0], a with { SourceName = node.Outputs[0] });
     }
 }

@@ -4,7 +4,8 @@ namespace McuFormer.Model.Onnx.Lifters;
 
 /// <summary>
 /// What the lifters share while the importer walks the nodes: the value each name stands for,
-/// who reads each value, the ops emitted so far and which op wrote each buffer.
+/// who reads each value, the ops emitted so far, which op wrote each buffer and which source
+/// value it holds, and the constants to fold into ops once the walk is done.
 /// </summary>
 internal sealed class LiftContext
 {
@@ -13,6 +14,8 @@ internal sealed class LiftContext
     private readonly Dictionary<ActivationBuffer, Op> producers = new();
     private readonly HashSet<OnnxNode> absorbed = new();
     private readonly List<Op> ops = new();
+    private readonly List<Fold> folds = new();
+    private readonly Dictionary<ActivationBuffer, SourceValue> heldValues = new();
 
     public LiftContext(OnnxModelFile file, IReadOnlyList<OnnxNode> liveNodes)
     {
@@ -20,7 +23,7 @@ internal sealed class LiftContext
         var shape = file.InputShape;
         InputBuffer = new ActivationBuffer("input", shape[1..]);
         var inputView = View.Dense(InputBuffer, shape);
-        InputBuffer.Source = new SourceValue(file.InputName, inputView);
+        heldValues[InputBuffer] = new SourceValue(file.InputName, inputView);
         values[file.InputName] = new Activation(inputView, file.InputName, ElementwiseExpr.Input);
         foreach (var (name, tensor) in file.Initializers) values[name] = new Constant(tensor);
         foreach (var node in liveNodes)
@@ -34,6 +37,7 @@ internal sealed class LiftContext
     public OnnxModelFile File { get; }
     public ActivationBuffer InputBuffer { get; }
     public IReadOnlyList<Op> Ops => ops;
+    public IReadOnlyList<Fold> Folds => folds;
     /// <summary>Value name → the live nodes that read it.</summary>
     public IReadOnlyDictionary<string, List<OnnxNode>> Consumers => consumers;
 
@@ -89,7 +93,17 @@ internal sealed class LiftContext
     {
         ops.Add(op);
         producers[op.Output] = op;
-        op.Output.Source = new SourceValue(valueName, layout);
+        heldValues[op.Output] = new SourceValue(valueName, layout);
+    }
+
+    /// <summary>
+    /// Records a constant for the fold pass to take into the op it follows. From then on the op's
+    /// buffer holds the value named valueName, the op's output with the constant applied.
+    /// </summary>
+    public void Fold(Fold fold, string valueName, View layout)
+    {
+        folds.Add(fold);
+        heldValues[fold.Target.Output] = new SourceValue(valueName, layout);
     }
 
     /// <summary>Emits an op whose buffer holds the named value from now on.</summary>
@@ -104,6 +118,13 @@ internal sealed class LiftContext
     {
         ops.Remove(op);
         producers.Remove(op.Output);
+        heldValues.Remove(op.Output);
+    }
+
+    /// <summary>Links the input and the output buffer of every op of the finished graph to the value it holds.</summary>
+    public void LinkSourceValues(IEnumerable<Op> graphOps)
+    {
+        foreach (var buffer in graphOps.Select(op => op.Output).Prepend(InputBuffer)) buffer.LinkSource(heldValues[buffer]);
     }
 
     /// <summary>Physical shape for a new dense buffer holding a value of this shape (leading 1s dropped).</summary>
