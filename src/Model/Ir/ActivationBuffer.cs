@@ -17,8 +17,19 @@ public sealed class ActivationBuffer
     public int ElementCount => Shapes.Product(Shape);
     public int Bytes => ElementCount;
 
-    /// <summary>The source model's value that this buffer holds, and where each of its elements sits here.</summary>
-    public SourceValue? Source { get; set; }
+    /// <summary>
+    /// The source model's value that this buffer holds, and where each of its elements sits here.
+    /// Linked once the importer has finished the graph: a constant folded into the op that writes
+    /// the buffer changes which value that is.
+    /// </summary>
+    public SourceValue? Source { get; private set; }
+
+    /// <summary>Links the buffer to the value it holds; once, as its layout is a view of the buffer itself.</summary>
+    internal void LinkSource(SourceValue source)
+    {
+        if (Source is not null) throw new InvalidOperationException($"buffer {Name} already holds {Source.Name}");
+        Source = source;
+    }
 
     public override string ToString() => $"{Name}{Shapes.Format(Shape)}";
 }

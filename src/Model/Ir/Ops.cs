@@ -58,13 +58,17 @@ public sealed class LinearOp(string name, ActivationBuffer output, View input, i
     public int InFeatures { get; } = inFeatures;
     public int OutFeatures { get; } = outFeatures;
     /// <summary>[out][in] row-major.</summary>
-    public float[] Weights { get; set; } = weights;
-    public float[]? Bias { get; set; } = bias;
+    public float[] Weights { get; } = weights;
+    public float[]? Bias { get; } = bias;
     public override string Kind => "linear";
     public override long Parameters => Weights.Length + (Bias?.Length ?? 0);
     public override IReadOnlyList<View> Inputs => [Input];
     public override long Macs => (long)Rows * InFeatures * OutFeatures;
     public override long ParameterBytes => (long)InFeatures * OutFeatures + OutFeatures * (Bias is null ? 8L : 12L);
+
+    /// <summary>The same layer over the same buffers with other parameters (a bias or scale folded in).</summary>
+    public LinearOp WithParameters(float[] weights, float[]? bias) =>
+        new(Name, Output, Input, Rows, InputRowStride, InFeatures, OutFeatures, weights, bias);
 }
 
 /// <summary>LayerNorm over the last axis of each row.</summary>
@@ -120,7 +124,7 @@ public sealed class MatMulOp(string name, ActivationBuffer output, View a, View 
     public int ABatchStride { get; } = aBatchStride;
     public int BBatchStride { get; } = bBatchStride;
     /// <summary>Scalar folded in from the source model (the 1/√d of attention).</summary>
-    public double Alpha { get; set; } = alpha;
+    public double Alpha { get; } = alpha;
     /// <summary>Rows of A and B as (row stride, column stride) over their last two axes.</summary>
     public (int Row, int Col) AStrides => (A.Strides[^2], A.Strides[^1]);
     public (int Row, int Col) BStrides => (B.Strides[^2], B.Strides[^1]);
@@ -129,6 +133,9 @@ public sealed class MatMulOp(string name, ActivationBuffer output, View a, View 
     public override IReadOnlyList<View> Inputs => [A, B];
     public override long Macs => (long)Batch * M * K * N;
     public override long ParameterBytes => 8;
+
+    /// <summary>The same product over the same buffers with another scalar (a scale folded in).</summary>
+    public MatMulOp WithAlpha(double alpha) => new(Name, Output, A, B, Batch, M, K, N, ABatchStride, BBatchStride, alpha);
 }
 
 /// <summary>Softmax over contiguous rows of the input buffer.</summary>
