@@ -43,8 +43,8 @@ public static class Compilation
         var pools = MemoryPool.Of(board);
         var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, pools, TimeSpan.FromSeconds(5));
         // The streamed entry point runs the same steps with the image read band by band, in arenas of its own.
-        (Schedule Schedule, RegionPlan Plan)? streamed = KernelLowering.StreamedVariant(model, schedule) is { } streamedSchedule
-            ? (streamedSchedule, RegionPlanner.Plan(PlanningProblem.Of(streamedSchedule), pools, TimeSpan.FromSeconds(5)))
+        var streamed = KernelLowering.StreamedVariant(model, schedule) is { } streamedSchedule
+            ? new PlannedRun(streamedSchedule, RegionPlanner.Plan(PlanningProblem.Of(streamedSchedule), pools, TimeSpan.FromSeconds(5)))
             : null;
 
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
@@ -118,7 +118,7 @@ public static class Compilation
             Schedule = schedule.Options.Describe(),
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
             StreamedArenaBytes = streamed?.Plan.TotalPeakBytes,
-            StreamedArenaByRegion = streamed?.Plan.UsedRegions.ToDictionary(r => r, r => (long)streamed.Value.Plan.PeakBytes(r)),
+            StreamedArenaByRegion = streamed?.Plan.UsedRegions.ToDictionary(r => r, r => (long)streamed.Plan.PeakBytes(r)),
             ConstantBytes = source.ConstantBytes,
             WeightsRegion = weights.Region,
             WeightsSection = weights.Section,
