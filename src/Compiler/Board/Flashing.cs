@@ -1,5 +1,5 @@
-using McuFormer.Compiler.Firmware;
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.HostRuntime;
 using McuFormer.Model.Boards;
 
 namespace McuFormer.Compiler.Board;

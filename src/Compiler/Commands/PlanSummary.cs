@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
-using McuFormer.Compiler.Firmware;
+using McuFormer.Pipeline.Firmware;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;

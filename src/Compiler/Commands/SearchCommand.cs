@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
+using McuFormer.Pipeline.Firmware;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Lowering;
@@ -14,6 +14,7 @@ using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Materialize;
 using McuFormer.Nas.Search;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -64,7 +65,7 @@ public static class SearchCommand
                 parse.GetValue(cellSamples), parse.GetValue(profile), parse.GetValue(jobs),
                 ParseList(parse.GetValue(rankRatios)!, "--rank-ratios", double.Parse), ParseList(parse.GetValue(patchSizes) ?? "", "--patch-sizes", int.Parse));
             var report = Run(request, new Progress<string>(line => Cli.Status.MarkupLine(Markup.Escape(line))));
-            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
             else Print(report);
             return 0;
         }));
@@ -155,7 +156,7 @@ public static class SearchCommand
         File.WriteAllText(Path.Combine(request.Output, "pareto.csv"), ParetoCsv(records, front, outcome));
         File.WriteAllText(Path.Combine(request.Output, "pareto.svg"),
             ParetoChart.Svg(records, front, best.Key, $"{Path.GetFileName(request.Supernet)} on {board.Name}: RAM ≤ {budget.RamBytes / 1024} KB, flash ≤ {budget.FlashBytes / 1024} KB"));
-        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, Cli.Json));
+        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, OutputJson.Options));
         return report;
     }
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.HostRuntime;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Onnx;

@@ -5,6 +5,7 @@ using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Evaluation;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
+using McuFormer.Pipeline.Firmware;
 using McuFormer.Model.Boards;
 
 namespace McuFormer.Tests.Board;

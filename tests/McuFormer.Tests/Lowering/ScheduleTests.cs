@@ -1,4 +1,4 @@
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Lowering;

@@ -3,6 +3,7 @@ using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Tests.Nas;
 

@@ -1,11 +1,12 @@
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
+using McuFormer.Pipeline.Firmware;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Space;
 using McuFormer.Model.Boards;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Tests.Nas;
 

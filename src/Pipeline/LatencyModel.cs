@@ -1,8 +1,7 @@
 using System.Text.Json;
 using McuFormer.Model.Lowering;
-using McuFormer.Nas.Space;
 
-namespace McuFormer.Nas.Evaluation;
+namespace McuFormer.Pipeline;
 
 /// <summary>
 /// Instructions per inference from a schedule: per step kind, instructions per MAC (steps with MACs)

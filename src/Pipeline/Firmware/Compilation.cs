@@ -1,7 +1,6 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
-using McuFormer.Compiler.Commands;
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
@@ -9,9 +8,8 @@ using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
-using McuFormer.Nas.Evaluation;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 /// <param name="Emit">the extras to write (`--emit`, ProjectExtrasOption.Parse); null for what the board profile names</param>
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
@@ -88,9 +86,9 @@ public static class Compilation
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
-        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
+        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, OutputJson.Options));
 
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), OutputJson.Options));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
@@ -129,7 +127,7 @@ public static class Compilation
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
             Layers = layers,
         };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, OutputJson.Options));
         return new CompileOutcome(report, folder, built);
     }
 }
