@@ -23,12 +23,15 @@ public static class SchedulePlanner
             : [];
         foreach (var candidate in larger)
         {
-            var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, candidate));
+            var schedule = Lower(model, candidate);
             var problem = PlanningProblem.Of(schedule);
             if (RegionPlanner.Assign(problem, pools).Fits)
                 return new PlannedRun(schedule, RegionPlanner.Plan(problem, pools, exactTimeLimit));
         }
-        var smallest = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, requested));
+        var smallest = Lower(model, requested);
         return new PlannedRun(smallest, RegionPlanner.Plan(PlanningProblem.Of(smallest), pools, exactTimeLimit));
     }
+
+    /// <summary>The schedule with the given blocks, LayerNorms fused into the linear after them where that does not raise the memory needed.</summary>
+    public static Schedule Lower(QuantizedModel model, ScheduleOptions options) => KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, options));
 }

@@ -6,26 +6,18 @@ using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
-using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
 
 namespace McuFormer.Pipeline.Firmware;
 
 /// <param name="Emit">the extras to write (`--emit`, ProjectExtrasOption.Parse); null for what the board profile names</param>
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
-    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileOptions.DefaultEmbeddedSamples,
-    string? Emit = null)
-{
-    /// <summary>Test samples the board harness carries in flash, with the outputs the host computed for them.</summary>
-    public const int DefaultEmbeddedSamples = 4;
-
-    /// <summary>Flash bytes of that many embedded samples: each input and its expected output, int8.</summary>
-    public static long SampleBytes(ModelGraph graph, int samples) => (long)samples * (graph.Input.Buffer.ElementCount + graph.Output.ElementCount);
-}
+    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileRequest.DefaultEmbeddedSamples,
+    string? Emit = null);
 
 public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
 
-/// <summary>`mcuformer compile`: quantize → plan → generate the C project → build → measure against the board.</summary>
+/// <summary>`mcuformer compile`: quantize and plan (ModelCompiler) → generate the C project → build → measure against the board.</summary>
 public static class Compilation
 {
     public static CompileOutcome Compile(CompileOptions options, IProgress<string>? progress = null)
@@ -33,27 +25,29 @@ public static class Compilation
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
         var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
         progress?.Report("importing");
-        var file = OnnxModelFile.Load(options.ModelPath);
-        var graph = OnnxImporter.Import(file);
+        var input = ImportedModel.Load(options.ModelPath);
+        var graph = input.Graph;
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
-        progress?.Report("calibrating");
-        var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var pools = MemoryPool.Of(board);
-        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, pools, TimeSpan.FromSeconds(5));
-        // The streamed entry point runs the same steps with the image read band by band, in arenas of its own.
-        var streamed = KernelLowering.StreamedVariant(model, schedule) is { } streamedSchedule
-            ? new PlannedRun(streamedSchedule, RegionPlanner.Plan(PlanningProblem.Of(streamedSchedule), pools, TimeSpan.FromSeconds(5)))
-            : null;
-
+        // The test samples embedded in flash are loaded first: how many there are decides the flash left for the constants.
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
+        progress?.Report("calibrating");
+        var compiled = ModelCompiler.Compile(new CompileRequest(input, board, new Calibration(calibration, options.RangeMethod), options.Schedule)
+        {
+            EmbeddedSamples = tests.Count,
+        });
+        var model = compiled.Model;
+        var (schedule, plan) = compiled.Primary;
+        var streamed = compiled.Streamed;
+        var weights = compiled.Weights!;
+
         var inputs = new List<sbyte[]>();
         var expected = new List<sbyte[]>();
         using (var host = new HostExecutor(model, options.Schedule))
             for (int i = 0; i < tests.Count; i++)
             {
-                var input = tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray();
-                inputs.Add(input);
-                expected.Add(host.Run(input));
+                var sample = tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray();
+                inputs.Add(sample);
+                expected.Add(host.Run(sample));
             }
 
         var layers = schedule.Steps.Select(s =>
@@ -77,8 +71,6 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf([schedule, .. streamed is { } run ? [run.Schedule] : Array.Empty<Schedule>()]),
-            CompileOptions.SampleBytes(graph, inputs.Count));
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
