@@ -7,9 +7,7 @@ using System.Text.Json;
 using McuFormer.Pipeline.Firmware;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
-using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
-using McuFormer.Model.Quantization;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Materialize;
 using McuFormer.Nas.Search;
@@ -316,14 +314,12 @@ public static class SearchCommand
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    /// <summary>Compiles a subnet for the board as `compile --emit none` does (default embedded samples; 16 calibration images suffice for sizes).</summary>
+    /// <summary>Writes a subnet's model into folder and compiles it for the board, for the size of its firmware.</summary>
     private static CompileReport BuildFirmware(SupernetMaterializer materializer, Subnet subnet, string folder, BoardProfile board, string data)
     {
         string model = Path.Combine(folder, subnet.Key + ".onnx");
         materializer.WriteOnnx(subnet, model);
-        // Only the firmware's size is wanted: no Renode files and no nanoFramework shim build.
-        return Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
-            Path.Combine(folder, subnet.Key), ScheduleOptions.Fused, Emit: "none")).Report;
+        return Compilation.CompileForSize(model, board, data, Path.Combine(folder, subnet.Key));
     }
 
     private static FirmwareDoesNotFitException NothingFits(SearchSpace space, SubnetEvaluator evaluator, SearchBudget budget)

@@ -122,4 +122,12 @@ public static class Compilation
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, OutputJson.Options));
         return new CompileOutcome(report, folder, built);
     }
+
+    /// <summary>
+    /// Compiles a model for the board as `compile --emit none` does, for the size of its firmware: the default
+    /// embedded samples, and 16 calibration images, which suffice for sizes.
+    /// </summary>
+    public static CompileReport CompileForSize(string modelPath, BoardProfile board, string calibrationPath, string outputFolder) =>
+        // Only the firmware's size is wanted: no Renode files and no nanoFramework shim build.
+        Compile(new CompileOptions(modelPath, board.Name, calibrationPath, 16, RangeMethod.MinMax, outputFolder, ScheduleOptions.Fused, Emit: "none")).Report;
 }
