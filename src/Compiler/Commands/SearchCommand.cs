@@ -121,21 +121,23 @@ public static class SearchCommand
         var records = evaluator.Records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
         var front = ParetoFront.Of(records);
         double seconds = clock.Elapsed.TotalSeconds;
+        // Every path search.json holds is relative to the output folder.
+        string FromOutput(string path) => OutputJson.RelativePath(request.Output, path);
         var report = new SearchReport
         {
-            Supernet = Path.GetFullPath(request.Supernet),
-            Space = request.TrainingFree ? null : Path.GetFullPath(space.SourcePath),
+            Supernet = FromOutput(request.Supernet),
+            Space = request.TrainingFree ? null : FromOutput(space.SourcePath),
             TrainingFree = request.TrainingFree,
             Original = originalRecord,
             Board = board.Name,
-            Data = request.Data,
+            Data = FromOutput(request.Data),
             Budget = budget,
             ArenaRegions = board.Layout.ArenaRegions,
             Options = options,
             Validation = space.Validation,
             TestSamples = test.Count,
             CodeSize = code,
-            LatencyModel = latency.Source,
+            LatencyModel = latency.SourceRelativeTo(request.Output),
             Best = MethodBest.From(NasSearch.EvolutionMethod, best, testTop1),
             BestBuilt = built,
             Methods = methods.Select(m => new MethodSummary(m.Method, m.Subspace.ToString(), m.Measured.Count,

@@ -57,7 +57,7 @@ public static class Compilation
         }).ToList();
         // Every path an output file holds is relative to the project folder.
         var folder = Path.GetFullPath(options.OutputFolder);
-        string FromFolder(string path) => Path.GetRelativePath(folder, Path.GetFullPath(path));
+        string FromFolder(string path) => OutputJson.RelativePath(folder, path);
         var manifest = new ProjectManifest
         {
             Model = FromFolder(options.ModelPath),
