@@ -1,6 +1,6 @@
+using McuFormer.Model.Boards;
 using McuFormer.Pipeline.Firmware;
 using McuFormer.Pipeline.HostRuntime;
-using McuFormer.Model.Boards;
 
 namespace McuFormer.Compiler.Board;
 

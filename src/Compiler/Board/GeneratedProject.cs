@@ -1,9 +1,9 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
-using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 using McuFormer.Model.Boards;
 using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Board;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using McuFormer.Nas.Space;
 using McuFormer.Pipeline;
 
 namespace McuFormer.Compiler.Commands;

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using McuFormer.Pipeline.Firmware;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
@@ -13,6 +12,7 @@ using McuFormer.Nas.Materialize;
 using McuFormer.Nas.Search;
 using McuFormer.Nas.Space;
 using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using McuFormer.Pipeline.Firmware;
 using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

@@ -1,12 +1,11 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
-using McuFormer.Pipeline.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
-using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Pipeline.Firmware;
 

@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
-using McuFormer.Pipeline.HostRuntime;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Pipeline.Firmware;
 

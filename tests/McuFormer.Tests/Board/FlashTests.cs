@@ -1,6 +1,6 @@
 using McuFormer.Compiler.Board;
-using McuFormer.Pipeline.Firmware;
 using McuFormer.Model.Boards;
+using McuFormer.Pipeline.Firmware;
 
 namespace McuFormer.Tests.Board;
 

@@ -1,7 +1,6 @@
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
-using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Space;
 using McuFormer.Pipeline;
 

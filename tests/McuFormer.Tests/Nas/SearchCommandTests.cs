@@ -1,12 +1,12 @@
 using System.Text.Json;
-using McuFormer.Pipeline.Firmware;
+using McuFormer.Model.Boards;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Space;
-using McuFormer.Model.Boards;
 using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 
 namespace McuFormer.Tests.Nas;
 
