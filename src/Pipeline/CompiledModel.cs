@@ -9,10 +9,9 @@ public sealed class CompiledModel
 {
     private readonly Lazy<PlannedRun?> streamed;
 
-    internal CompiledModel(ModelGraph graph, QuantizedModel model, PlannedRun primary, TimeSpan planningTime, Func<PlannedRun?> planStreamed,
+    internal CompiledModel(QuantizedModel model, PlannedRun primary, TimeSpan planningTime, Func<PlannedRun?> planStreamed,
         WeightPlacement? weights, long constantBytes)
     {
-        Graph = graph;
         Model = model;
         Primary = primary;
         PlanningTime = planningTime;
@@ -21,7 +20,7 @@ public sealed class CompiledModel
         ConstantBytes = constantBytes;
     }
 
-    public ModelGraph Graph { get; }
+    public ModelGraph Graph => Model.Graph;
     public QuantizedModel Model { get; }
     /// <summary>The run of mcu_model_run: the schedule chosen for the board and its plan.</summary>
     public PlannedRun Primary { get; }

@@ -19,45 +19,37 @@ public static class ModelCompiler
     /// <exception cref="ArgumentException">calibration was asked for a graph given without its ONNX file</exception>
     public static CompiledModel Compile(CompileRequest request)
     {
-        var graph = request.Model.Graph;
-        var model = request.Calibration is { } calibration
-            ? Calibrator.Calibrate(request.Model.File ?? throw new ArgumentException("calibration runs the ONNX file: give the model with it", nameof(request)),
-                graph, calibration.Samples, calibration.Method)
-            : Quantizer.ForPlanning(graph);
+        var model = Quantize(request);
+        var pools = request.Board is { } board ? MemoryPool.Of(board) : null;
         var limit = request.ExactTimeLimit;
+        PlannedRun Planned(Schedule schedule)
+        {
+            var problem = PlanningProblem.Of(schedule);
+            return new PlannedRun(schedule, pools is null ? InOneArena(problem, limit) : RegionPlanner.Plan(problem, pools, limit));
+        }
+
         var clock = Stopwatch.StartNew();
-        Func<Schedule, RegionPlan> plan;
-        PlannedRun primary;
-        if (request.Board is { } board)
-        {
-            var pools = MemoryPool.Of(board);
-            plan = schedule => RegionPlanner.Plan(PlanningProblem.Of(schedule), pools, limit);
-            primary = SchedulePlanner.Plan(model, request.Schedule, pools, limit);
-        }
-        else
-        {
-            plan = schedule =>
-            {
-                var problem = PlanningProblem.Of(schedule);
-                return Unbounded(problem, ExactPlanner.Plan(problem, limit));
-            };
-            // Without RAM to fit there is nothing to trade bigger blocks against: the requested ones stay.
-            var schedule = SchedulePlanner.Lower(model, request.Schedule);
-            primary = new PlannedRun(schedule, plan(schedule));
-        }
+        // Without RAM to fit there is nothing to trade bigger blocks against: the requested ones stay.
+        var primary = pools is null ? Planned(SchedulePlanner.Lower(model, request.Schedule)) : SchedulePlanner.Plan(model, request.Schedule, pools, limit);
         var planningTime = clock.Elapsed;
-        var streamedSchedule = KernelLowering.StreamedVariant(model, primary.Schedule);
-        long constantBytes = ModelSource.ConstantBytesOf(new[] { primary.Schedule, streamedSchedule }.OfType<Schedule>());
-        var weights = request.Board is { } target
-            ? WeightPlacement.For(target, constantBytes, SampleBytes(graph, request.EmbeddedSamples))
-            : null;
-        return new CompiledModel(graph, model, primary, planningTime,
-            () => streamedSchedule is null ? null : new PlannedRun(streamedSchedule, plan(streamedSchedule)), weights, constantBytes);
+        var streamed = KernelLowering.StreamedVariant(model, primary.Schedule);
+        long constantBytes = ModelSource.ConstantBytesOf(new[] { primary.Schedule, streamed }.OfType<Schedule>());
+        var weights = request.Board is { } target ? WeightPlacement.For(target, constantBytes, SampleBytes(model.Graph, request.EmbeddedSamples)) : null;
+        return new CompiledModel(model, primary, planningTime, () => streamed is null ? null : Planned(streamed), weights, constantBytes);
+    }
+
+    private static QuantizedModel Quantize(CompileRequest request)
+    {
+        var (graph, file) = request.Model;
+        if (request.Calibration is not { } calibration) return Quantizer.ForPlanning(graph);
+        if (file is null) throw new ArgumentException("calibration runs the ONNX file: give the model with it", nameof(request));
+        return Calibrator.Calibrate(file, graph, calibration.Samples, calibration.Method);
     }
 
     /// <summary>One arena that any peak fits: a single region has no placement to choose, so the exact planner's plan is the whole plan.</summary>
-    private static RegionPlan Unbounded(PlanningProblem problem, MemoryPlan plan) =>
-        new(problem, [new MemoryPool(UnboundedArena, long.MaxValue)], new Dictionary<string, MemoryPlan> { [UnboundedArena] = plan });
+    private static RegionPlan InOneArena(PlanningProblem problem, TimeSpan limit) =>
+        new(problem, [new MemoryPool(UnboundedArena, long.MaxValue)],
+            new Dictionary<string, MemoryPlan> { [UnboundedArena] = ExactPlanner.Plan(problem, limit) });
 
     /// <summary>Flash bytes of that many embedded samples: each input and its expected output, int8.</summary>
     private static long SampleBytes(ModelGraph graph, int samples) => (long)samples * (graph.Input.Buffer.ElementCount + graph.Output.ElementCount);

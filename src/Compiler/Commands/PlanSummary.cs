@@ -29,7 +29,7 @@ public sealed record PlanSummary(
         var compiled = ModelCompiler.Compile(new CompileRequest(ImportedModel.Of(graph), board, Calibration: null, ScheduleOptions.Fused));
         var (schedule, plan) = compiled.Primary;
         var unfused = GreedyPlanner.Plan(PlanningProblem.Of(KernelLowering.Lower(compiled.Model, ScheduleOptions.Unfused)));
-        var document = PlanDocument.From(plan, compiled.Weights!);
+        var document = PlanDocument.From(plan, compiled.Weights!); // placed, since a board was given
         var (step, live) = plan.Peak();
         return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, schedule.Options.Describe(), plan.TotalPeakBytes, plan.LowerBoundBytes,
             unfused.PeakBytes, document.Regions, document.Weights, plan.Fits && document.Weights.Bytes <= document.Weights.BudgetBytes, schedule.Describe(step),

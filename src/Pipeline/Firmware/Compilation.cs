@@ -37,7 +37,7 @@ public static class Compilation
         var model = compiled.Model;
         var (schedule, plan) = compiled.Primary;
         var streamed = compiled.Streamed;
-        var weights = compiled.Weights!;
+        var weights = compiled.Weights!; // placed, since a board was given
 
         var inputs = new List<sbyte[]>();
         var expected = new List<sbyte[]>();
