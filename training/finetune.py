@@ -3,9 +3,10 @@
 Usage: /usr/bin/python3 training/finetune.py --search DIR/search.json [--epochs 2] [--out DIR/finetuned.onnx]
 
 Reads the chosen subnet (search.json "best") and the supernet it was sliced from (search.json
-"space"), slices it into a standalone model with the deployed factorisation, trains it on the first
-50 000 training images (the search validated on the rest), prints test top-1 before and after, and
-writes the ONNX file with a summary next to it.
+"supernet" and "space", paths relative to the folder of search.json), slices it into a standalone
+model with the deployed factorisation, trains it on the first 50 000 training images (the search
+validated on the rest), prints test top-1 before and after, and writes the ONNX file with a summary
+next to it.
 """
 
 import argparse
@@ -33,12 +34,15 @@ def main():
 
     with open(args.search) as stream:
         search = json.load(stream)
+    folder = os.path.dirname(os.path.abspath(args.search))
     subnet = search["best"]["subnet"]
-    space_path = args.space or search["space"]
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.search)), "finetuned.onnx")
+    # The supernet the search sliced, unless --space names another space (whose own weights then go with it).
+    space_path, weights_path = ((args.space, None) if args.space
+                                else (from_search_folder(folder, search["space"]), from_search_folder(folder, search["supernet"])))
+    out = args.out or os.path.join(folder, "finetuned.onnx")
 
     fmnist.configure_torch(SEED)
-    _, net = sn.load(space_path)
+    _, net = sn.load(space_path, weights_path)
     model = sn.SubnetViT(net, subnet)
     train_images, train_labels = fmnist.load_split("train")
     test_images, test_labels = fmnist.load_split("t10k")
@@ -54,6 +58,11 @@ def main():
     fmnist.write_json(os.path.splitext(out)[0] + ".json", {
         "subnet": subnet, "key": sn.subnet_key(subnet), "epochs": args.epochs, "learning_rate": args.lr,
         "train_seconds": round(seconds, 1), "test_top1_sliced": round(before, 4), "test_top1": round(after, 4)})
+
+
+def from_search_folder(folder, path):
+    """A path search.json holds: relative to its folder (an absolute one, as older searches wrote, stays as it is)."""
+    return os.path.join(folder, path)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ public sealed class ModelSource
     /// <param name="streamed">the schedule and plan of mcu_model_run_streamed (the image read band by band from the
     /// caller, KernelLowering.CanStreamInput), or null for no streamed entry point; its steps match the schedule's</param>
     public static ModelSource Generate(QuantizedModel model, Schedule schedule, RegionPlan plan, string board, string? weightSection,
-        (Schedule Schedule, RegionPlan Plan)? streamed = null)
+        PlannedRun? streamed = null)
     {
         var whole = new CRun(schedule, plan);
         CRun[] runs = streamed is { } s ? [whole, new CRun(s.Schedule, s.Plan)] : [whole];

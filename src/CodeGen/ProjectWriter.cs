@@ -60,7 +60,7 @@ public static class ProjectExtrasOption
 /// <param name="Extras">the Renode files and the nanoFramework shim, when wanted (ProjectExtrasOption)</param>
 public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, RegionPlan Plan, WeightPlacement Weights, BoardProfile Board, string BoardsFolder,
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder,
-    long InstructionsPerInference, ProjectExtras Extras, (Schedule Schedule, RegionPlan Plan)? Streamed = null)
+    long InstructionsPerInference, ProjectExtras Extras, PlannedRun? Streamed = null)
 {
     /// <summary>The RAM regions holding an arena of either run, in the board's order of preference.</summary>
     public IEnumerable<string> ArenaRegions => Plan.Pools.Select(p => p.Region)

@@ -13,7 +13,7 @@ namespace McuFormer.MemoryPlanner;
 /// </summary>
 public static class SchedulePlanner
 {
-    public static (Schedule Schedule, RegionPlan Plan) Plan(QuantizedModel model, ScheduleOptions requested, IReadOnlyList<MemoryPool> pools,
+    public static PlannedRun Plan(QuantizedModel model, ScheduleOptions requested, IReadOnlyList<MemoryPool> pools,
         TimeSpan exactTimeLimit)
     {
         int tokens = model.Graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
@@ -23,12 +23,15 @@ public static class SchedulePlanner
             : [];
         foreach (var candidate in larger)
         {
-            var schedule = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, candidate));
+            var schedule = Lower(model, candidate);
             var problem = PlanningProblem.Of(schedule);
             if (RegionPlanner.Assign(problem, pools).Fits)
-                return (schedule, RegionPlanner.Plan(problem, pools, exactTimeLimit));
+                return new PlannedRun(schedule, RegionPlanner.Plan(problem, pools, exactTimeLimit));
         }
-        var smallest = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, requested));
-        return (smallest, RegionPlanner.Plan(PlanningProblem.Of(smallest), pools, exactTimeLimit));
+        var smallest = Lower(model, requested);
+        return new PlannedRun(smallest, RegionPlanner.Plan(PlanningProblem.Of(smallest), pools, exactTimeLimit));
     }
+
+    /// <summary>The schedule with the given blocks, LayerNorms fused into the linear after them where that does not raise the memory needed.</summary>
+    public static Schedule Lower(QuantizedModel model, ScheduleOptions options) => KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, options));
 }

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using System.Text.Json.Serialization;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
-using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Compiler.Bench;
 
@@ -26,15 +25,18 @@ public static class PlanBenchmark
 {
     public static PlanFigures Measure(string name, ModelGraph graph, TimeSpan exactTimeLimit)
     {
-        var model = Quantizer.ForPlanning(graph);
-        var unfused = KernelLowering.Lower(model, ScheduleOptions.Unfused);
+        // No board: the fused schedule planned in one arena, as the baselines below are.
+        var compiled = ModelCompiler.Compile(new CompileRequest(ImportedModel.Of(graph), Board: null, Calibration: null, ScheduleOptions.Fused)
+        {
+            ExactTimeLimit = exactTimeLimit,
+        });
+        double ms = compiled.PlanningTime.TotalMilliseconds;
+        var fused = compiled.Primary.Schedule;
+        var plan = compiled.Primary.Plan.ByRegion[ModelCompiler.UnboundedArena];
+
+        var unfused = KernelLowering.Lower(compiled.Model, ScheduleOptions.Unfused);
         long noReuse = unfused.Buffers.Sum(b => (long)b.Bytes);
         var greedy = GreedyPlanner.BySize(PlanningProblem.Of(unfused));
-
-        var clock = Stopwatch.StartNew();
-        var fused = KernelLowering.Lower(model, LayerNormFusionPass.Choose(model, ScheduleOptions.Fused));
-        var plan = ExactPlanner.Plan(PlanningProblem.Of(fused), exactTimeLimit);
-        double ms = clock.Elapsed.TotalMilliseconds;
         var (peakStep, _) = plan.Problem.PeakStep();
         string stepName = fused.Describe(peakStep);
         int tokens = graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(0).Max();

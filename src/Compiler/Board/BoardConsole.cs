@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.IO.Ports;
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Board;
 

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
-using McuFormer.Compiler.Firmware;
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.Model.Boards;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Board;
 

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Onnx;
+using McuFormer.Pipeline;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -49,7 +50,7 @@ public static class AnalyzeCommand
             var plan = parse.GetValue(board) is { } boardName ? PlanSummary.For(graph, new BoardCatalog(ToolPaths.Boards).Get(boardName)) : null;
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(analysis with { Plan = plan }, Cli.Json));
+                Console.WriteLine(JsonSerializer.Serialize(analysis with { Plan = plan }, OutputJson.Options));
                 return 0;
             }
             var table = new Table().Title(Markup.Escape(analysis.Model)).AddColumn("layer").AddColumn("op").AddColumn("output")

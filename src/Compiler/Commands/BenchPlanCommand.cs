@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using McuFormer.Compiler.Bench;
 using McuFormer.Model.Onnx;
+using McuFormer.Pipeline;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -26,7 +27,7 @@ public static class BenchPlanCommand
             };
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { models }, Cli.Json));
+                Console.WriteLine(JsonSerializer.Serialize(new { models }, OutputJson.Options));
                 return 0;
             }
             var table = new Table().Title("activation memory (bytes)").AddColumn("model").AddColumn(new TableColumn("no reuse").RightAligned())

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using McuFormer.Model.Boards;
+using McuFormer.Pipeline;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Compiler.Commands;
 

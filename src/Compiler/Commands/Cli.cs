@@ -1,11 +1,10 @@
 using System.CommandLine;
-using System.Text.Json;
-using McuFormer.Compiler.Firmware;
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
-using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.HostRuntime;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -18,8 +17,6 @@ public static class Cli
 
     /// <summary>Exit code for a model that does not fit the board's RAM or flash.</summary>
     public const int DoesNotFit = 3;
-
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static int Run(string[] args)
     {

@@ -1,7 +1,8 @@
 using System.CommandLine;
-using McuFormer.Compiler.Firmware;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using McuFormer.Compiler.Firmware;
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.HostRuntime;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

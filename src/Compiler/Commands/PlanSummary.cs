@@ -1,11 +1,9 @@
 using System.Text.Json.Serialization;
-using McuFormer.CodeGen;
-using McuFormer.Compiler.Firmware;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
-using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -28,11 +26,10 @@ public sealed record PlanSummary(
     /// <summary>The plan `compile` would make for this board (the same choice of schedule).</summary>
     public static PlanSummary For(ModelGraph graph, BoardProfile board)
     {
-        var model = Quantizer.ForPlanning(graph);
-        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(board), TimeSpan.FromSeconds(5));
-        var unfused = GreedyPlanner.Plan(PlanningProblem.Of(KernelLowering.Lower(model, ScheduleOptions.Unfused)));
-        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf(schedule), CompileOptions.SampleBytes(graph, CompileOptions.DefaultEmbeddedSamples));
-        var document = PlanDocument.From(plan, weights);
+        var compiled = ModelCompiler.Compile(new CompileRequest(ImportedModel.Of(graph), board, Calibration: null, ScheduleOptions.Fused));
+        var (schedule, plan) = compiled.Primary;
+        var unfused = GreedyPlanner.Plan(PlanningProblem.Of(KernelLowering.Lower(compiled.Model, ScheduleOptions.Unfused)));
+        var document = PlanDocument.From(plan, compiled.Weights!); // placed, since a board was given
         var (step, live) = plan.Peak();
         return new PlanSummary(board.Name, plan.Method, schedule.Steps.Count, schedule.Options.Describe(), plan.TotalPeakBytes, plan.LowerBoundBytes,
             unfused.PeakBytes, document.Regions, document.Weights, plan.Fits && document.Weights.Bytes <= document.Weights.BudgetBytes, schedule.Describe(step),

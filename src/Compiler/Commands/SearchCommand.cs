@@ -4,16 +4,15 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
-using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
-using McuFormer.Model.Quantization;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Materialize;
 using McuFormer.Nas.Search;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -64,7 +63,7 @@ public static class SearchCommand
                 parse.GetValue(cellSamples), parse.GetValue(profile), parse.GetValue(jobs),
                 ParseList(parse.GetValue(rankRatios)!, "--rank-ratios", double.Parse), ParseList(parse.GetValue(patchSizes) ?? "", "--patch-sizes", int.Parse));
             var report = Run(request, new Progress<string>(line => Cli.Status.MarkupLine(Markup.Escape(line))));
-            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
             else Print(report);
             return 0;
         }));
@@ -122,21 +121,23 @@ public static class SearchCommand
         var records = evaluator.Records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
         var front = ParetoFront.Of(records);
         double seconds = clock.Elapsed.TotalSeconds;
+        // Every path search.json holds is relative to the output folder.
+        string FromOutput(string path) => OutputJson.RelativePath(request.Output, path);
         var report = new SearchReport
         {
-            Supernet = Path.GetFullPath(request.Supernet),
-            Space = request.TrainingFree ? null : Path.GetFullPath(space.SourcePath),
+            Supernet = FromOutput(request.Supernet),
+            Space = request.TrainingFree ? null : FromOutput(space.SourcePath),
             TrainingFree = request.TrainingFree,
             Original = originalRecord,
             Board = board.Name,
-            Data = request.Data,
+            Data = FromOutput(request.Data),
             Budget = budget,
             ArenaRegions = board.Layout.ArenaRegions,
             Options = options,
             Validation = space.Validation,
             TestSamples = test.Count,
             CodeSize = code,
-            LatencyModel = latency.Source,
+            LatencyModel = latency.SourceRelativeTo(request.Output),
             Best = MethodBest.From(NasSearch.EvolutionMethod, best, testTop1),
             BestBuilt = built,
             Methods = methods.Select(m => new MethodSummary(m.Method, m.Subspace.ToString(), m.Measured.Count,
@@ -155,7 +156,7 @@ public static class SearchCommand
         File.WriteAllText(Path.Combine(request.Output, "pareto.csv"), ParetoCsv(records, front, outcome));
         File.WriteAllText(Path.Combine(request.Output, "pareto.svg"),
             ParetoChart.Svg(records, front, best.Key, $"{Path.GetFileName(request.Supernet)} on {board.Name}: RAM ≤ {budget.RamBytes / 1024} KB, flash ≤ {budget.FlashBytes / 1024} KB"));
-        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, Cli.Json));
+        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, OutputJson.Options));
         return report;
     }
 
@@ -315,14 +316,12 @@ public static class SearchCommand
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    /// <summary>Compiles a subnet for the board as `compile --emit none` does (default embedded samples; 16 calibration images suffice for sizes).</summary>
+    /// <summary>Writes a subnet's model into folder and compiles it for the board, for the size of its firmware.</summary>
     private static CompileReport BuildFirmware(SupernetMaterializer materializer, Subnet subnet, string folder, BoardProfile board, string data)
     {
         string model = Path.Combine(folder, subnet.Key + ".onnx");
         materializer.WriteOnnx(subnet, model);
-        // Only the firmware's size is wanted: no Renode files and no nanoFramework shim build.
-        return Compilation.Compile(new CompileOptions(model, board.Name, data, 16, RangeMethod.MinMax,
-            Path.Combine(folder, subnet.Key), ScheduleOptions.Fused, Emit: "none")).Report;
+        return Compilation.CompileForSize(model, board, data, Path.Combine(folder, subnet.Key));
     }
 
     private static FirmwareDoesNotFitException NothingFits(SearchSpace space, SubnetEvaluator evaluator, SearchBudget budget)

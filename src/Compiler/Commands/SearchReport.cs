@@ -31,7 +31,7 @@ public sealed record MethodSummary(
     [property: JsonPropertyName("measured")] int Measured,
     [property: JsonPropertyName("best")] MethodBest Best);
 
-/// <summary>DIR/search.json.</summary>
+/// <summary>DIR/search.json. Every path it holds (supernet, space, data, a latency profile) is relative to DIR.</summary>
 public sealed record SearchReport
 {
     [JsonPropertyName("supernet")] public required string Supernet { get; init; }

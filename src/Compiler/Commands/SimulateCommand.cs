@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -30,7 +31,7 @@ public static class SimulateCommand
         var report = asJson
             ? Simulation.Simulate(options)
             : Cli.Status.Status().Start("simulating", context => Simulation.Simulate(options, new Progress<string>(s => context.Status(s))));
-        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
+        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
         else Print(report);
         if (!report.BitExact) Console.Error.WriteLine($"error: {report.Mismatches} of {report.Samples} outputs differ from the host build");
         return report.BitExact ? 0 : 1;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using McuFormer.Compiler.Validation;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -38,7 +39,7 @@ public static class ValidateCommand
                         task.Value = p.Fraction;
                     }));
                 });
-            if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, Cli.Json));
+            if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
             else Print(report);
             foreach (var warning in report.Warnings) Console.Error.WriteLine($"warning: {warning}");
             return 0;

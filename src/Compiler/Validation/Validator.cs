@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Validation;
 

@@ -1,10 +1,8 @@
 using System.Text.Json.Serialization;
-using McuFormer.CodeGen;
-using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
-using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Evaluation;
 
@@ -34,9 +32,9 @@ public sealed class DeploymentCostModel(BoardProfile board, CodeSize code, Laten
 
     public DeploymentCost Measure(ModelGraph graph)
     {
-        var model = Quantizer.ForPlanning(graph);
-        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, MemoryPool.Of(Board), TimeSpan.FromSeconds(5));
-        long constants = ModelSource.ConstantBytesOf(new[] { schedule, KernelLowering.StreamedVariant(model, schedule) }.OfType<Schedule>());
+        var compiled = ModelCompiler.Compile(new CompileRequest(ImportedModel.Of(graph), Board, Calibration: null, ScheduleOptions.Fused));
+        var (schedule, plan) = compiled.Primary;
+        long constants = compiled.ConstantBytes;
         long instructions = Latency.Instructions(schedule);
         return new DeploymentCost(plan.TotalPeakBytes, plan.Fits, plan.TotalPeakBytes + Board.Layout.StackSize, constants, constants + Code.Bytes,
             graph.Ops.Sum(o => o.Parameters), graph.Macs, instructions, instructions * 1000.0 / Board.ClockHz);

@@ -2,6 +2,7 @@ using MathNet.Numerics.LinearAlgebra;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Ir;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Materialize;
 

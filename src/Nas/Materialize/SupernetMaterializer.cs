@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using McuFormer.Model.Datasets;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Materialize;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Search;
 

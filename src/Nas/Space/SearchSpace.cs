@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Space;
 
@@ -96,6 +97,3 @@ public sealed record SearchSpace(
 
     public static int HiddenOf(int embedDim, double mlpRatio) => (int)Math.Round(embedDim * mlpRatio, MidpointRounding.ToEven);
 }
-
-/// <summary>A search input (space, supernet, data, budget) that cannot be used; the message names the file and the fault.</summary>
-public sealed class SearchInputException(string path, string problem) : Exception($"{path}: {problem}");

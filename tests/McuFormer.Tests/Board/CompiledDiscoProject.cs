@@ -1,6 +1,6 @@
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
 using McuFormer.Model.Boards;
+using McuFormer.Pipeline.Firmware;
 
 namespace McuFormer.Tests.Board;
 

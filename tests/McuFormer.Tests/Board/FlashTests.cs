@@ -1,6 +1,6 @@
 using McuFormer.Compiler.Board;
-using McuFormer.Compiler.Firmware;
 using McuFormer.Model.Boards;
+using McuFormer.Pipeline.Firmware;
 
 namespace McuFormer.Tests.Board;
 
@@ -133,7 +133,7 @@ public class FlashTests(CompiledDiscoProject project)
     [Fact]
     public void MissingSerialPortIsNamed()
     {
-        var error = Assert.Throws<Compiler.HostRuntime.HostToolException>(() => BoardConsole.Open("/dev/ttyMCUFORMER-NONE", 115200));
+        var error = Assert.Throws<Pipeline.HostRuntime.HostToolException>(() => BoardConsole.Open("/dev/ttyMCUFORMER-NONE", 115200));
         Assert.Equal("serial port /dev/ttyMCUFORMER-NONE does not exist (is the board's USB cable connected?)", error.Message);
     }
 }

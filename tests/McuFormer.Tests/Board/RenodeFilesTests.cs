@@ -273,7 +273,7 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
     {
         project.RequireCompiled();
         var result = CliRunner.Run("simulate", project.Folder, "--simulator", "renode");
-        if (Compiler.Firmware.ExternalTool.OnPath(RenodeSimulation.RenodeTest))
+        if (Pipeline.Firmware.ExternalTool.OnPath(RenodeSimulation.RenodeTest))
         {
             Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
             return;

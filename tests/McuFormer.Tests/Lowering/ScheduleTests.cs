@@ -1,9 +1,9 @@
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Tests.Lowering;
 

@@ -2,8 +2,7 @@ using McuFormer.Compiler.Bench;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
-using McuFormer.Model.Onnx;
-using McuFormer.Model.Quantization;
+using McuFormer.Pipeline;
 using McuFormer.Tests.Board;
 
 namespace McuFormer.Tests.MemoryPlanner;
@@ -130,10 +129,11 @@ public class RegionPlannerTests
         var vit = SyntheticVit.DeitTiny240 with { Depth = 2, Classes = 10 };
         var path = Path.Combine(folder.Path, "deit.onnx");
         File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(vit.Build()));
-        var model = Quantizer.ForPlanning(OnnxImporter.Import(path));
         var board = CompiledDiscoProject.Profile("stm32f746g-disco");
+        var compiled = ModelCompiler.Compile(new CompileRequest(ImportedModel.Load(path), board, Calibration: null, ScheduleOptions.Fused));
+        var model = compiled.Model;
         var pools = MemoryPool.Of(board);
-        var (schedule, plan) = SchedulePlanner.Plan(model, ScheduleOptions.Fused, pools, TimeSpan.FromSeconds(5));
+        var (schedule, plan) = compiled.Primary;
         Assert.True(plan.Fits, string.Join(", ", plan.Overflows));
         Assert.True(plan.UsedRegions.Count() >= 2, plan.Method);
         AssertSound(plan, PlanningProblem.Of(schedule).Lifetimes);

@@ -1,8 +1,8 @@
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
-using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 
 namespace McuFormer.Tests.Nas;
 
@@ -24,6 +24,7 @@ public class LatencyModelTests
         Assert.Equal(1.0, model.PerMac["linear"], 6);
         Assert.Equal(9.0, model.PerByte["add"], 6);
         Assert.Contains(report, model.Source);
+        Assert.Equal("calibrated from simulate.json", model.SourceRelativeTo(folder.Path));
 
         var schedule = KernelLowering.Lower(Quantizer.ForPlanning(OnnxImporter.Import(TestModels.Fixture)), ScheduleOptions.Fused);
         long expected = (long)Math.Round(schedule.Steps.Sum(s => s.Macs > 0

@@ -1,11 +1,12 @@
 using System.Text.Json;
-using McuFormer.Compiler.Firmware;
+using McuFormer.Model.Boards;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Space;
-using McuFormer.Model.Boards;
+using McuFormer.Pipeline;
+using McuFormer.Pipeline.Firmware;
 
 namespace McuFormer.Tests.Nas;
 
@@ -31,6 +32,12 @@ public class SearchCommandTests
         foreach (var file in new[] { "best.onnx", "pareto.csv", "pareto.svg", "search.json", "checkpoint.json" })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
         var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "search.json"))).RootElement;
+        // Every path search.json holds is relative to its folder, where training/finetune.py resolves them.
+        string FromOutput(string property) => Path.GetFullPath(Path.Combine(output, report.GetProperty(property).GetString()!));
+        Assert.Equal(Path.GetFullPath(SupernetTests.WeightsPath), FromOutput("supernet"));
+        Assert.Equal(Path.GetFullPath(SupernetTests.SpacePath), FromOutput("space"));
+        Assert.Equal(TestModels.FashionMnist, FromOutput("data"));
+        Assert.All(new[] { "supernet", "space", "data" }, p => Assert.False(Path.IsPathRooted(report.GetProperty(p).GetString()), p));
         var best = report.GetProperty("best");
         var cost = best.GetProperty("cost");
         Assert.True(cost.GetProperty("ram_bytes").GetInt64() <= 24 * 1024);

@@ -3,6 +3,7 @@ using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Nas.Materialize;
 using McuFormer.Nas.Space;
+using McuFormer.Pipeline;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 

@@ -3,12 +3,12 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Quantization;
+using McuFormer.Pipeline.HostRuntime;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 public sealed record SimulateOptions(string ProjectFolder, string? DataPath, int Limit);
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 /// <summary>DIR/report.json: what the model costs and whether it fits the board.</summary>
 public sealed record CompileReport

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using McuFormer.Model.Lowering;
-using McuFormer.Nas.Space;
 
-namespace McuFormer.Nas.Evaluation;
+namespace McuFormer.Pipeline;
 
 /// <summary>
 /// Instructions per inference from a schedule: per step kind, instructions per MAC (steps with MACs)
@@ -26,19 +25,28 @@ public sealed class LatencyModel
     private const double FallbackPerMac = 1.50;
     private const double FallbackPerByte = 12.0;
 
-    private LatencyModel(IReadOnlyDictionary<string, double> perMac, IReadOnlyDictionary<string, double> perByte, string source)
+    private const string BuiltInSource = "built-in: simulate profile of models/vit_fmnist.onnx on mps2-an500";
+
+    private LatencyModel(IReadOnlyDictionary<string, double> perMac, IReadOnlyDictionary<string, double> perByte, string? profilePath)
     {
         PerMac = perMac;
         PerByte = perByte;
-        Source = source;
+        ProfilePath = profilePath;
     }
 
     public IReadOnlyDictionary<string, double> PerMac { get; }
     public IReadOnlyDictionary<string, double> PerByte { get; }
-    /// <summary>Where the coefficients come from, for the search report.</summary>
-    public string Source { get; }
+    /// <summary>The simulate report the coefficients were fitted to (full path); null for the built-in ones.</summary>
+    public string? ProfilePath { get; }
+    /// <summary>Where the coefficients come from.</summary>
+    public string Source => ProfilePath is { } path ? CalibratedFrom(path) : BuiltInSource;
 
-    public static LatencyModel Default { get; } = new(MeasuredPerMac, MeasuredPerByte, "built-in: simulate profile of models/vit_fmnist.onnx on mps2-an500");
+    /// <summary><see cref="Source"/> as a file written in folder says it: the report's path relative to that folder.</summary>
+    public string SourceRelativeTo(string folder) => ProfilePath is { } path ? CalibratedFrom(OutputJson.RelativePath(folder, path)) : BuiltInSource;
+
+    private static string CalibratedFrom(string path) => $"calibrated from {path}";
+
+    public static LatencyModel Default { get; } = new(MeasuredPerMac, MeasuredPerByte, null);
 
     /// <summary>Coefficients fitted to the per-layer profile of a `mcuformer simulate --json` report.</summary>
     /// <exception cref="SearchInputException">The file is not such a report.</exception>
@@ -77,7 +85,7 @@ public sealed class LatencyModel
         if (perMac.Count == 0) throw new SearchInputException(simulateReportPath, "profiles no layer with MACs");
         return new LatencyModel(perMac.ToDictionary(p => p.Key, p => (double)p.Value.Instructions / p.Value.Macs),
             perByte.ToDictionary(p => p.Key, p => (double)p.Value.Instructions / Math.Max(1, p.Value.Bytes)),
-            $"calibrated from {Path.GetFullPath(simulateReportPath)}");
+            Path.GetFullPath(simulateReportPath));
     }
 
     public long Instructions(Schedule schedule) => (long)Math.Round(schedule.Steps.Sum(step =>

@@ -1,4 +1,4 @@
-namespace McuFormer.Compiler;
+namespace McuFormer.Pipeline;
 
 /// <summary>Files shipped next to the CLI: kernels, board layer and profiles, the bundled model.</summary>
 public static class ToolPaths

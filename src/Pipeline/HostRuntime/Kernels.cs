@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace McuFormer.Compiler.HostRuntime;
+namespace McuFormer.Pipeline.HostRuntime;
 
 /// <summary>P/Invoke declarations of runtime-c/include/mcuformer/kernels.h.</summary>
 internal static unsafe partial class Kernels

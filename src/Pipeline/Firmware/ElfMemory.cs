@@ -2,7 +2,7 @@ using ELFSharp.ELF;
 using ELFSharp.ELF.Sections;
 using McuFormer.Model.Boards;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 /// <summary>One allocated section of the firmware and the memory region it occupies.</summary>
 public sealed record ElfSection(string Name, long Address, long Size, bool InFlash, string Region);

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.HostRuntime;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 /// <summary>Builds a generated project with its Makefile: the firmware with arm-none-eabi-gcc, the host model with cc.</summary>
 public static partial class FirmwareBuilder

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
-namespace McuFormer.Compiler.HostRuntime;
+namespace McuFormer.Pipeline.HostRuntime;
 
 /// <summary>
 /// Compiles runtime-c (the same C sources that go into the firmware) into a shared library for

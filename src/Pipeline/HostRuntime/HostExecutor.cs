@@ -4,7 +4,7 @@ using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 
-namespace McuFormer.Compiler.HostRuntime;
+namespace McuFormer.Pipeline.HostRuntime;
 
 /// <summary>
 /// Runs a quantized model on this host through runtime-c, kernel call by kernel call, exactly as

@@ -1,33 +1,22 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
-using McuFormer.Compiler.Commands;
-using McuFormer.Compiler.HostRuntime;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
-using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
-using McuFormer.Model.Onnx;
 using McuFormer.Model.Quantization;
-using McuFormer.Nas.Evaluation;
+using McuFormer.Pipeline.HostRuntime;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 /// <param name="Emit">the extras to write (`--emit`, ProjectExtrasOption.Parse); null for what the board profile names</param>
 public sealed record CompileOptions(string ModelPath, string BoardName, string CalibrationPath, int CalibrationSamples,
-    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileOptions.DefaultEmbeddedSamples,
-    string? Emit = null)
-{
-    /// <summary>Test samples the board harness carries in flash, with the outputs the host computed for them.</summary>
-    public const int DefaultEmbeddedSamples = 4;
-
-    /// <summary>Flash bytes of that many embedded samples: each input and its expected output, int8.</summary>
-    public static long SampleBytes(ModelGraph graph, int samples) => (long)samples * (graph.Input.Buffer.ElementCount + graph.Output.ElementCount);
-}
+    RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileRequest.DefaultEmbeddedSamples,
+    string? Emit = null);
 
 public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
 
-/// <summary>`mcuformer compile`: quantize → plan → generate the C project → build → measure against the board.</summary>
+/// <summary>`mcuformer compile`: quantize and plan (ModelCompiler) → generate the C project → build → measure against the board.</summary>
 public static class Compilation
 {
     public static CompileOutcome Compile(CompileOptions options, IProgress<string>? progress = null)
@@ -35,27 +24,29 @@ public static class Compilation
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
         var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
         progress?.Report("importing");
-        var file = OnnxModelFile.Load(options.ModelPath);
-        var graph = OnnxImporter.Import(file);
+        var input = ImportedModel.Load(options.ModelPath);
+        var graph = input.Graph;
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
-        progress?.Report("calibrating");
-        var model = Calibrator.Calibrate(file, graph, calibration, options.RangeMethod);
-        var pools = MemoryPool.Of(board);
-        var (schedule, plan) = SchedulePlanner.Plan(model, options.Schedule, pools, TimeSpan.FromSeconds(5));
-        // The streamed entry point runs the same steps with the image read band by band, in arenas of its own.
-        (Schedule Schedule, RegionPlan Plan)? streamed = KernelLowering.StreamedVariant(model, schedule) is { } streamedSchedule
-            ? (streamedSchedule, RegionPlanner.Plan(PlanningProblem.Of(streamedSchedule), pools, TimeSpan.FromSeconds(5)))
-            : null;
-
+        // The test samples embedded in flash are loaded first: how many there are decides the flash left for the constants.
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
+        progress?.Report("calibrating");
+        var compiled = ModelCompiler.Compile(new CompileRequest(input, board, new Calibration(calibration, options.RangeMethod), options.Schedule)
+        {
+            EmbeddedSamples = tests.Count,
+        });
+        var model = compiled.Model;
+        var (schedule, plan) = compiled.Primary;
+        var streamed = compiled.Streamed;
+        var weights = compiled.Weights!; // placed, since a board was given
+
         var inputs = new List<sbyte[]>();
         var expected = new List<sbyte[]>();
         using (var host = new HostExecutor(model, options.Schedule))
             for (int i = 0; i < tests.Count; i++)
             {
-                var input = tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray();
-                inputs.Add(input);
-                expected.Add(host.Run(input));
+                var sample = tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray();
+                inputs.Add(sample);
+                expected.Add(host.Run(sample));
             }
 
         var layers = schedule.Steps.Select(s =>
@@ -65,7 +56,7 @@ public static class Compilation
         }).ToList();
         // Every path an output file holds is relative to the project folder.
         var folder = Path.GetFullPath(options.OutputFolder);
-        string FromFolder(string path) => Path.GetRelativePath(folder, Path.GetFullPath(path));
+        string FromFolder(string path) => OutputJson.RelativePath(folder, path);
         var manifest = new ProjectManifest
         {
             Model = FromFolder(options.ModelPath),
@@ -79,8 +70,6 @@ public static class Compilation
             Layers = layers,
         };
         progress?.Report("generating C");
-        var weights = WeightPlacement.For(board, ModelSource.ConstantBytesOf([schedule, .. streamed is { } run ? [run.Schedule] : Array.Empty<Schedule>()]),
-            CompileOptions.SampleBytes(graph, inputs.Count));
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
@@ -88,9 +77,9 @@ public static class Compilation
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
-        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, Cli.Json));
+        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, OutputJson.Options));
 
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), OutputJson.Options));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
@@ -118,7 +107,7 @@ public static class Compilation
             Schedule = schedule.Options.Describe(),
             ArenaLowerBoundBytes = plan.LowerBoundBytes,
             StreamedArenaBytes = streamed?.Plan.TotalPeakBytes,
-            StreamedArenaByRegion = streamed?.Plan.UsedRegions.ToDictionary(r => r, r => (long)streamed.Value.Plan.PeakBytes(r)),
+            StreamedArenaByRegion = streamed?.Plan.UsedRegions.ToDictionary(r => r, r => (long)streamed.Plan.PeakBytes(r)),
             ConstantBytes = source.ConstantBytes,
             WeightsRegion = weights.Region,
             WeightsSection = weights.Section,
@@ -129,7 +118,15 @@ public static class Compilation
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
             Layers = layers,
         };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Cli.Json));
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, OutputJson.Options));
         return new CompileOutcome(report, folder, built);
     }
+
+    /// <summary>
+    /// Compiles a model for the board as `compile --emit none` does, for the size of its firmware: the default
+    /// embedded samples, and 16 calibration images, which suffice for sizes.
+    /// </summary>
+    public static CompileReport CompileForSize(string modelPath, BoardProfile board, string calibrationPath, string outputFolder) =>
+        // Only the firmware's size is wanted: no Renode files and no nanoFramework shim build.
+        Compile(new CompileOptions(modelPath, board.Name, calibrationPath, 16, RangeMethod.MinMax, outputFolder, ScheduleOptions.Fused, Emit: "none")).Report;
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using McuFormer.Compiler.HostRuntime;
+using McuFormer.Pipeline.HostRuntime;
 
-namespace McuFormer.Compiler.Firmware;
+namespace McuFormer.Pipeline.Firmware;
 
 /// <summary>Runs the external programs the back-end needs (make, the compilers, QEMU).</summary>
 public static class ExternalTool
