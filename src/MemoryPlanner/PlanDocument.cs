@@ -6,16 +6,16 @@ namespace McuFormer.MemoryPlanner;
 
 /// <summary>plan.json: every buffer with its lifetime, region and offset, and each region's arena.</summary>
 public sealed record PlanDocument(
-    [property: JsonPropertyName("method")] string Method,
-    [property: JsonPropertyName("peak_bytes")] IReadOnlyDictionary<string, int> PeakBytes,
-    [property: JsonPropertyName("total_peak_bytes")] int TotalPeakBytes,
-    [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
-    [property: JsonPropertyName("fits")] bool Fits,
-    [property: JsonPropertyName("regions")] IReadOnlyList<PlannedRegionRow> Regions,
-    [property: JsonPropertyName("weights")] PlannedWeightsRow Weights,
-    [property: JsonPropertyName("peak_step")] int PeakStep,
-    [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak,
-    [property: JsonPropertyName("buffers")] IReadOnlyList<PlannedBufferRow> Buffers)
+    string Method,
+    IReadOnlyDictionary<string, int> PeakBytes,
+    int TotalPeakBytes,
+    int LowerBoundBytes,
+    bool Fits,
+    IReadOnlyList<PlannedRegionRow> Regions,
+    PlannedWeightsRow Weights,
+    int PeakStep,
+    IReadOnlyList<string> LiveAtPeak,
+    IReadOnlyList<PlannedBufferRow> Buffers)
 {
     public static PlanDocument From(RegionPlan plan, WeightPlacement weights)
     {
@@ -39,30 +39,30 @@ public sealed record PlanDocument(
 
 /// <param name="CapacityBytes">what the region offers activations: its size less the stack and the .data/.bss reserve kept there</param>
 public sealed record PlannedRegionRow(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("capacity_bytes")] long CapacityBytes,
-    [property: JsonPropertyName("peak_bytes")] int PeakBytes,
-    [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
-    [property: JsonPropertyName("buffers")] int Buffers,
-    [property: JsonPropertyName("method"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Method);
+    string Name,
+    long CapacityBytes,
+    int PeakBytes,
+    int LowerBoundBytes,
+    int Buffers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Method);
 
 /// <summary>Where the model's constants go and what that flash offers them.</summary>
 public sealed record PlannedWeightsRow(
-    [property: JsonPropertyName("region")] string Region,
-    [property: JsonPropertyName("section"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Section,
-    [property: JsonPropertyName("bytes")] long Bytes,
-    [property: JsonPropertyName("budget_bytes")] long BudgetBytes,
-    [property: JsonPropertyName("external")] bool External);
+    string Region,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Section,
+    long Bytes,
+    long BudgetBytes,
+    bool External);
 
 /// <param name="Accesses">kernel calls that take a pointer into the buffer (what ranks it for the fast region)</param>
 public sealed record PlannedBufferRow(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("bytes")] int Bytes,
-    [property: JsonPropertyName("first")] int First,
-    [property: JsonPropertyName("last")] int Last,
-    [property: JsonPropertyName("region")] string Region,
-    [property: JsonPropertyName("offset")] int Offset,
-    [property: JsonPropertyName("accesses")] int Accesses);
+    string Name,
+    int Bytes,
+    int First,
+    int Last,
+    string Region,
+    int Offset,
+    int Accesses);
 
 /// <summary>
 /// The plan as an SVG chart, one panel per region that holds buffers: steps across, offsets in the

@@ -12,22 +12,22 @@ namespace McuFormer.Compiler.Bench;
 /// <param name="Macs">multiply-accumulates; for element-wise kernels (softmax, layernorm, gelu_lut, add) the element count</param>
 /// <param name="Path">"portable" or "dsp"</param>
 public sealed record KernelMeasurement(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("in")] int In,
-    [property: JsonPropertyName("out")] int Out,
-    [property: JsonPropertyName("tokens")] int Tokens,
-    [property: JsonPropertyName("macs")] long Macs,
-    [property: JsonPropertyName("instructions")] long Instructions,
+    string Name,
+    int In,
+    int Out,
+    int Tokens,
+    long Macs,
+    long Instructions,
     [property: JsonPropertyName("instr_per_mac")] double InstructionsPerMac,
-    [property: JsonPropertyName("path")] string Path)
+    string Path)
 {
 }
 
 public sealed record KernelBenchReport(
-    [property: JsonPropertyName("board")] string Board,
-    [property: JsonPropertyName("simulator")] string Simulator,
-    [property: JsonPropertyName("bit_exact")] bool BitExact,
-    [property: JsonPropertyName("kernels")] IReadOnlyList<KernelMeasurement> Kernels);
+    string Board,
+    string Simulator,
+    bool BitExact,
+    IReadOnlyList<KernelMeasurement> Kernels);
 
 /// <summary>
 /// `mcuformer bench-kernels`: builds the kernel firmware of runtime-c/bench (every kernel twice, as

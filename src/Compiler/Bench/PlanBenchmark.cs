@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
@@ -9,17 +8,17 @@ namespace McuFormer.Compiler.Bench;
 
 /// <summary>Arena bytes of one model under four memory strategies, for `mcuformer bench-plan`.</summary>
 public sealed record PlanFigures(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("tokens")] int Tokens,
-    [property: JsonPropertyName("steps")] int Steps,
-    [property: JsonPropertyName("no_reuse_bytes")] long NoReuseBytes,
-    [property: JsonPropertyName("greedy_unfused_bytes")] long GreedyUnfusedBytes,
-    [property: JsonPropertyName("planned_bytes")] long PlannedBytes,
-    [property: JsonPropertyName("lower_bound_bytes")] long LowerBoundBytes,
-    [property: JsonPropertyName("plan_method")] string PlanMethod,
-    [property: JsonPropertyName("plan_ms")] double PlanMs,
-    [property: JsonPropertyName("peak_step")] string PeakStep,
-    [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak);
+    string Name,
+    int Tokens,
+    int Steps,
+    long NoReuseBytes,
+    long GreedyUnfusedBytes,
+    long PlannedBytes,
+    long LowerBoundBytes,
+    string PlanMethod,
+    double PlanMs,
+    string PeakStep,
+    IReadOnlyList<string> LiveAtPeak);
 
 public static class PlanBenchmark
 {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
 using McuFormer.Model.Boards;
+using McuFormer.Model.Json;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
 using McuFormer.Pipeline.HostRuntime;
@@ -23,7 +24,7 @@ public sealed record GeneratedProject(string Folder, ProjectManifest Manifest, B
         ProjectManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<ProjectManifest>(File.ReadAllText(manifestPath));
+            manifest = JsonSerializer.Deserialize<ProjectManifest>(File.ReadAllText(manifestPath), JsonFiles.Options);
         }
         catch (JsonException e)
         {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
+using McuFormer.Model.Json;
 using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 using Spectre.Console;
@@ -12,23 +13,23 @@ namespace McuFormer.Compiler.Commands;
 public static class AnalyzeCommand
 {
     public sealed record LayerRow(
-        [property: JsonPropertyName("name")] string Name,
-        [property: JsonPropertyName("op")] string Op,
-        [property: JsonPropertyName("output_shape")] int[] OutputShape,
-        [property: JsonPropertyName("macs")] long Macs,
-        [property: JsonPropertyName("params")] long Params,
-        [property: JsonPropertyName("weight_bytes")] long WeightBytes,
-        [property: JsonPropertyName("activation_bytes")] long ActivationBytes);
+        string Name,
+        string Op,
+        int[] OutputShape,
+        long Macs,
+        long Params,
+        long WeightBytes,
+        long ActivationBytes);
 
     public sealed record Analysis(
-        [property: JsonPropertyName("model")] string Model,
-        [property: JsonPropertyName("input_shape")] int[] InputShape,
-        [property: JsonPropertyName("params")] long Params,
-        [property: JsonPropertyName("macs")] long Macs,
-        [property: JsonPropertyName("weight_bytes")] long WeightBytes,
-        [property: JsonPropertyName("activation_bytes")] long ActivationBytes,
-        [property: JsonPropertyName("layers")] IReadOnlyList<LayerRow> Layers,
-        [property: JsonPropertyName("plan"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PlanSummary? Plan = null);
+        string Model,
+        int[] InputShape,
+        long Params,
+        long Macs,
+        long WeightBytes,
+        long ActivationBytes,
+        IReadOnlyList<LayerRow> Layers,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PlanSummary? Plan = null);
 
     public static Analysis Analyze(ModelGraph graph)
     {
@@ -50,7 +51,7 @@ public static class AnalyzeCommand
             var plan = parse.GetValue(board) is { } boardName ? PlanSummary.For(graph, new BoardCatalog(ToolPaths.Boards).Get(boardName)) : null;
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(analysis with { Plan = plan }, OutputJson.Options));
+                Console.WriteLine(JsonSerializer.Serialize(analysis with { Plan = plan }, JsonFiles.Options));
                 return 0;
             }
             var table = new Table().Title(Markup.Escape(analysis.Model)).AddColumn("layer").AddColumn("op").AddColumn("output")

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using McuFormer.Compiler.Bench;
+using McuFormer.Model.Json;
 using McuFormer.Pipeline;
 using Spectre.Console;
 
@@ -26,7 +27,7 @@ public static class BenchKernelsCommand
         var report = asJson
             ? KernelBench.Run()
             : Cli.Status.Status().Start("benchmarking", context => KernelBench.Run(new Progress<string>(s => context.Status(s))));
-        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
+        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, JsonFiles.Options));
         else Print(report);
         if (!report.BitExact) Console.Error.WriteLine("error: the DSP and portable kernels gave different outputs on a benchmark case");
         return report.BitExact ? 0 : 1;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using McuFormer.Compiler.Bench;
+using McuFormer.Model.Json;
 using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 using Spectre.Console;
@@ -27,7 +28,7 @@ public static class BenchPlanCommand
             };
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { models }, OutputJson.Options));
+                Console.WriteLine(JsonSerializer.Serialize(new { models }, JsonFiles.Options));
                 return 0;
             }
             var table = new Table().Title("activation memory (bytes)").AddColumn("model").AddColumn(new TableColumn("no reuse").RightAligned())

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Ir;
@@ -10,18 +9,18 @@ namespace McuFormer.Compiler.Commands;
 
 /// <summary>The activation plan of a model for a board, without calibration or building.</summary>
 public sealed record PlanSummary(
-    [property: JsonPropertyName("board")] string Board,
-    [property: JsonPropertyName("method")] string Method,
-    [property: JsonPropertyName("steps")] int Steps,
-    [property: JsonPropertyName("schedule")] string Schedule,
-    [property: JsonPropertyName("arena_bytes")] int ArenaBytes,
-    [property: JsonPropertyName("lower_bound_bytes")] int LowerBoundBytes,
-    [property: JsonPropertyName("unfused_arena_bytes")] int UnfusedArenaBytes,
-    [property: JsonPropertyName("regions")] IReadOnlyList<PlannedRegionRow> Regions,
-    [property: JsonPropertyName("weights")] PlannedWeightsRow Weights,
-    [property: JsonPropertyName("fits")] bool Fits,
-    [property: JsonPropertyName("peak_step")] string PeakStep,
-    [property: JsonPropertyName("live_at_peak")] IReadOnlyList<string> LiveAtPeak)
+    string Board,
+    string Method,
+    int Steps,
+    string Schedule,
+    int ArenaBytes,
+    int LowerBoundBytes,
+    int UnfusedArenaBytes,
+    IReadOnlyList<PlannedRegionRow> Regions,
+    PlannedWeightsRow Weights,
+    bool Fits,
+    string PeakStep,
+    IReadOnlyList<string> LiveAtPeak)
 {
     /// <summary>The plan `compile` would make for this board (the same choice of schedule).</summary>
     public static PlanSummary For(ModelGraph graph, BoardProfile board)

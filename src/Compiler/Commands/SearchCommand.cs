@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Json;
 using McuFormer.Model.Onnx;
 using McuFormer.Nas.Evaluation;
 using McuFormer.Nas.Materialize;
@@ -63,7 +64,7 @@ public static class SearchCommand
                 parse.GetValue(cellSamples), parse.GetValue(profile), parse.GetValue(jobs),
                 ParseList(parse.GetValue(rankRatios)!, "--rank-ratios", double.Parse), ParseList(parse.GetValue(patchSizes) ?? "", "--patch-sizes", int.Parse));
             var report = Run(request, new Progress<string>(line => Cli.Status.MarkupLine(Markup.Escape(line))));
-            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, JsonFiles.Options));
             else Print(report);
             return 0;
         }));
@@ -156,7 +157,7 @@ public static class SearchCommand
         File.WriteAllText(Path.Combine(request.Output, "pareto.csv"), ParetoCsv(records, front, outcome));
         File.WriteAllText(Path.Combine(request.Output, "pareto.svg"),
             ParetoChart.Svg(records, front, best.Key, $"{Path.GetFileName(request.Supernet)} on {board.Name}: RAM ≤ {budget.RamBytes / 1024} KB, flash ≤ {budget.FlashBytes / 1024} KB"));
-        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, OutputJson.Options));
+        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         return report;
     }
 
@@ -310,9 +311,9 @@ public static class SearchCommand
     {
         static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
         string text = string.Join("\n", Hash(space.SourcePath), Hash(request.Supernet), board.Name,
-            string.Join(",", request.RankRatios), string.Join(",", request.PatchSizes), JsonSerializer.Serialize(code),
+            string.Join(",", request.RankRatios), string.Join(",", request.PatchSizes), JsonSerializer.Serialize(code, JsonFiles.Compact),
             latency.Source, string.Join(",", latency.PerMac.Concat(latency.PerByte).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value:R}")),
-            Path.GetFullPath(request.Data), JsonSerializer.Serialize(space.Validation));
+            Path.GetFullPath(request.Data), JsonSerializer.Serialize(space.Validation, JsonFiles.Compact));
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 

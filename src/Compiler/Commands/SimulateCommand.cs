@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using McuFormer.Model.Json;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
@@ -31,7 +32,7 @@ public static class SimulateCommand
         var report = asJson
             ? Simulation.Simulate(options)
             : Cli.Status.Status().Start("simulating", context => Simulation.Simulate(options, new Progress<string>(s => context.Status(s))));
-        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
+        if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, JsonFiles.Options));
         else Print(report);
         if (!report.BitExact) Console.Error.WriteLine($"error: {report.Mismatches} of {report.Samples} outputs differ from the host build");
         return report.BitExact ? 0 : 1;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using McuFormer.Compiler.Validation;
+using McuFormer.Model.Json;
 using McuFormer.Model.Quantization;
 using McuFormer.Pipeline;
 using Spectre.Console;
@@ -39,7 +40,7 @@ public static class ValidateCommand
                         task.Value = p.Fraction;
                     }));
                 });
-            if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, OutputJson.Options));
+            if (asJson) Console.WriteLine(JsonSerializer.Serialize(report, JsonFiles.Options));
             else Print(report);
             foreach (var warning in report.Warnings) Console.Error.WriteLine($"warning: {warning}");
             return 0;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using McuFormer.Model.Json;
 
 namespace McuFormer.Model.Boards;
 
@@ -8,13 +9,13 @@ namespace McuFormer.Model.Boards;
 /// <param name="Device">for external memory, the part on the board (its platform driver is chosen by this)</param>
 /// <param name="Pins">for external memory, its controller's pins ("PB2") and alternate functions (9), by signal name</param>
 public sealed record MemoryRegion(
-    [property: JsonPropertyName("name")] string Name,
+    string Name,
     [property: JsonPropertyName("origin")] string OriginText,
-    [property: JsonPropertyName("size")] long Size,
-    [property: JsonPropertyName("kind")] string? Kind = null,
-    [property: JsonPropertyName("notes")] string? Notes = null,
-    [property: JsonPropertyName("device")] string? Device = null,
-    [property: JsonPropertyName("pins")] IReadOnlyDictionary<string, JsonElement>? Pins = null)
+    long Size,
+    string? Kind = null,
+    string? Notes = null,
+    string? Device = null,
+    IReadOnlyDictionary<string, JsonElement>? Pins = null)
 {
     [JsonIgnore]
     public long Origin => long.Parse(OriginText.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? OriginText[2..] : OriginText,
@@ -22,30 +23,30 @@ public sealed record MemoryRegion(
 }
 
 public sealed record ConsoleInfo(
-    [property: JsonPropertyName("driver")] string Driver,
-    [property: JsonPropertyName("instance")] string? Instance,
-    [property: JsonPropertyName("base")] string Base,
-    [property: JsonPropertyName("baud")] int Baud,
-    [property: JsonPropertyName("tx")] string? Tx,
-    [property: JsonPropertyName("rx")] string? Rx,
-    [property: JsonPropertyName("af")] int? Af);
+    string Driver,
+    string? Instance,
+    string Base,
+    int Baud,
+    string? Tx,
+    string? Rx,
+    int? Af);
 
 /// <summary>The board's external oscillator, for clock trees that start from it.</summary>
 public sealed record OscillatorInfo(
-    [property: JsonPropertyName("hz")] long Hz,
-    [property: JsonPropertyName("bypass")] bool Bypass);
+    long Hz,
+    bool Bypass);
 
 /// <summary>Placement of the firmware's RAM sections, by RAM region name.</summary>
 /// <param name="DataReserve">bytes kept free in the data region for .data and .bss (the runtime's and the harness's)</param>
 /// <param name="ArenaRegions">the RAM regions activations may occupy, fastest first: the first takes the hottest buffers</param>
 /// <param name="CodeReserve">bytes of internal flash kept for code and the runtime's own constants (vectors, kernels, harness; the embedded test samples are counted apart)</param>
 public sealed record LayoutInfo(
-    [property: JsonPropertyName("data_region")] string DataRegion,
-    [property: JsonPropertyName("stack_region")] string StackRegion,
-    [property: JsonPropertyName("stack_size")] int StackSize,
-    [property: JsonPropertyName("data_reserve")] int DataReserve,
-    [property: JsonPropertyName("code_reserve")] int CodeReserve,
-    [property: JsonPropertyName("arena_regions")] IReadOnlyList<string> ArenaRegions)
+    string DataRegion,
+    string StackRegion,
+    int StackSize,
+    int DataReserve,
+    int CodeReserve,
+    IReadOnlyList<string> ArenaRegions)
 {
     /// <summary>The linker output section of a region's arena (see boards/common/cortexm.ld.template).</summary>
     public static string ArenaSection(string region) => ".arena_" + region.ToLowerInvariant();
@@ -59,8 +60,8 @@ public sealed record LayoutInfo(
 }
 
 public sealed record SimulatorInfo(
-    [property: JsonPropertyName("kind")] string Kind,
-    [property: JsonPropertyName("machine")] string? Machine);
+    string Kind,
+    string? Machine);
 
 /// <summary>
 /// Everything mcuformer knows about a board, read from boards/profiles/NAME.json: the only place
@@ -68,22 +69,22 @@ public sealed record SimulatorInfo(
 /// </summary>
 public sealed record BoardProfile
 {
-    [JsonPropertyName("name")] public required string Name { get; init; }
-    [JsonPropertyName("description")] public string Description { get; init; } = "";
-    [JsonPropertyName("mcu")] public string Mcu { get; init; } = "";
-    [JsonPropertyName("cpu")] public required string Cpu { get; init; }
-    [JsonPropertyName("compile_flags")] public required IReadOnlyList<string> CompileFlags { get; init; }
-    [JsonPropertyName("clock_hz")] public required long ClockHz { get; init; }
-    [JsonPropertyName("flash")] public required MemoryRegion Flash { get; init; }
-    [JsonPropertyName("ram")] public required IReadOnlyList<MemoryRegion> Ram { get; init; }
-    [JsonPropertyName("external")] public IReadOnlyList<MemoryRegion> External { get; init; } = [];
-    [JsonPropertyName("hse")] public OscillatorInfo? Hse { get; init; }
-    [JsonPropertyName("layout")] public required LayoutInfo Layout { get; init; }
-    [JsonPropertyName("console")] public required ConsoleInfo Console { get; init; }
-    [JsonPropertyName("platform")] public required string Platform { get; init; }
-    [JsonPropertyName("simulator")] public SimulatorInfo? Simulator { get; init; }
-    [JsonPropertyName("simulates")] public string? Simulates { get; init; }
-    [JsonPropertyName("notes")] public string? Notes { get; init; }
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
+    public string Mcu { get; init; } = "";
+    public required string Cpu { get; init; }
+    public required IReadOnlyList<string> CompileFlags { get; init; }
+    public required long ClockHz { get; init; }
+    public required MemoryRegion Flash { get; init; }
+    public required IReadOnlyList<MemoryRegion> Ram { get; init; }
+    public IReadOnlyList<MemoryRegion> External { get; init; } = [];
+    public OscillatorInfo? Hse { get; init; }
+    public required LayoutInfo Layout { get; init; }
+    public required ConsoleInfo Console { get; init; }
+    public required string Platform { get; init; }
+    public SimulatorInfo? Simulator { get; init; }
+    public string? Simulates { get; init; }
+    public string? Notes { get; init; }
 
     [JsonIgnore] public long RamBytes => Ram.Sum(r => r.Size);
     [JsonIgnore] public bool RunsInQemu => Simulator?.Kind == "qemu";
@@ -131,7 +132,7 @@ public sealed record BoardProfile
     {
         try
         {
-            var profile = JsonSerializer.Deserialize<BoardProfile>(File.ReadAllText(path))
+            var profile = JsonSerializer.Deserialize<BoardProfile>(File.ReadAllText(path), JsonFiles.Options)
                 ?? throw new BoardException($"{path}: empty board profile");
             return profile with { ProfilePath = path };
         }

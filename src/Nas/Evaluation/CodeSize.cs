@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 
 namespace McuFormer.Nas.Evaluation;
 
@@ -10,8 +9,8 @@ namespace McuFormer.Nas.Evaluation;
 /// search builds the subnet it chooses to check the budgets exactly.
 /// </summary>
 public sealed record CodeSize(
-    [property: JsonPropertyName("bytes")] long Bytes,
-    [property: JsonPropertyName("source")] string Source)
+    long Bytes,
+    string Source)
 {
     /// <summary>No firmware could be built: flash then counts the constants only.</summary>
     public static CodeSize Unmeasured(string why) => new(0, $"not measured ({why}): flash counts the model's constants only");

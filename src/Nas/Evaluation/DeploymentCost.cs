@@ -8,15 +8,15 @@ namespace McuFormer.Nas.Evaluation;
 
 /// <summary>What a model costs on a board, measured the way `compile` measures it.</summary>
 public sealed record DeploymentCost(
-    [property: JsonPropertyName("arena_bytes")] long ArenaBytes,
-    [property: JsonPropertyName("arena_fits_board")] bool ArenaFitsBoard,
-    [property: JsonPropertyName("ram_bytes")] long RamBytes,
-    [property: JsonPropertyName("constant_bytes")] long ConstantBytes,
-    [property: JsonPropertyName("flash_bytes")] long FlashBytes,
+    long ArenaBytes,
+    bool ArenaFitsBoard,
+    long RamBytes,
+    long ConstantBytes,
+    long FlashBytes,
     [property: JsonPropertyName("params")] long Parameters,
-    [property: JsonPropertyName("macs")] long Macs,
-    [property: JsonPropertyName("instructions")] long Instructions,
-    [property: JsonPropertyName("latency_ms")] double LatencyMs);
+    long Macs,
+    long Instructions,
+    double LatencyMs);
 
 /// <summary>
 /// Costs a model as `compile` would deploy it: the fused schedule and the activation plan over the

@@ -1,16 +1,15 @@
-using System.Text.Json.Serialization;
 using McuFormer.Nas.Space;
 
 namespace McuFormer.Nas.Search;
 
 /// <summary>Evolution settings; the defaults are AutoFormer's.</summary>
 public sealed record EvolutionSettings(
-    [property: JsonPropertyName("population")] int Population = 50,
-    [property: JsonPropertyName("generations")] int Generations = 20,
-    [property: JsonPropertyName("parents")] int Parents = 10,
-    [property: JsonPropertyName("mutation_probability")] double MutationProbability = 0.2,
-    [property: JsonPropertyName("structure_mutation_probability")] double StructureMutationProbability = 0.4,
-    [property: JsonPropertyName("seed")] int Seed = 0);
+    int Population = 50,
+    int Generations = 20,
+    int Parents = 10,
+    double MutationProbability = 0.2,
+    double StructureMutationProbability = 0.4,
+    int Seed = 0);
 
 /// <summary>What one search method found: every subnet it measured that met the budgets, in order.</summary>
 public sealed record MethodResult(string Method, Subspace Subspace, IReadOnlyList<SubnetRecord> Measured)

@@ -1,13 +1,12 @@
-using System.Text.Json.Serialization;
 using McuFormer.Nas.Space;
 
 namespace McuFormer.Nas.Search;
 
 public sealed record SearchOptions(
-    [property: JsonPropertyName("evolution")] EvolutionSettings Evolution,
-    [property: JsonPropertyName("baselines")] bool Baselines,
-    [property: JsonPropertyName("evolve_space")] bool EvolveSpace,
-    [property: JsonPropertyName("samples_per_cell")] int SamplesPerCell);
+    EvolutionSettings Evolution,
+    bool Baselines,
+    bool EvolveSpace,
+    int SamplesPerCell);
 
 public sealed record SearchOutcome(MethodResult Main, MethodResult? Random, MethodResult? UniformRank, IReadOnlyList<CellScore>? Cells);
 

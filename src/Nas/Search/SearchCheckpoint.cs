@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using McuFormer.Model.Json;
 using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Search;
@@ -14,10 +14,9 @@ namespace McuFormer.Nas.Search;
 public sealed class SearchCheckpoint
 {
     private sealed record Document(
-        [property: JsonPropertyName("fingerprint")] string Fingerprint,
-        [property: JsonPropertyName("records")] IReadOnlyList<SubnetRecord> Records);
+        string Fingerprint,
+        IReadOnlyList<SubnetRecord> Records);
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
     private SearchCheckpoint(string path, string fingerprint, IReadOnlyList<SubnetRecord> records)
     {
@@ -38,7 +37,7 @@ public sealed class SearchCheckpoint
         Document? document;
         try
         {
-            document = JsonSerializer.Deserialize<Document>(File.ReadAllText(path), Json);
+            document = JsonSerializer.Deserialize<Document>(File.ReadAllText(path), JsonFiles.Compact);
         }
         catch (JsonException error)
         {
@@ -55,7 +54,7 @@ public sealed class SearchCheckpoint
     public void Save(IEnumerable<SubnetRecord> records)
     {
         string staging = Path + ".tmp";
-        File.WriteAllText(staging, JsonSerializer.Serialize(new Document(Fingerprint, records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList()), Json));
+        File.WriteAllText(staging, JsonSerializer.Serialize(new Document(Fingerprint, records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList()), JsonFiles.Compact));
         File.Move(staging, Path, overwrite: true);
     }
 }

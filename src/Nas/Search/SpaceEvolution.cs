@@ -1,14 +1,13 @@
-using System.Text.Json.Serialization;
 using McuFormer.Nas.Space;
 using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Search;
 
 public sealed record CellScore(
-    [property: JsonPropertyName("rank_ratio")] double RankRatio,
-    [property: JsonPropertyName("patch_size")] int PatchSize,
-    [property: JsonPropertyName("feasible_samples")] int FeasibleSamples,
-    [property: JsonPropertyName("score")] double? Score);
+    double RankRatio,
+    int PatchSize,
+    int FeasibleSamples,
+    double? Score);
 
 /// <summary>
 /// MCUFormer's search-space evolution over (rank ratio, patch size): sample each cell (uniform

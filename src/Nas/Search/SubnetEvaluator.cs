@@ -10,16 +10,16 @@ namespace McuFormer.Nas.Search;
 
 /// <summary>Budgets a subnet must meet; <see cref="LatencyMs"/> is optional.</summary>
 public sealed record SearchBudget(
-    [property: JsonPropertyName("ram_bytes")] long RamBytes,
-    [property: JsonPropertyName("flash_bytes")] long FlashBytes,
-    [property: JsonPropertyName("latency_ms")] double? LatencyMs);
+    long RamBytes,
+    long FlashBytes,
+    double? LatencyMs);
 
 /// <summary>One measured subnet: its cost always, its validation top-1 when it met the budgets.</summary>
 public sealed record SubnetRecord(
-    [property: JsonPropertyName("subnet")] Subnet Subnet,
-    [property: JsonPropertyName("cost")] DeploymentCost Cost,
-    [property: JsonPropertyName("fits")] bool Fits,
-    [property: JsonPropertyName("top1")] double? Top1)
+    Subnet Subnet,
+    DeploymentCost Cost,
+    bool Fits,
+    double? Top1)
 {
     [JsonIgnore] public string Key => Subnet.Key;
 }

@@ -1,37 +1,38 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using McuFormer.Model.Json;
 using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Space;
 
 public sealed record SpaceChoices(
-    [property: JsonPropertyName("patch_size")] int[] PatchSize,
-    [property: JsonPropertyName("embed_dim")] int[] EmbedDim,
-    [property: JsonPropertyName("depth")] int[] Depth,
-    [property: JsonPropertyName("num_heads")] int[] NumHeads,
-    [property: JsonPropertyName("mlp_ratio")] double[] MlpRatio,
-    [property: JsonPropertyName("rank_ratio")] double[] RankRatio);
+    int[] PatchSize,
+    int[] EmbedDim,
+    int[] Depth,
+    int[] NumHeads,
+    double[] MlpRatio,
+    double[] RankRatio);
 
 public sealed record ValidationSplit(
-    [property: JsonPropertyName("split")] string Split,
-    [property: JsonPropertyName("offset")] int Offset,
-    [property: JsonPropertyName("count")] int Count);
+    string Split,
+    int Offset,
+    int Count);
 
 public sealed record SpaceInput(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("shape")] int[] Shape);
+    string Name,
+    int[] Shape);
 
 /// <summary>The search-space JSON written next to a supernet's weights by training/train_supernet.py.</summary>
 public sealed record SearchSpace(
-    [property: JsonPropertyName("format")] string Format,
-    [property: JsonPropertyName("weights")] string Weights,
-    [property: JsonPropertyName("input")] SpaceInput Input,
-    [property: JsonPropertyName("num_classes")] int NumClasses,
-    [property: JsonPropertyName("head_dim")] int HeadDim,
-    [property: JsonPropertyName("max_heads")] int MaxHeads,
+    string Format,
+    string Weights,
+    SpaceInput Input,
+    int NumClasses,
+    int HeadDim,
+    int MaxHeads,
     [property: JsonPropertyName("layer_norm_eps")] double LayerNormEpsilon,
-    [property: JsonPropertyName("choices")] SpaceChoices Choices,
-    [property: JsonPropertyName("validation")] ValidationSplit Validation)
+    SpaceChoices Choices,
+    ValidationSplit Validation)
 {
     public const string CurrentFormat = "mcuformer-supernet-space/1";
 
@@ -50,7 +51,7 @@ public sealed record SearchSpace(
         SearchSpace? space;
         try
         {
-            space = JsonSerializer.Deserialize<SearchSpace>(File.ReadAllText(path));
+            space = JsonSerializer.Deserialize<SearchSpace>(File.ReadAllText(path), JsonFiles.Options);
         }
         catch (JsonException error)
         {

@@ -8,12 +8,12 @@ namespace McuFormer.Nas.Space;
 /// the number of heads, MLP ratio and rank ratio (1 keeps full rank).
 /// </summary>
 public sealed record Subnet(
-    [property: JsonPropertyName("patch_size")] int PatchSize,
-    [property: JsonPropertyName("embed_dim")] int EmbedDim,
-    [property: JsonPropertyName("depth")] int Depth,
+    int PatchSize,
+    int EmbedDim,
+    int Depth,
     [property: JsonPropertyName("num_heads")] int[] Heads,
-    [property: JsonPropertyName("mlp_ratio")] double[] MlpRatio,
-    [property: JsonPropertyName("rank_ratio")] double[] RankRatio)
+    double[] MlpRatio,
+    double[] RankRatio)
 {
     /// <summary>A stable name such as p4-e64-d2-h4.4-m2.2-r1.0.5 (the same as training/supernet.py's subnet_key).</summary>
     [JsonIgnore]

@@ -3,6 +3,7 @@ using McuFormer.CodeGen;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Json;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 using McuFormer.Pipeline.HostRuntime;
@@ -77,9 +78,9 @@ public static class Compilation
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
-        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, OutputJson.Options));
+        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, JsonFiles.Options));
 
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), OutputJson.Options));
+        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), JsonFiles.Options));
         File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
@@ -118,7 +119,7 @@ public static class Compilation
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
             Layers = layers,
         };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, OutputJson.Options));
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         return new CompileOutcome(report, folder, built);
     }
 

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Json;
 using McuFormer.Model.Quantization;
 using McuFormer.Pipeline.HostRuntime;
 
@@ -14,34 +15,34 @@ public sealed record SimulateOptions(string ProjectFolder, string? DataPath, int
 
 public sealed record SimulationReport
 {
-    [JsonPropertyName("board")] public required string Board { get; init; }
-    [JsonPropertyName("simulator")] public required string Simulator { get; init; }
-    [JsonPropertyName("samples")] public required int Samples { get; init; }
-    [JsonPropertyName("bit_exact")] public required bool BitExact { get; init; }
-    [JsonPropertyName("mismatches")] public required int Mismatches { get; init; }
+    public required string Board { get; init; }
+    public required string Simulator { get; init; }
+    public required int Samples { get; init; }
+    public required bool BitExact { get; init; }
+    public required int Mismatches { get; init; }
     /// <summary>Percent; null when the data has no labels.</summary>
-    [JsonPropertyName("top1_int8")] public required double? Top1Int8 { get; init; }
+    public required double? Top1Int8 { get; init; }
     /// <summary>Top-1 of the host build on the same samples (equal to top1_int8 when bit-exact).</summary>
-    [JsonPropertyName("top1_host")] public required double? Top1Host { get; init; }
-    [JsonPropertyName("instructions_per_inference")] public required long InstructionsPerInference { get; init; }
-    [JsonPropertyName("instructions_per_mac")] public required double InstructionsPerMac { get; init; }
+    public required double? Top1Host { get; init; }
+    public required long InstructionsPerInference { get; init; }
+    public required double InstructionsPerMac { get; init; }
     /// <summary>Estimated at ClockHz assuming CyclesPerInstruction; QEMU counts instructions, not cycles.</summary>
-    [JsonPropertyName("latency_ms_estimate")] public required double LatencyMsEstimate { get; init; }
-    [JsonPropertyName("clock_hz")] public required long ClockHz { get; init; }
+    public required double LatencyMsEstimate { get; init; }
+    public required long ClockHz { get; init; }
     [JsonPropertyName("cycles_per_instruction_assumed")] public required double CyclesPerInstruction { get; init; }
-    [JsonPropertyName("stack_high_water_bytes")] public required long StackHighWaterBytes { get; init; }
-    [JsonPropertyName("layers")] public required IReadOnlyList<LayerProfile> Layers { get; init; }
-    [JsonPropertyName("seconds")] public required double Seconds { get; init; }
+    public required long StackHighWaterBytes { get; init; }
+    public required IReadOnlyList<LayerProfile> Layers { get; init; }
+    public required double Seconds { get; init; }
 }
 
 public sealed record LayerProfile(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("op")] string Op,
-    [property: JsonPropertyName("macs")] long Macs,
-    [property: JsonPropertyName("output_bytes")] long OutputBytes,
-    [property: JsonPropertyName("instructions")] long Instructions,
-    [property: JsonPropertyName("instructions_per_mac")] double? InstructionsPerMac,
-    [property: JsonPropertyName("share")] double Share);
+    string Name,
+    string Op,
+    long Macs,
+    long OutputBytes,
+    long Instructions,
+    double? InstructionsPerMac,
+    double Share);
 
 /// <summary>
 /// `mcuformer simulate`: runs the firmware in QEMU with instruction counting, streams test inputs
@@ -62,7 +63,7 @@ public static class Simulation
         var manifestPath = Path.Combine(folder, ProjectWriter.ManifestName);
         if (!File.Exists(manifestPath))
             throw new BoardException($"{folder}: not a project written by `mcuformer compile` (no {ProjectWriter.ManifestName})");
-        var manifest = JsonSerializer.Deserialize<ProjectManifest>(File.ReadAllText(manifestPath))
+        var manifest = JsonSerializer.Deserialize<ProjectManifest>(File.ReadAllText(manifestPath), JsonFiles.Options)
             ?? throw new BoardException($"{manifestPath}: empty manifest");
         var board = new BoardCatalog(ToolPaths.Boards).Get(manifest.BoardReference(folder));
         if (board.Simulator is not { Kind: "qemu", Machine: { } machine })

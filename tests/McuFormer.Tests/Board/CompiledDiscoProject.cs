@@ -1,5 +1,6 @@
 using System.Text.Json;
 using McuFormer.Model.Boards;
+using McuFormer.Model.Json;
 using McuFormer.Pipeline.Firmware;
 
 namespace McuFormer.Tests.Board;
@@ -42,7 +43,7 @@ public sealed class CompiledDiscoProject : IDisposable
             InputZeroPoint = -128,
             OutputSize = 10,
             Layers = [],
-        }));
+        }, JsonFiles.Options));
 
     public void RequireCompiled() => Assert.True(Compile.ExitCode == 0, Compile.Stderr + Compile.Stdout);
 
