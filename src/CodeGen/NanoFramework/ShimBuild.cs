@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
+using McuFormer.CodeGen.Tools;
 
 namespace McuFormer.CodeGen.NanoFramework;
 
@@ -43,42 +44,17 @@ public static class ShimBuild
 
     private static (int ExitCode, string Log) Dotnet(string workingDirectory, IEnumerable<string> arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        Process process;
+        ExternalTool.Result result;
         try
         {
-            process = Process.Start(start)!;
+            result = ExternalTool.Run("dotnet", arguments, workingDirectory, Timeout, "install the .NET SDK",
+                new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" });
         }
-        catch (Win32Exception)
+        catch (HostToolException)
         {
             return (-1, "error: the dotnet command is not on PATH");
         }
-        using (process)
-        {
-            process.StandardInput.Close();
-            var log = new StringBuilder();
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (!process.WaitForExit(Timeout))
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-                return (-1, $"error: dotnet build did not finish in {Timeout.TotalMinutes} minutes");
-            }
-            process.WaitForExit();
-            return (process.ExitCode, log.ToString());
-        }
+        return result.TimedOut ? (-1, $"error: dotnet build did not finish in {Timeout.TotalMinutes} minutes") : (result.ExitCode, result.Output);
     }
 
     /// <summary>The first error of a build log, without MSBuild's file prefix and project suffix.</summary>

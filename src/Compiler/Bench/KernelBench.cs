@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Bench;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.IO.Ports;
-using McuFormer.Pipeline.HostRuntime;
+using McuFormer.CodeGen.Tools;
 
 namespace McuFormer.Compiler.Board;
 

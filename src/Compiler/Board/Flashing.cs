@@ -1,6 +1,6 @@
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Board;
 

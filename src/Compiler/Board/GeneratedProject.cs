@@ -1,10 +1,10 @@
 using System.Text.Json;
 using McuFormer.CodeGen;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Json;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Board;
 

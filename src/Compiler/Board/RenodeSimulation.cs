@@ -1,10 +1,10 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using McuFormer.CodeGen.Renode;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Compiler.Board;
 

@@ -1,10 +1,10 @@
 using System.CommandLine;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

@@ -1,9 +1,9 @@
 using System.CommandLine;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
-using McuFormer.Pipeline.HostRuntime;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;

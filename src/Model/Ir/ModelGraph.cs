@@ -1,26 +1,9 @@
 namespace McuFormer.Model.Ir;
 
 /// <summary>A transformer as a topologically ordered list of ops over activation buffers.</summary>
-public sealed class ModelGraph
+/// <param name="Output">the model output (logits): a dense view</param>
+public sealed record ModelGraph(string Name, string SourcePath, ModelInput Input, IReadOnlyList<Op> Ops, View Output, string OutputName)
 {
-    public ModelGraph(string name, string sourcePath, ModelInput input, IReadOnlyList<Op> ops, View output, string outputName)
-    {
-        Name = name;
-        SourcePath = sourcePath;
-        Input = input;
-        Ops = ops;
-        Output = output;
-        OutputName = outputName;
-    }
-
-    public string Name { get; }
-    public string SourcePath { get; }
-    public ModelInput Input { get; }
-    public IReadOnlyList<Op> Ops { get; }
-    /// <summary>The model output (logits): a dense view.</summary>
-    public View Output { get; }
-    public string OutputName { get; }
-
     public long Macs => Ops.Sum(o => o.Macs);
     public long ParameterBytes => Ops.Sum(o => o.ParameterBytes);
 

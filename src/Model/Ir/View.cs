@@ -5,21 +5,12 @@ namespace McuFormer.Model.Ir;
 /// Offset + Σ i_d · Strides[d] of the buffer. Layout operators of the source model (reshape,
 /// transpose, slice, gather, split) become views, so they cost no memory and no time.
 /// </summary>
-public sealed class View
+public sealed class View(ActivationBuffer buffer, int offset, int[] shape, int[] strides)
 {
-    public View(ActivationBuffer buffer, int offset, int[] shape, int[] strides)
-    {
-        if (shape.Length != strides.Length) throw new ArgumentException("shape and strides differ in rank");
-        Buffer = buffer;
-        Offset = offset;
-        Shape = shape;
-        Strides = strides;
-    }
-
-    public ActivationBuffer Buffer { get; }
-    public int Offset { get; }
-    public int[] Shape { get; }
-    public int[] Strides { get; }
+    public ActivationBuffer Buffer { get; } = buffer;
+    public int Offset { get; } = offset;
+    public int[] Shape { get; } = shape;
+    public int[] Strides { get; } = shape.Length == strides.Length ? strides : throw new ArgumentException("shape and strides differ in rank");
     public int Rank => Shape.Length;
     public int ElementCount => Shapes.Product(Shape);
 

@@ -29,50 +29,36 @@ public sealed record SubnetRecord(
 /// `compile` would, and (when it fits the budgets) run it with ONNX Runtime on the validation
 /// data. Every result is kept in the checkpoint, so a rerun of the same search replays it.
 /// </summary>
-public sealed class SubnetEvaluator : IDisposable
+public sealed class SubnetEvaluator(SupernetMaterializer materializer, DeploymentCostModel costs, Dataset validation, SearchBudget budget,
+    SearchCheckpoint checkpoint, int parallelism) : IDisposable
 {
-    private readonly SupernetMaterializer _materializer;
-    private readonly DeploymentCostModel _costs;
-    private readonly Dataset _validation;
-    private readonly SearchCheckpoint _checkpoint;
-    private readonly string _scratch;
-    private readonly ConcurrentDictionary<string, SubnetRecord> _records;
-    private readonly int _parallelism;
+    private readonly string _scratch = Directory.CreateTempSubdirectory("mcuformer-search-").FullName;
 
-    public SubnetEvaluator(SupernetMaterializer materializer, DeploymentCostModel costs, Dataset validation, SearchBudget budget,
-        SearchCheckpoint checkpoint, int parallelism)
-    {
-        _materializer = materializer;
-        _costs = costs;
-        _validation = validation;
-        Budget = budget;
-        _checkpoint = checkpoint;
-        _parallelism = parallelism;
-        // Budgets may differ from the run that wrote the checkpoint: re-judge every cost, and forget
-        // subnets that now fit but were never run for accuracy so that they are measured again.
-        _records = new(checkpoint.Records.Select(r => r with { Fits = Fits(r.Cost) })
-            .Where(r => !r.Fits || r.Top1 is not null).ToDictionary(r => r.Key));
-        _scratch = Directory.CreateTempSubdirectory("mcuformer-search-").FullName;
-    }
+    // Budgets may differ from the run that wrote the checkpoint: re-judge every cost, and forget
+    // subnets that now fit but were never run for accuracy so that they are measured again.
+    private readonly ConcurrentDictionary<string, SubnetRecord> _records = new(checkpoint.Records
+        .Select(r => r with { Fits = Fits(r.Cost, budget) }).Where(r => !r.Fits || r.Top1 is not null).ToDictionary(r => r.Key));
 
-    public SearchBudget Budget { get; }
+    public SearchBudget Budget { get; } = budget;
     /// <summary>Subnets whose accuracy was measured in this process (not replayed from the checkpoint).</summary>
     public int FreshAccuracyRuns => _freshAccuracyRuns;
     public IReadOnlyCollection<SubnetRecord> Records => (IReadOnlyCollection<SubnetRecord>)_records.Values;
 
     private int _freshAccuracyRuns;
 
-    public bool Fits(DeploymentCost cost) =>
-        cost.ArenaFitsBoard && cost.RamBytes <= Budget.RamBytes && cost.FlashBytes <= Budget.FlashBytes
-        && (Budget.LatencyMs is not { } latency || cost.LatencyMs <= latency);
+    public bool Fits(DeploymentCost cost) => Fits(cost, Budget);
+
+    private static bool Fits(DeploymentCost cost, SearchBudget budget) =>
+        cost.ArenaFitsBoard && cost.RamBytes <= budget.RamBytes && cost.FlashBytes <= budget.FlashBytes
+        && (budget.LatencyMs is not { } latency || cost.LatencyMs <= latency);
 
     /// <summary>Measures every subnet (in parallel), returning their records in the given order.</summary>
     public IReadOnlyList<SubnetRecord> Evaluate(IReadOnlyList<Subnet> subnets)
     {
         var results = new SubnetRecord[subnets.Count];
-        Parallel.For(0, subnets.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism },
+        Parallel.For(0, subnets.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
             i => results[i] = _records.GetOrAdd(subnets[i].Key, _ => Measure(subnets[i])));
-        _checkpoint.Save(_records.Values);
+        checkpoint.Save(_records.Values);
         return results;
     }
 
@@ -82,7 +68,7 @@ public sealed class SubnetEvaluator : IDisposable
         string path = Path.Combine(_scratch, $"{subnet.Key}.{Guid.NewGuid():N}.onnx");
         try
         {
-            _materializer.WriteOnnx(subnet, path);
+            materializer.WriteOnnx(subnet, path);
             return AccuracyEvaluator.Top1(path, data);
         }
         finally
@@ -94,12 +80,12 @@ public sealed class SubnetEvaluator : IDisposable
     private SubnetRecord Measure(Subnet subnet)
     {
         string path = Path.Combine(_scratch, subnet.Key + ".onnx");
-        _materializer.WriteOnnx(subnet, path);
+        materializer.WriteOnnx(subnet, path);
         try
         {
-            var cost = _costs.Measure(OnnxImporter.Import(path));
+            var cost = costs.Measure(OnnxImporter.Import(path));
             if (!Fits(cost)) return new SubnetRecord(subnet, cost, false, null);
-            double top1 = AccuracyEvaluator.Top1(path, _validation);
+            double top1 = AccuracyEvaluator.Top1(path, validation);
             Interlocked.Increment(ref _freshAccuracyRuns);
             return new SubnetRecord(subnet, cost, true, top1);
         }

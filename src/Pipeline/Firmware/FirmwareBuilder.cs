@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using McuFormer.Pipeline.HostRuntime;
+using McuFormer.CodeGen.Tools;
 
 namespace McuFormer.Pipeline.Firmware;
 

@@ -3,11 +3,11 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using McuFormer.CodeGen;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Json;
 using McuFormer.Model.Quantization;
-using McuFormer.Pipeline.HostRuntime;
 
 namespace McuFormer.Pipeline.Firmware;
 

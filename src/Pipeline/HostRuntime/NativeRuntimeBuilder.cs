@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using McuFormer.CodeGen.Tools;
 
 namespace McuFormer.Pipeline.HostRuntime;
 
@@ -58,26 +59,11 @@ public static class NativeRuntimeBuilder
         var temporary = library + "." + Environment.ProcessId + ".tmp";
         var arguments = new List<string> { "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I", Path.Combine(RuntimeSourceFolder, "include"), "-o", temporary };
         arguments.AddRange(sources);
-        var start = new ProcessStartInfo(compiler) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new HostToolException($"no C compiler '{compiler}' found: install one (Debian: apt-get install gcc) or set CC; it builds runtime-c for host validation");
-        }
-        var errors = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new HostToolException($"{compiler} failed to build runtime-c for the host: {errors.Result.Trim()}");
+        var build = ExternalTool.Run(compiler, arguments, ".", TimeSpan.FromMinutes(5),
+            "install a C compiler (Debian: apt-get install gcc) or set CC; it builds runtime-c for host validation");
+        if (build.ExitCode != 0)
+            throw new HostToolException($"{compiler} failed to build runtime-c for the host: {build.Output.Trim()}");
         File.Move(temporary, library, overwrite: true);
         return library;
     }
 }
-
-/// <summary>A tool the host needs (the C compiler) is missing or failed.</summary>
-public sealed class HostToolException(string message) : Exception(message);

@@ -1,3 +1,4 @@
+using McuFormer.CodeGen.Tools;
 using McuFormer.Compiler.Board;
 using McuFormer.Model.Boards;
 using McuFormer.Pipeline.Firmware;
@@ -133,7 +134,7 @@ public class FlashTests(CompiledDiscoProject project)
     [Fact]
     public void MissingSerialPortIsNamed()
     {
-        var error = Assert.Throws<Pipeline.HostRuntime.HostToolException>(() => BoardConsole.Open("/dev/ttyMCUFORMER-NONE", 115200));
+        var error = Assert.Throws<CodeGen.Tools.HostToolException>(() => BoardConsole.Open("/dev/ttyMCUFORMER-NONE", 115200));
         Assert.Equal("serial port /dev/ttyMCUFORMER-NONE does not exist (is the board's USB cable connected?)", error.Message);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using McuFormer.CodeGen.Renode;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Compiler.Board;
 using McuFormer.Model.Boards;
 
@@ -273,7 +274,7 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
     {
         project.RequireCompiled();
         var result = CliRunner.Run("simulate", project.Folder, "--simulator", "renode");
-        if (Pipeline.Firmware.ExternalTool.OnPath(RenodeSimulation.RenodeTest))
+        if (CodeGen.Tools.ExternalTool.OnPath(RenodeSimulation.RenodeTest))
         {
             Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
             return;

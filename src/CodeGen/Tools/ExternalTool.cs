@@ -1,9 +1,8 @@
 using System.Diagnostics;
-using McuFormer.Pipeline.HostRuntime;
 
-namespace McuFormer.Pipeline.Firmware;
+namespace McuFormer.CodeGen.Tools;
 
-/// <summary>Runs the external programs the back-end needs (make, the compilers, QEMU).</summary>
+/// <summary>Runs the external programs the back-end needs (make, the compilers, QEMU, dotnet).</summary>
 public static class ExternalTool
 {
     public sealed record Result(int ExitCode, string Output, bool TimedOut);
@@ -13,7 +12,9 @@ public static class ExternalTool
             .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, program)));
 
     /// <summary>Runs a program to completion; stdout and stderr together in Output.</summary>
-    public static Result Run(string program, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, string missingHint)
+    /// <param name="environment">variables to set for the program, on top of this process's</param>
+    public static Result Run(string program, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, string missingHint,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -23,6 +24,7 @@ public static class ExternalTool
             RedirectStandardInput = true,
         };
         foreach (var a in arguments) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         Process process;
         try
         {
@@ -51,3 +53,6 @@ public static class ExternalTool
         }
     }
 }
+
+/// <summary>A tool the host needs (a compiler, make, QEMU) is missing or failed.</summary>
+public sealed class HostToolException(string message) : Exception(message);
