@@ -1,5 +1,6 @@
 using System.Text.Json;
 using McuFormer.Model.Datasets;
+using McuFormer.Model.Json;
 using McuFormer.Model.Onnx;
 using McuFormer.Nas.Materialize;
 using McuFormer.Nas.Search;
@@ -32,7 +33,7 @@ public class SupernetTests
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(SupernetFolder, "reference_logits.json")));
         var entry = document.RootElement.GetProperty("subnets").EnumerateArray().Single(e => e.GetProperty("key").GetString() == key);
-        var subnet = entry.GetProperty("subnet").Deserialize<Subnet>()!;
+        var subnet = entry.GetProperty("subnet").Deserialize<Subnet>(JsonFiles.Options)!;
         Assert.Equal(key, subnet.Key);
         var expected = entry.GetProperty("logits").EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToList();
 
