@@ -33,6 +33,7 @@ public static class Cli
             FlashCommand.Create(),
             SearchCommand.Create(),
         };
+        using var interrupts = Interruption.Install();
         return root.Parse(args).Invoke();
     }
 
@@ -48,6 +49,13 @@ public static class Cli
         try
         {
             return body();
+        }
+        // After a signal, whatever the work threw on its way out (a cancellation, a tool's files gone) is the interruption.
+        catch (Exception) when (Interruption.Requested)
+        {
+            Interruption.Acknowledge();
+            Console.Error.WriteLine($"error: {Interruption.Message}");
+            return Interruption.ExitCode;
         }
         catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException)
         {
