@@ -5,6 +5,7 @@ using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.Output;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -57,7 +58,7 @@ public static class Cli
             Console.Error.WriteLine($"error: {Interruption.Message}");
             return Interruption.ExitCode;
         }
-        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException)
+        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException or OutputFolderException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;

@@ -15,6 +15,7 @@ using McuFormer.Nas.Search;
 using McuFormer.Nas.Space;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.Output;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -84,6 +85,7 @@ public static class SearchCommand
     {
         var clock = Stopwatch.StartNew();
         CheckSettings(request);
+        using var outputLock = OutputLock.Acquire(request.Output);
         int validationCount = request.ValidationSamples ?? 2000;
         var (space, materializer, original) = LoadSpace(request, validationCount);
         var board = new BoardCatalog(ToolPaths.Boards).Get(request.Board);
@@ -154,11 +156,15 @@ public static class SearchCommand
             ParetoFront = front.Order(StringComparer.Ordinal).ToList(),
         };
 
-        materializer.WriteOnnx(best.Subnet, Path.Combine(request.Output, "best.onnx"));
-        File.WriteAllText(Path.Combine(request.Output, "pareto.csv"), ParetoCsv(records, front, outcome));
-        File.WriteAllText(Path.Combine(request.Output, "pareto.svg"),
+        // Each file is replaced whole. search.json says that the run finished: it goes first and comes
+        // back last, so it never stands beside the other files of an unfinished run.
+        string Output(string name) => Path.Combine(request.Output, name);
+        File.Delete(Output("search.json"));
+        AtomicFile.Write(Output("best.onnx"), path => materializer.WriteOnnx(best.Subnet, path));
+        AtomicFile.WriteAllText(Output("pareto.csv"), ParetoCsv(records, front, outcome));
+        AtomicFile.WriteAllText(Output("pareto.svg"),
             ParetoChart.Svg(records, front, best.Key, $"{Path.GetFileName(request.Supernet)} on {board.Name}: RAM ≤ {budget.RamBytes / 1024} KB, flash ≤ {budget.FlashBytes / 1024} KB"));
-        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
+        AtomicFile.WriteAllText(Output("search.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         return report;
     }
 
