@@ -40,7 +40,8 @@ public sealed class ProjectOutput : IDisposable
         {
             var full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
             StagedFolder.RecoverAbandoned(full);
-            Classify(full);
+            // Refused before the work rather than after it; Commit checks again, the user may edit meanwhile.
+            EntriesToKeep(full);
             return new ProjectOutput(outputLock, new StagedFolder(full));
         }
         catch
@@ -57,7 +58,7 @@ public sealed class ProjectOutput : IDisposable
     /// <exception cref="OutputFolderException">a file compile wrote was edited meanwhile, or one of the user's is in the new project's way</exception>
     public void Commit(ProjectManifest manifest)
     {
-        var kept = Classify(Folder);
+        var kept = EntriesToKeep(Folder);
         var files = Entries(Staging).Where(e => e.Kind == EntryKind.File)
             .ToDictionary(e => e.Path, e => Hash(Path.Combine(Staging, e.Path)), StringComparer.Ordinal);
         var inTheWay = kept.Where(k => Occupied(Staging, k)).Select(k => k.Path).ToList();
@@ -85,7 +86,7 @@ public sealed class ProjectOutput : IDisposable
     /// The entries of an existing project folder that are the user's, to keep; throws when the folder is
     /// not a project, or when files compile wrote there were edited.
     /// </summary>
-    private static List<Entry> Classify(string folder)
+    private static List<Entry> EntriesToKeep(string folder)
     {
         if (File.Exists(folder)) throw new OutputFolderException($"{folder} is a file; choose another --out");
         if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any()) return [];

@@ -39,6 +39,25 @@ public sealed class HostileDataFileTests : IDisposable
         return attempt.Result;
     }
 
+    /// <summary>Runs a refusal and checks that it came before anything large was allocated.</summary>
+    private static T AllocatingLittle<T>(Func<T> refusal)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var result = refusal();
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, SmallAllocation);
+        return result;
+    }
+
+    /// <summary>A .npz whose one array, w.npy, promises 500 million float32 values (2 GB) and holds one.</summary>
+    private string NpzPromisingGigabytes(string name)
+    {
+        string archive = _files.PathOf(name);
+        using var zip = ZipFile.Open(archive, ZipArchiveMode.Create);
+        using var entry = zip.CreateEntry("w.npy", CompressionLevel.Optimal).Open();
+        entry.Write(Npy("<f4", [500_000_000], Float32Bytes(1)));
+        return archive;
+    }
+
     [Fact]
     public void FifoIsRefusedWithoutWaitingForAWriter()
     {
@@ -81,9 +100,7 @@ public sealed class HostileDataFileTests : IDisposable
         _files.Write("big/cat/0.png", Png(1, 1, 1, [0]));
         string huge = _files.Write("big/dog/0.png", PngHeaderOnly(20000, 20000));
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        AssertFails(() => DatasetLoader.Load(_files.PathOf("big"), [1, 28, 28]), huge, "20000x20000", "400000000 pixels", "scale it down");
-        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, SmallAllocation);
+        AllocatingLittle(() => AssertFails(() => DatasetLoader.Load(_files.PathOf("big"), [1, 28, 28]), huge, "20000x20000", "400000000 pixels", "scale it down"));
     }
 
     [Fact]
@@ -91,9 +108,7 @@ public sealed class HostileDataFileTests : IDisposable
     {
         string inputs = _files.Write("billions.npy", Npy("<f4", [3_000_000_000, 28, 28], Float32Bytes(0, 0, 0, 0)));
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        AssertFails(() => DatasetLoader.Load(inputs, [1, 28, 28]), inputs, "truncated");
-        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, SmallAllocation);
+        AllocatingLittle(() => AssertFails(() => DatasetLoader.Load(inputs, [1, 28, 28]), inputs, "truncated"));
     }
 
     [Fact]
@@ -113,34 +128,19 @@ public sealed class HostileDataFileTests : IDisposable
     [Fact]
     public void NpzEntryWhoseDirectoryLiesAboutItsSizeIsRefusedBeforeAllocating()
     {
-        string archive = _files.PathOf("lying.npz");
-        using (var zip = ZipFile.Open(archive, ZipArchiveMode.Create))
-        {
-            // 500 million float32 values promised: 2 GB, with four bytes of data behind the header.
-            using var entry = zip.CreateEntry("w.npy", CompressionLevel.Optimal).Open();
-            entry.Write(Npy("<f4", [500_000_000], Float32Bytes(1)));
-        }
+        string archive = NpzPromisingGigabytes("lying.npz");
         SetUncompressedSizeInDirectory(archive, uint.MaxValue - 1);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        var error = Assert.Throws<DatasetException>(() => NpzArchive.ReadFloat32(archive));
-        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, SmallAllocation);
+        var error = AllocatingLittle(() => Assert.Throws<DatasetException>(() => NpzArchive.ReadFloat32(archive)));
         Assert.Contains($"{archive}:w.npy: the zip directory gives {uint.MaxValue - 1} bytes", error.Message);
     }
 
     [Fact]
     public void NpzArrayLargerThanItsEntryIsRefusedBeforeAllocating()
     {
-        string archive = _files.PathOf("short.npz");
-        using (var zip = ZipFile.Open(archive, ZipArchiveMode.Create))
-        {
-            using var entry = zip.CreateEntry("w.npy", CompressionLevel.Optimal).Open();
-            entry.Write(Npy("<f4", [500_000_000], Float32Bytes(1)));
-        }
+        string archive = NpzPromisingGigabytes("short.npz");
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        var error = Assert.Throws<DatasetException>(() => NpzArchive.ReadFloat32(archive));
-        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, SmallAllocation);
+        var error = AllocatingLittle(() => Assert.Throws<DatasetException>(() => NpzArchive.ReadFloat32(archive)));
         Assert.Contains($"{archive}:w.npy: file is truncated", error.Message);
     }
 

@@ -34,6 +34,13 @@ public class OutputFolderTests
     private static string[] Leftovers(string folder) =>
         [.. Directory.GetFileSystemEntries(Path.GetDirectoryName(folder)!).Select(e => Path.GetFileName(e)).Where(n => n.StartsWith(Path.GetFileName(folder) + ".", StringComparison.Ordinal))];
 
+    /// <summary>DIR holds what it held before, and nothing of the run that failed is left beside it.</summary>
+    private static void AssertUntouched(SortedDictionary<string, byte[]> before, string folder)
+    {
+        AssertSameFiles(before, Snapshot(folder));
+        Assert.Empty(Leftovers(folder));
+    }
+
     private static string LastLine(string text) => text.Trim().Split('\n')[^1];
 
     [Fact]
@@ -55,8 +62,7 @@ public class OutputFolderTests
 
         Assert.Equal(3, result.ExitCode);
         Assert.StartsWith($"error: {output}: firmware.elf does not fit: region FLASH overflowed by", LastLine(result.Stderr));
-        AssertSameFiles(before, Snapshot(output));
-        Assert.Empty(Leftovers(output));
+        AssertUntouched(before, output);
     }
 
     /// <summary>The processes below root, from /proc: (id, name).</summary>
@@ -151,8 +157,7 @@ public class OutputFolderTests
         for (var wait = Stopwatch.StartNew(); survivors.Count > 0 && wait.Elapsed < TimeSpan.FromSeconds(10); survivors = survivors.Where(p => Runs(p.Id)).ToList())
             Thread.Sleep(50);
         Assert.Empty(survivors);
-        AssertSameFiles(before, Snapshot(output));
-        Assert.Empty(Leftovers(output));
+        AssertUntouched(before, output);
     }
 
     [Fact]
@@ -206,7 +211,7 @@ public class OutputFolderTests
         Assert.Equal(2, refused.ExitCode);
         Assert.Equal($"error: {output}: main.c changed since mcuformer wrote it; move your version out of the folder (compile writes the file again), or choose another --out",
             LastLine(refused.Stderr));
-        AssertSameFiles(before, Snapshot(output));
+        AssertUntouched(before, output);
 
         File.Move(main, Path.Combine(temp.Path, "main.c"));
         Compile(output, "--emit", "none");
@@ -231,8 +236,7 @@ public class OutputFolderTests
         Assert.Equal(2, result.ExitCode);
         Assert.Equal($"error: {output}: renode/stm32f746g-disco.robot is not mcuformer's, but the new project writes files of those names; "
             + "move them out of the folder, or choose another --out", LastLine(result.Stderr));
-        AssertSameFiles(before, Snapshot(output));
-        Assert.Empty(Leftovers(output));
+        AssertUntouched(before, output);
     }
 
     [Fact]
