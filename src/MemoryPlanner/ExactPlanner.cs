@@ -88,7 +88,9 @@ public static class ExactPlanner
         var byBuffer = start.Buffers.ToDictionary(b => b.Buffer, b => b.Offset);
         for (int i = 0; i < lifetimes.Count; i++) model.AddHint(offsets[i], byBuffer[lifetimes[i].Buffer] / alignment);
 
-        var solver = new CpSolver { StringParameters = $"max_time_in_seconds:{timeLimit.TotalSeconds:F1},num_workers:2,random_seed:1" };
+        // CP-SAT would take SIGINT for itself during the solve and then reset it to the default, which
+        // kills the process: the process's own handler must stay (it stops the build and cleans up).
+        var solver = new CpSolver { StringParameters = $"max_time_in_seconds:{timeLimit.TotalSeconds:F1},num_workers:2,random_seed:1,catch_sigint_signal:false" };
         var status = solver.Solve(model);
         if (status is not (CpSolverStatus.Optimal or CpSolverStatus.Feasible) || solver.Value(peak) * alignment >= start.PeakBytes)
             return start;

@@ -7,19 +7,36 @@ public static class CliRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Start(args).Finish();
+
+    /// <summary>Starts the CLI and returns at once, for tests that signal it or run another beside it.</summary>
+    public static Running Start(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mcuformer.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        var process = Process.Start(start)!;
+        return new Running(process, args, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+    }
+
+    public sealed class Running(Process process, string[] args, Task<string> stdout, Task<string> stderr)
+    {
+        /// <summary>The CLI's process id (dotnet runs the CLI in its own process).</summary>
+        public int Id => process.Id;
+
+        public bool HasExited => process.HasExited;
+
+        public Result Finish()
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("mcuformer " + string.Join(' ', args) + " did not finish");
+            using (process)
+            {
+                if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+                {
+                    process.Kill(entireProcessTree: true);
+                    throw new TimeoutException("mcuformer " + string.Join(' ', args) + " did not finish");
+                }
+                return new Result(process.ExitCode, stdout.Result, stderr.Result);
+            }
         }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 }

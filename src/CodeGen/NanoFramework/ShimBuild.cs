@@ -20,26 +20,19 @@ public static class ShimBuild
     /// <param name="projectFiles">the shim's files, relative path → text, the .csproj among them</param>
     public static ShimBuildResult Run(IReadOnlyList<(string Path, string Text)> projectFiles, string assemblyName)
     {
-        var scratch = Directory.CreateTempSubdirectory("mcuformer-nanoframework-").FullName;
-        try
+        using var scratch = new ScratchFolder("mcuformer-nanoframework-");
+        foreach (var (path, text) in projectFiles)
         {
-            foreach (var (path, text) in projectFiles)
-            {
-                var full = Path.Combine(scratch, path);
-                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                File.WriteAllText(full, text);
-            }
-            var project = projectFiles.Single(f => f.Path.EndsWith(".csproj", StringComparison.Ordinal)).Path;
-            var output = Path.Combine(scratch, "out");
-            // Build servers would outlive `mcuformer compile`; a one-off build does not need them.
-            var (exitCode, log) = Dotnet(scratch, ["build", project, "-c", "Release", "-o", output, "-nologo", "-v:q", "--disable-build-servers"]);
-            if (exitCode != 0) return new ShimBuildResult(null, FirstError(log) ?? $"dotnet build exited with {exitCode}");
-            return new ShimBuildResult(InteropAssembly.Read(Path.Combine(output, assemblyName + ".dll")), null);
+            var full = Path.Combine(scratch.Path, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, text);
         }
-        finally
-        {
-            Directory.Delete(scratch, recursive: true);
-        }
+        var project = projectFiles.Single(f => f.Path.EndsWith(".csproj", StringComparison.Ordinal)).Path;
+        var output = Path.Combine(scratch.Path, "out");
+        // Build servers would outlive `mcuformer compile`; a one-off build does not need them.
+        var (exitCode, log) = Dotnet(scratch.Path, ["build", project, "-c", "Release", "-o", output, "-nologo", "-v:q", "--disable-build-servers"]);
+        if (exitCode != 0) return new ShimBuildResult(null, FirstError(log) ?? $"dotnet build exited with {exitCode}");
+        return new ShimBuildResult(InteropAssembly.Read(Path.Combine(output, assemblyName + ".dll")), null);
     }
 
     private static (int ExitCode, string Log) Dotnet(string workingDirectory, IEnumerable<string> arguments)

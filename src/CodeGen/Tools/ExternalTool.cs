@@ -13,6 +13,7 @@ public static class ExternalTool
 
     /// <summary>Runs a program to completion; stdout and stderr together in Output.</summary>
     /// <param name="environment">variables to set for the program, on top of this process's</param>
+    /// <exception cref="OperationCanceledException">a signal came (<see cref="Interruption"/>): the program and its children were killed</exception>
     public static Result Run(string program, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, string missingHint,
         IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -25,6 +26,7 @@ public static class ExternalTool
         };
         foreach (var a in arguments) start.ArgumentList.Add(a);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        Interruption.ThrowIfRequested();
         Process process;
         try
         {
@@ -35,6 +37,7 @@ public static class ExternalTool
             throw new HostToolException($"'{program}' is not installed: {missingHint}");
         }
         using (process)
+        using (Interruption.KillOnInterrupt(process))
         {
             process.StandardInput.Close();
             var output = new System.Text.StringBuilder();
@@ -44,11 +47,13 @@ public static class ExternalTool
             process.BeginErrorReadLine();
             if (!process.WaitForExit(timeout))
             {
-                process.Kill(entireProcessTree: true);
+                Interruption.KillTree(process);
                 process.WaitForExit();
+                Interruption.ThrowIfRequested();
                 return new Result(-1, output.ToString(), true);
             }
             process.WaitForExit();
+            Interruption.ThrowIfRequested();
             return new Result(process.ExitCode, output.ToString(), false);
         }
     }

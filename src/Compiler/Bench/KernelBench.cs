@@ -54,26 +54,19 @@ public static class KernelBench
         if (!File.Exists(Path.Combine(benchFolder, "firmware.c")))
             throw new HostToolException($"the kernel firmware sources are missing: {benchFolder}");
 
-        var work = Directory.CreateTempSubdirectory("mcuformer-bench-").FullName;
-        try
-        {
-            progress?.Report("building the kernel firmware");
-            var elf = Build(board, benchFolder, work);
-            progress?.Report($"QEMU {machine}, -icount shift={Simulation.IcountShift}");
-            var qemu = ExternalTool.Run("qemu-system-arm",
-                ["-M", machine, "-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native",
-                 "-icount", $"shift={Simulation.IcountShift}", "-kernel", elf, "-append", $"bench {ResultFile}"],
-                work, TimeSpan.FromMinutes(5), Simulation.QemuInstallHint);
-            if (qemu.TimedOut) throw new HostToolException($"the kernel benchmark did not finish in QEMU: {Tail(qemu.Output)}");
-            var table = Path.Combine(work, ResultFile);
-            if (!File.Exists(table)) throw new HostToolException($"the kernel firmware wrote no results (exit status {qemu.ExitCode}): {Tail(qemu.Output)}");
-            return new KernelBenchReport(board.Name, $"qemu {machine}, -icount shift={Simulation.IcountShift}",
-                qemu.ExitCode == 0, Parse(File.ReadAllLines(table)));
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        using var scratch = new ScratchFolder("mcuformer-bench-");
+        progress?.Report("building the kernel firmware");
+        var elf = Build(board, benchFolder, scratch.Path);
+        progress?.Report($"QEMU {machine}, -icount shift={Simulation.IcountShift}");
+        var qemu = ExternalTool.Run("qemu-system-arm",
+            ["-M", machine, "-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native",
+             "-icount", $"shift={Simulation.IcountShift}", "-kernel", elf, "-append", $"bench {ResultFile}"],
+            scratch.Path, TimeSpan.FromMinutes(5), Simulation.QemuInstallHint);
+        if (qemu.TimedOut) throw new HostToolException($"the kernel benchmark did not finish in QEMU: {Tail(qemu.Output)}");
+        var table = Path.Combine(scratch.Path, ResultFile);
+        if (!File.Exists(table)) throw new HostToolException($"the kernel firmware wrote no results (exit status {qemu.ExitCode}): {Tail(qemu.Output)}");
+        return new KernelBenchReport(board.Name, $"qemu {machine}, -icount shift={Simulation.IcountShift}",
+            qemu.ExitCode == 0, Parse(File.ReadAllLines(table)));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using McuFormer.CodeGen.Tools;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
@@ -45,16 +46,9 @@ public static class PlanBenchmark
 
     public static PlanFigures Measure(SyntheticVit vit, TimeSpan exactTimeLimit)
     {
-        var folder = Directory.CreateTempSubdirectory("mcuformer-bench-").FullName;
-        try
-        {
-            var path = Path.Combine(folder, vit.Name + ".onnx");
-            File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(vit.Build()));
-            return Measure(vit.Name, OnnxImporter.Import(path), exactTimeLimit);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        using var scratch = new ScratchFolder("mcuformer-bench-");
+        var path = Path.Combine(scratch.Path, vit.Name + ".onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(vit.Build()));
+        return Measure(vit.Name, OnnxImporter.Import(path), exactTimeLimit);
     }
 }

@@ -5,6 +5,7 @@ using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.Output;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -33,6 +34,7 @@ public static class Cli
             FlashCommand.Create(),
             SearchCommand.Create(),
         };
+        using var interrupts = Interruption.Install();
         return root.Parse(args).Invoke();
     }
 
@@ -49,7 +51,14 @@ public static class Cli
         {
             return body();
         }
-        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException)
+        // After a signal, whatever the work threw on its way out (a cancellation, a tool's files gone) is the interruption.
+        catch (Exception) when (Interruption.Requested)
+        {
+            Interruption.Acknowledge();
+            Console.Error.WriteLine($"error: {Interruption.Message}");
+            return Interruption.ExitCode;
+        }
+        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException or OutputFolderException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;

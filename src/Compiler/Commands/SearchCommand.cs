@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Json;
@@ -14,6 +15,7 @@ using McuFormer.Nas.Search;
 using McuFormer.Nas.Space;
 using McuFormer.Pipeline;
 using McuFormer.Pipeline.Firmware;
+using McuFormer.Pipeline.Output;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -83,6 +85,7 @@ public static class SearchCommand
     {
         var clock = Stopwatch.StartNew();
         CheckSettings(request);
+        using var outputLock = OutputLock.Acquire(request.Output);
         int validationCount = request.ValidationSamples ?? 2000;
         var (space, materializer, original) = LoadSpace(request, validationCount);
         var board = new BoardCatalog(ToolPaths.Boards).Get(request.Board);
@@ -153,11 +156,15 @@ public static class SearchCommand
             ParetoFront = front.Order(StringComparer.Ordinal).ToList(),
         };
 
-        materializer.WriteOnnx(best.Subnet, Path.Combine(request.Output, "best.onnx"));
-        File.WriteAllText(Path.Combine(request.Output, "pareto.csv"), ParetoCsv(records, front, outcome));
-        File.WriteAllText(Path.Combine(request.Output, "pareto.svg"),
+        // Each file is replaced whole. search.json says that the run finished: it goes first and comes
+        // back last, so it never stands beside the other files of an unfinished run.
+        string Output(string name) => Path.Combine(request.Output, name);
+        File.Delete(Output("search.json"));
+        AtomicFile.Write(Output("best.onnx"), path => materializer.WriteOnnx(best.Subnet, path));
+        AtomicFile.WriteAllText(Output("pareto.csv"), ParetoCsv(records, front, outcome));
+        AtomicFile.WriteAllText(Output("pareto.svg"),
             ParetoChart.Svg(records, front, best.Key, $"{Path.GetFileName(request.Supernet)} on {board.Name}: RAM ≤ {budget.RamBytes / 1024} KB, flash ≤ {budget.FlashBytes / 1024} KB"));
-        File.WriteAllText(Path.Combine(request.Output, "search.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
+        AtomicFile.WriteAllText(Output("search.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         return report;
     }
 
@@ -244,28 +251,21 @@ public static class SearchCommand
     private static CodeSize MeasureCodeSize(SupernetMaterializer materializer, SearchSpace space, BoardProfile board, string data)
     {
         if (!FirmwareBuilder.ArmToolchainInstalled) return CodeSize.Unmeasured(FirmwareBuilder.ArmInstallHint);
-        var folder = Directory.CreateTempSubdirectory("mcuformer-codesize-").FullName;
-        try
+        using var scratch = new ScratchFolder("mcuformer-codesize-");
+        var builds = new List<(string, long)>();
+        foreach (var subnet in new[] { space.Smallest(), space.Largest() })
         {
-            var builds = new List<(string, long)>();
-            foreach (var subnet in new[] { space.Smallest(), space.Largest() })
+            try
             {
-                try
-                {
-                    var report = BuildFirmware(materializer, subnet, folder, board, data);
-                    builds.Add((subnet.Key, report.FlashBytes - report.ConstantBytes));
-                }
-                catch (FirmwareDoesNotFitException) when (builds.Count > 0)
-                {
-                    // The largest subnet may not fit the board at all; the smallest one's build still counts.
-                }
+                var report = BuildFirmware(materializer, subnet, scratch.Path, board, data);
+                builds.Add((subnet.Key, report.FlashBytes - report.ConstantBytes));
             }
-            return CodeSize.LargerOf(builds, board.Name);
+            catch (FirmwareDoesNotFitException) when (builds.Count > 0)
+            {
+                // The largest subnet may not fit the board at all; the smallest one's build still counts.
+            }
         }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        return CodeSize.LargerOf(builds, board.Name);
     }
 
     /// <summary>
@@ -279,29 +279,22 @@ public static class SearchCommand
         const int Attempts = 5;
         var ranked = main.Measured.OrderByDescending(r => r.Top1).ThenBy(r => r.Key, StringComparer.Ordinal).Take(Attempts).ToList();
         if (!FirmwareBuilder.ArmToolchainInstalled) return (ranked[0], null);
-        var folder = Directory.CreateTempSubdirectory("mcuformer-best-").FullName;
-        try
+        using var scratch = new ScratchFolder("mcuformer-best-");
+        foreach (var candidate in ranked)
         {
-            foreach (var candidate in ranked)
+            progress?.Report($"building the firmware of {candidate.Key}");
+            CompileReport report;
+            try
             {
-                progress?.Report($"building the firmware of {candidate.Key}");
-                CompileReport report;
-                try
-                {
-                    report = BuildFirmware(materializer, candidate.Subnet, folder, board, data);
-                }
-                catch (FirmwareDoesNotFitException)
-                {
-                    continue;
-                }
-                if (report.Fits && report.FlashBytes <= budget.FlashBytes && report.PeakRamBytes <= budget.RamBytes)
-                    return (candidate, new BuiltFirmware(candidate.Key, report.FlashBytes, report.PeakRamBytes, report.ArenaBytes));
-                progress?.Report($"{candidate.Key} built to {report.FlashBytes} B flash and {report.PeakRamBytes} B RAM, over the budgets; next");
+                report = BuildFirmware(materializer, candidate.Subnet, scratch.Path, board, data);
             }
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
+            catch (FirmwareDoesNotFitException)
+            {
+                continue;
+            }
+            if (report.Fits && report.FlashBytes <= budget.FlashBytes && report.PeakRamBytes <= budget.RamBytes)
+                return (candidate, new BuiltFirmware(candidate.Key, report.FlashBytes, report.PeakRamBytes, report.ArenaBytes));
+            progress?.Report($"{candidate.Key} built to {report.FlashBytes} B flash and {report.PeakRamBytes} B RAM, over the budgets; next");
         }
         throw new FirmwareDoesNotFitException(
             $"none of the {ranked.Count} best subnets fits the budgets once built (RAM {budget.RamBytes} B, flash {budget.FlashBytes} B); lower --flash-budget or --ram-budget by a few KB for the estimate");

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 
 namespace McuFormer.Model.Datasets;
 
@@ -7,7 +8,7 @@ namespace McuFormer.Model.Datasets;
 /// Opens dataset files, transparently gunzipping them, and turns every IO failure into a
 /// <see cref="DatasetException"/> that names the file.
 /// </summary>
-internal static class DataFile
+internal static partial class DataFile
 {
     /// <summary>
     /// Largest sample, in elements, a header may promise. Gzipped files cannot be checked against
@@ -27,6 +28,7 @@ internal static class DataFile
     /// <summary>Opens a file, decompressing it when it starts with the gzip magic bytes whatever its name.</summary>
     public static Content Open(string path) => Guard(path, () =>
     {
+        RequireRegularFile(path);
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         try
         {
@@ -127,6 +129,54 @@ internal static class DataFile
             throw new DatasetException(path, $"one sample holds {elements} elements, more than the supported {MaxSampleElements}");
         }
     }
+
+    /// <summary>
+    /// Refuses anything but a regular file (or a link to one): opening a FIFO waits for a writer for
+    /// ever, and a device or socket streams data without end.
+    /// </summary>
+    public static void RequireRegularFile(string path)
+    {
+        if (FileTypeOf(path) is { } type && type != RegularFile)
+        {
+            throw new DatasetException(path, $"is {DescribeFileType(type)}, not a regular file; pass the data as a file");
+        }
+    }
+
+    private const int FileTypeMask = 0xF000;
+    private const int RegularFile = 0x8000;
+
+    private static string DescribeFileType(int type) => type switch
+    {
+        0x1000 => "a named pipe (FIFO)",
+        0x2000 => "a character device",
+        0x4000 => "a folder",
+        0x6000 => "a block device",
+        0xC000 => "a socket",
+        _ => $"a special file (type 0x{type:X4})",
+    };
+
+    /// <summary>The file type bits of st_mode, following links; null where the system cannot tell (no statx).</summary>
+    private static int? FileTypeOf(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        const int CurrentDirectory = -100; // AT_FDCWD
+        const uint StatxType = 0x1;
+        // struct statx is 256 bytes on every architecture; stx_mode is the 16 bits at offset 28.
+        var buffer = new byte[256];
+        try
+        {
+            if (Statx(CurrentDirectory, path, 0, StatxType, buffer) != 0) return null;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // A C library older than glibc 2.28.
+            return null;
+        }
+        return BitConverter.ToUInt16(buffer, 28) & FileTypeMask;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directory, string path, int flags, uint mask, [Out] byte[] buffer);
 
     // InvalidDataException is how GZipStream reports corrupt compressed data.
     private static bool IsReadFailure(Exception e) =>

@@ -8,6 +8,9 @@ namespace McuFormer.Model.Datasets;
 /// </summary>
 internal static class ImageFolderReader
 {
+    /// <summary>Largest image decoded: 4096x4096, more than a 12-megapixel photo; its samples take some hundreds of megabytes.</summary>
+    public const long MaxPixels = 1L << 24;
+
     private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp" };
 
     /// <summary>Whether a folder has the shape of an image dataset: class subfolders, or images directly.</summary>
@@ -75,7 +78,12 @@ internal static class ImageFolderReader
 
     private static float[] LoadImage(string path, int[] sampleShape)
     {
-        byte[] encoded = DataFile.Guard(path, () => File.ReadAllBytes(path));
+        byte[] encoded = DataFile.Guard(path, () =>
+        {
+            DataFile.RequireRegularFile(path);
+            return File.ReadAllBytes(path);
+        });
+        CheckDimensions(encoded, path);
         ImageResult image;
         try
         {
@@ -95,5 +103,33 @@ internal static class ImageFolderReader
         }
         var planar = SampleConverter.InterleavedToPlanar(interleaved, image.Height, image.Width, channels);
         return new SampleConverter(channels, image.Height, image.Width, sampleShape, path).Convert(planar);
+    }
+
+    /// <summary>
+    /// Reads the image's size from its header and refuses one over <see cref="MaxPixels"/> before it is
+    /// decoded: a PNG of a few hundred kilobytes can hold a 20000x20000 image, gigabytes once decoded.
+    /// </summary>
+    private static void CheckDimensions(byte[] encoded, string path)
+    {
+        ImageInfo? info;
+        try
+        {
+            info = ImageInfo.FromStream(new MemoryStream(encoded, writable: false));
+        }
+        catch (Exception e)
+        {
+            // The same ported C as the decoder, with the same ways of failing (see LoadImage).
+            throw new DatasetException(path, $"cannot decode image: {e.Message}", e);
+        }
+        if (info is not { } header)
+        {
+            throw new DatasetException(path, "cannot decode image: not a PNG, JPEG or BMP image this decoder reads");
+        }
+        long pixels = (long)header.Width * header.Height;
+        if (pixels > MaxPixels)
+        {
+            throw new DatasetException(path,
+                $"the image is {header.Width}x{header.Height} ({pixels} pixels), more than the {MaxPixels} pixels mcuformer decodes; scale it down to about the model's input size");
+        }
     }
 }

@@ -23,6 +23,9 @@ internal sealed record NpyHeader(string Descr, NpyElementType ElementType, int I
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    /// <summary>Longest header read, like NumPy's own limit (10000 bytes by default) with room to spare.</summary>
+    private const long MaxHeaderBytes = 1 << 16;
+
     private static readonly Dictionary<string, (NpyElementType Type, int Size)> SupportedTypes = new()
     {
         ["|u1"] = (NpyElementType.UInt8, 1),
@@ -60,6 +63,10 @@ internal sealed record NpyHeader(string Descr, NpyElementType ElementType, int I
         long headerLength = majorVersion == 1
             ? BinaryPrimitives.ReadUInt16LittleEndian(lengthBytes)
             : BinaryPrimitives.ReadUInt32LittleEndian(lengthBytes);
+        if (headerLength > MaxHeaderBytes)
+        {
+            throw new DatasetException(path, $"the .npy header claims {headerLength} bytes; headers NumPy writes for plain arrays take a few hundred (at most {MaxHeaderBytes} are read)");
+        }
         long headerStart = preamble.Length + lengthBytes.Length;
         DataFile.CheckLength(content, path, headerStart + headerLength, $"a {headerLength}-byte .npy header");
 

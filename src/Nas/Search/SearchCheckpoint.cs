@@ -1,6 +1,7 @@
 using System.Text.Json;
 using McuFormer.Model.Json;
 using McuFormer.Pipeline;
+using McuFormer.Pipeline.Output;
 
 namespace McuFormer.Nas.Search;
 
@@ -51,10 +52,6 @@ public sealed class SearchCheckpoint
         return new SearchCheckpoint(path, fingerprint, document.Records);
     }
 
-    public void Save(IEnumerable<SubnetRecord> records)
-    {
-        string staging = Path + ".tmp";
-        File.WriteAllText(staging, JsonSerializer.Serialize(new Document(Fingerprint, records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList()), JsonFiles.Compact));
-        File.Move(staging, Path, overwrite: true);
-    }
+    public void Save(IEnumerable<SubnetRecord> records) =>
+        AtomicFile.WriteAllText(Path, JsonSerializer.Serialize(new Document(Fingerprint, records.OrderBy(r => r.Key, StringComparer.Ordinal).ToList()), JsonFiles.Compact));
 }

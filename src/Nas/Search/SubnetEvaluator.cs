@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
+using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Onnx;
 using McuFormer.Nas.Evaluation;
@@ -32,7 +33,7 @@ public sealed record SubnetRecord(
 public sealed class SubnetEvaluator(SupernetMaterializer materializer, DeploymentCostModel costs, Dataset validation, SearchBudget budget,
     SearchCheckpoint checkpoint, int parallelism) : IDisposable
 {
-    private readonly string _scratch = Directory.CreateTempSubdirectory("mcuformer-search-").FullName;
+    private readonly ScratchFolder _scratch = new("mcuformer-search-");
 
     // Budgets may differ from the run that wrote the checkpoint: re-judge every cost, and forget
     // subnets that now fit but were never run for accuracy so that they are measured again.
@@ -65,7 +66,7 @@ public sealed class SubnetEvaluator(SupernetMaterializer materializer, Deploymen
     /// <summary>Top-1 of a subnet on other data (the test split), outside the measurements the search keeps.</summary>
     public double Top1(Subnet subnet, Dataset data)
     {
-        string path = Path.Combine(_scratch, $"{subnet.Key}.{Guid.NewGuid():N}.onnx");
+        string path = Path.Combine(_scratch.Path, $"{subnet.Key}.{Guid.NewGuid():N}.onnx");
         try
         {
             materializer.WriteOnnx(subnet, path);
@@ -79,7 +80,7 @@ public sealed class SubnetEvaluator(SupernetMaterializer materializer, Deploymen
 
     private SubnetRecord Measure(Subnet subnet)
     {
-        string path = Path.Combine(_scratch, subnet.Key + ".onnx");
+        string path = Path.Combine(_scratch.Path, subnet.Key + ".onnx");
         materializer.WriteOnnx(subnet, path);
         try
         {
@@ -95,5 +96,5 @@ public sealed class SubnetEvaluator(SupernetMaterializer materializer, Deploymen
         }
     }
 
-    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+    public void Dispose() => _scratch.Dispose();
 }

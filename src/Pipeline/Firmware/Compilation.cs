@@ -7,6 +7,7 @@ using McuFormer.Model.Json;
 using McuFormer.Model.Lowering;
 using McuFormer.Model.Quantization;
 using McuFormer.Pipeline.HostRuntime;
+using McuFormer.Pipeline.Output;
 
 namespace McuFormer.Pipeline.Firmware;
 
@@ -20,10 +21,16 @@ public sealed record CompileOutcome(CompileReport Report, string OutputFolder, b
 /// <summary>`mcuformer compile`: quantize and plan (ModelCompiler) → generate the C project → build → measure against the board.</summary>
 public static class Compilation
 {
+    /// <summary>
+    /// Writes the project, plan.json and plan.svg, builds and measures the firmware and writes report.json,
+    /// all in a staging folder that takes the output folder's place only once complete (ProjectOutput).
+    /// </summary>
+    /// <exception cref="OutputFolderException">another mcuformer writes the folder, or files of the user's there would be lost</exception>
     public static CompileOutcome Compile(CompileOptions options, IProgress<string>? progress = null)
     {
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
         var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
+        using var output = ProjectOutput.Open(options.OutputFolder);
         progress?.Report("importing");
         var input = ImportedModel.Load(options.ModelPath);
         var graph = input.Graph;
@@ -56,7 +63,7 @@ public static class Compilation
             return new LayerRow(s.Name, s.Kind, s.Macs, s.ParameterBytes, placement.Region, placement.Offset, s.Output.Bytes);
         }).ToList();
         // Every path an output file holds is relative to the project folder.
-        var folder = Path.GetFullPath(options.OutputFolder);
+        var folder = output.Folder;
         string FromFolder(string path) => OutputJson.RelativePath(folder, path);
         var manifest = new ProjectManifest
         {
@@ -78,16 +85,16 @@ public static class Compilation
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
-        var source = ProjectWriter.Write(request, () => JsonSerializer.Serialize(manifest, JsonFiles.Options));
+        var source = ProjectWriter.Write(request, output.Staging);
 
-        File.WriteAllText(Path.Combine(folder, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), JsonFiles.Options));
-        File.WriteAllText(Path.Combine(folder, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
+        File.WriteAllText(Path.Combine(output.Staging, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), JsonFiles.Options));
+        File.WriteAllText(Path.Combine(output.Staging, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
         if (built)
         {
             progress?.Report("building firmware");
-            memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(folder), board);
+            memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(output.Staging, folder), board);
         }
         long flash = memory?.FlashBytes ?? (weights.External is null ? source.ConstantBytes : 0);
         long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
@@ -119,7 +126,8 @@ public static class Compilation
             Sections = memory?.Sections.Select(s => new SectionRow(s.Name, $"0x{s.Address:x8}", s.Size, s.Region)).ToList() ?? [],
             Layers = layers,
         };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
+        File.WriteAllText(Path.Combine(output.Staging, "report.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
+        output.Commit(manifest);
         return new CompileOutcome(report, folder, built);
     }
 

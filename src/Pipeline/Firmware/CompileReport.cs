@@ -78,4 +78,6 @@ public sealed record ProjectManifest
     public required int InputZeroPoint { get; init; }
     public required int OutputSize { get; init; }
     public required IReadOnlyList<LayerRow> Layers { get; init; }
+    /// <summary>Every file compile wrote (path relative to DIR, '/' between names) and its SHA-256: what a recompile may replace (ProjectOutput).</summary>
+    public IReadOnlyDictionary<string, string>? Files { get; init; }
 }

@@ -73,48 +73,41 @@ public static class Simulation
 
         var data = DatasetLoader.Load(options.DataPath ?? manifest.DataPath(folder), manifest.InputShape, DatasetSplit.Test, options.Limit);
         var quant = new QuantParams(manifest.InputScale, manifest.InputZeroPoint);
-        var run = Directory.CreateTempSubdirectory("mcuformer-sim-").FullName;
-        try
+        using var scratch = new ScratchFolder("mcuformer-sim-");
+        var inputs = new byte[data.Count * data.Sample(0).Length];
+        int at = 0;
+        for (int i = 0; i < data.Count; i++)
+            foreach (var v in data.Sample(i)) inputs[at++] = (byte)quant.Quantize(v);
+        File.WriteAllBytes(Path.Combine(scratch.Path, "inputs.bin"), inputs);
+
+        progress?.Report("host build");
+        var host = FirmwareBuilder.BuildHostModel(folder);
+        var hostRun = ExternalTool.Run(host, [Path.Combine(scratch.Path, "inputs.bin"), Path.Combine(scratch.Path, "host_outputs.bin")], scratch.Path,
+            TimeSpan.FromMinutes(10), "the C compiler 'cc'");
+        if (hostRun.ExitCode != 0) throw new HostToolException($"{host} failed: {hostRun.Output.Trim()}");
+
+        progress?.Report($"QEMU {machine}, {data.Count} samples");
+        var qemu = ExternalTool.Run("qemu-system-arm",
+            ["-M", machine, "-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native",
+             "-icount", $"shift={IcountShift}", "-kernel", elf],
+            scratch.Path, TimeSpan.FromSeconds(120 + data.Count), QemuInstallHint);
+        if (qemu.TimedOut) throw new HostToolException($"QEMU did not finish {data.Count} samples in time: {Tail(qemu.Output)}");
+        if (qemu.ExitCode != 0) throw new HostToolException($"firmware exited with status {qemu.ExitCode} in QEMU: {Tail(qemu.Output)}");
+
+        var expected = File.ReadAllBytes(Path.Combine(scratch.Path, "host_outputs.bin"));
+        var actual = File.ReadAllBytes(Path.Combine(scratch.Path, "outputs.bin"));
+        int size = manifest.OutputSize;
+        int mismatches = 0, correct = 0, hostCorrect = 0;
+        for (int i = 0; i < data.Count; i++)
         {
-            var inputs = new byte[data.Count * data.Sample(0).Length];
-            int at = 0;
-            for (int i = 0; i < data.Count; i++)
-                foreach (var v in data.Sample(i)) inputs[at++] = (byte)quant.Quantize(v);
-            File.WriteAllBytes(Path.Combine(run, "inputs.bin"), inputs);
-
-            progress?.Report("host build");
-            var host = FirmwareBuilder.BuildHostModel(folder);
-            var hostRun = ExternalTool.Run(host, [Path.Combine(run, "inputs.bin"), Path.Combine(run, "host_outputs.bin")], run,
-                TimeSpan.FromMinutes(10), "the C compiler 'cc'");
-            if (hostRun.ExitCode != 0) throw new HostToolException($"{host} failed: {hostRun.Output.Trim()}");
-
-            progress?.Report($"QEMU {machine}, {data.Count} samples");
-            var qemu = ExternalTool.Run("qemu-system-arm",
-                ["-M", machine, "-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native",
-                 "-icount", $"shift={IcountShift}", "-kernel", elf],
-                run, TimeSpan.FromSeconds(120 + data.Count), QemuInstallHint);
-            if (qemu.TimedOut) throw new HostToolException($"QEMU did not finish {data.Count} samples in time: {Tail(qemu.Output)}");
-            if (qemu.ExitCode != 0) throw new HostToolException($"firmware exited with status {qemu.ExitCode} in QEMU: {Tail(qemu.Output)}");
-
-            var expected = File.ReadAllBytes(Path.Combine(run, "host_outputs.bin"));
-            var actual = File.ReadAllBytes(Path.Combine(run, "outputs.bin"));
-            int size = manifest.OutputSize;
-            int mismatches = 0, correct = 0, hostCorrect = 0;
-            for (int i = 0; i < data.Count; i++)
-            {
-                var fw = i * size + size <= actual.Length ? actual.AsSpan(i * size, size) : Span<byte>.Empty;
-                var hostOutput = expected.AsSpan(i * size, size);
-                if (!fw.SequenceEqual(hostOutput)) mismatches++;
-                if (fw.Length == size && ArgMax(fw) == data.Label(i)) correct++;
-                if (ArgMax(hostOutput) == data.Label(i)) hostCorrect++;
-            }
-            var profile = File.ReadAllBytes(Path.Combine(run, "profile.bin"));
-            return Report(manifest, board, data, machine, mismatches, correct, hostCorrect, profile, clock.Elapsed.TotalSeconds);
+            var fw = i * size + size <= actual.Length ? actual.AsSpan(i * size, size) : Span<byte>.Empty;
+            var hostOutput = expected.AsSpan(i * size, size);
+            if (!fw.SequenceEqual(hostOutput)) mismatches++;
+            if (fw.Length == size && ArgMax(fw) == data.Label(i)) correct++;
+            if (ArgMax(hostOutput) == data.Label(i)) hostCorrect++;
         }
-        finally
-        {
-            Directory.Delete(run, recursive: true);
-        }
+        var profile = File.ReadAllBytes(Path.Combine(scratch.Path, "profile.bin"));
+        return Report(manifest, board, data, machine, mismatches, correct, hostCorrect, profile, clock.Elapsed.TotalSeconds);
     }
 
     private static SimulationReport Report(ProjectManifest manifest, BoardProfile board, Dataset data, string machine,

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using McuFormer.CodeGen.Tools;
+using McuFormer.Pipeline.Output;
 
 namespace McuFormer.Pipeline.HostRuntime;
 
@@ -56,14 +57,16 @@ public static class NativeRuntimeBuilder
         if (File.Exists(library)) return library;
 
         Directory.CreateDirectory(folder);
-        var temporary = library + "." + Environment.ProcessId + ".tmp";
-        var arguments = new List<string> { "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I", Path.Combine(RuntimeSourceFolder, "include"), "-o", temporary };
-        arguments.AddRange(sources);
-        var build = ExternalTool.Run(compiler, arguments, ".", TimeSpan.FromMinutes(5),
-            "install a C compiler (Debian: apt-get install gcc) or set CC; it builds runtime-c for host validation");
-        if (build.ExitCode != 0)
-            throw new HostToolException($"{compiler} failed to build runtime-c for the host: {build.Output.Trim()}");
-        File.Move(temporary, library, overwrite: true);
+        // Several processes may build the same library at once: each links its own file, renamed into place.
+        AtomicFile.Write(library, temporary =>
+        {
+            var arguments = new List<string> { "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I", Path.Combine(RuntimeSourceFolder, "include"), "-o", temporary };
+            arguments.AddRange(sources);
+            var build = ExternalTool.Run(compiler, arguments, ".", TimeSpan.FromMinutes(5),
+                "install a C compiler (Debian: apt-get install gcc) or set CC; it builds runtime-c for host validation");
+            if (build.ExitCode != 0)
+                throw new HostToolException($"{compiler} failed to build runtime-c for the host: {build.Output.Trim()}");
+        });
         return library;
     }
 }

@@ -136,14 +136,7 @@ internal sealed class DatasetTestFiles : IDisposable
     {
         byte colourType = channels switch { 1 => 0, 2 => 4, 3 => 2, 4 => 6, _ => throw new ArgumentOutOfRangeException(nameof(channels)) };
         using var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
-
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8;
-        header[9] = colourType;
-        WritePngChunk(png, "IHDR", header);
+        WritePngSignatureAndHeader(png, width, height, colourType);
 
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest))
@@ -158,6 +151,26 @@ internal sealed class DatasetTestFiles : IDisposable
         WritePngChunk(png, "IDAT", compressed.ToArray());
         WritePngChunk(png, "IEND", []);
         return png.ToArray();
+    }
+
+    /// <summary>The start of a gray PNG as large as it says, without its pixels: enough for a decoder to read its size.</summary>
+    public static byte[] PngHeaderOnly(int width, int height)
+    {
+        using var png = new MemoryStream();
+        WritePngSignatureAndHeader(png, width, height, colourType: 0);
+        WritePngChunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    private static void WritePngSignatureAndHeader(Stream png, int width, int height, byte colourType)
+    {
+        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8;
+        header[9] = colourType;
+        WritePngChunk(png, "IHDR", header);
     }
 
     /// <summary>A 24-bit uncompressed BMP: bottom-up rows of BGR, each padded to 4 bytes.</summary>
