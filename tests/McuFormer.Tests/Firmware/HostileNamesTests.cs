@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Xml.Linq;
 using McuFormer.CodeGen;
+using McuFormer.CodeGen.Tools;
 using McuFormer.MemoryPlanner;
 using McuFormer.Tests.Board;
 
@@ -24,23 +24,14 @@ public class HostileNamesTests(CompiledDiscoProject benign)
 
     private static string Hostile(string name) => name + Breakers;
 
-    /// <summary>Files whose lines depend on nothing but the template and the model's shapes: as many as for plain names.</summary>
+    /// <summary>The generated text files, by extension (the Makefile besides).</summary>
     private static readonly string[] TextExtensions = [".c", ".h", ".ld", ".md", ".yml", ".robot", ".resc", ".repl", ".json", ".svg", ".csproj", ".props", ".targets", ".cs", ".cpp", ".cmake", ".txt"];
 
     /// <summary>model.c and the headers wrap calls at 120 characters, so their line counts follow the identifiers' lengths.</summary>
     private static readonly string[] WrappedByLength = ["model.c", "model.h", "model_weights.c", "model_weights.h"];
 
-    private static (int ExitCode, string Output) Run(string program, string folder, params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, args)
-        {
-            WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true,
-        })!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
-    }
+    private static ExternalTool.Result Run(string program, string folder, params string[] args) =>
+        ExternalTool.Run(program, args, folder, TimeSpan.FromMinutes(5), program);
 
     [Fact]
     public void NamesThatBreakCommentsLinesAndCommandsStayInertInEveryGeneratedFile()
