@@ -32,6 +32,10 @@ public static partial class ProfileSchema
     public static readonly IReadOnlyList<string> SimulatorKinds = ["qemu", "renode"];
     public static readonly IReadOnlyList<string> ExternalKinds = ["flash", "ram"];
 
+    /// <summary>
+    /// The rules of values; BoardProfile.Load has already refused unknown, repeated and missing keys,
+    /// values of the wrong type and nulls where the schema has none (a null inside a list excepted).
+    /// </summary>
     /// <exception cref="BoardException">"PATH: FIELD: what is wrong", for the first rule the profile breaks</exception>
     public static void Check(BoardProfile profile, string path)
     {
@@ -80,7 +84,7 @@ public static partial class ProfileSchema
         Region(profile.Flash, "flash");
         Require(profile.Ram is { Count: > 0 }, "ram", "must list at least one RAM region");
         for (int i = 0; i < profile.Ram.Count; i++) Region(profile.Ram[i], $"ram[{i}]");
-        var external = profile.External ?? [];
+        var external = profile.External;
         for (int i = 0; i < external.Count; i++)
         {
             var field = $"external[{i}]";
@@ -98,7 +102,6 @@ public static partial class ProfileSchema
 
         var ramNames = profile.Ram.Select(r => r.Name).ToList();
         var layout = profile.Layout;
-        Require(layout is not null, "layout", "is missing");
         OneOf(layout.DataRegion, ramNames, "layout.data_region");
         OneOf(layout.StackRegion, ramNames, "layout.stack_region");
         long stackRegionBytes = profile.RamRegion(layout.StackRegion).Size, dataRegionBytes = profile.RamRegion(layout.DataRegion).Size;
@@ -115,7 +118,6 @@ public static partial class ProfileSchema
         }
 
         var console = profile.Console;
-        Require(console is not null, "console", "is missing");
         OneOf(console.Driver, ConsoleDrivers, "console.driver");
         if (console.Instance is { } instance) Matches(instance, Word(), "console.instance", "a peripheral name (letters, digits and '_')");
         Matches(console.Base, Address(), "console.base", "an address (\"0x\" and 1 to 8 hex digits)");
