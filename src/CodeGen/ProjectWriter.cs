@@ -62,6 +62,9 @@ public sealed record ProjectRequest(QuantizedModel Model, Schedule Schedule, Reg
     string RuntimeFolder, IReadOnlyList<sbyte[]> SampleInputs, IReadOnlyList<sbyte[]> SampleExpected, string OutputFolder,
     long InstructionsPerInference, ProjectExtras Extras, PlannedRun? Streamed = null)
 {
+    /// <summary>The name of the project's folder, as the READMEs in it refer to it.</summary>
+    public string FolderName => Path.GetFileName(Path.GetFullPath(OutputFolder).TrimEnd(Path.DirectorySeparatorChar));
+
     /// <summary>The RAM regions holding an arena of either run, in the board's order of preference.</summary>
     public IEnumerable<string> ArenaRegions => Plan.Pools.Select(p => p.Region)
         .Where(r => Plan.ByRegion.ContainsKey(r) || Streamed?.Plan.ByRegion.ContainsKey(r) == true);
@@ -126,7 +129,7 @@ public static class ProjectWriter
         var graph = model.Graph;
         var values = new
         {
-            model_name = graph.Name,
+            model_name = ProjectText.Label(graph.Name),
             project_name = CIdentifiers.Stem(graph.Name),
             board = board.Name,
             compile_flags = string.Join(' ', board.CompileFlags),

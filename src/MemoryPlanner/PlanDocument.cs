@@ -83,8 +83,8 @@ public static class PlanChart
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
         var svg = new StringBuilder();
         svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n");
-        svg.Append($"<title>{Escape(title)}</title>\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
-        svg.Append($"<text x=\"{margin}\" y=\"20\" font-size=\"14\">{Escape(title)}: {plan.TotalPeakBytes:N0} B in {regions.Count} region(s), " +
+        svg.Append($"<title>{SvgText.Escape(title)}</title>\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
+        svg.Append($"<text x=\"{margin}\" y=\"20\" font-size=\"14\">{SvgText.Escape(title)}: {plan.TotalPeakBytes:N0} B in {regions.Count} region(s), " +
                    $"lower bound {plan.LowerBoundBytes:N0} B</text>\n");
         int hue = 0;
         foreach (var (region, index) in regions.Select((r, i) => (r, i)))
@@ -94,14 +94,14 @@ public static class PlanChart
             int top = header + index * panelHeight, bottom = top + panelHeight - margin / 2;
             double scale = Math.Max(1, regionPlan.PeakBytes);
             double y(double bytes) => bottom - bytes * (bottom - top - 24) / scale;
-            svg.Append($"<text x=\"{margin}\" y=\"{top + 14}\" font-size=\"12\">{Escape(region)}: peak {regionPlan.PeakBytes:N0} B of {capacity:N0} B, " +
-                       $"lower bound {regionPlan.LowerBoundBytes:N0} B ({Escape(regionPlan.Method)})</text>\n");
+            svg.Append($"<text x=\"{margin}\" y=\"{top + 14}\" font-size=\"12\">{SvgText.Escape(region)}: peak {regionPlan.PeakBytes:N0} B of {capacity:N0} B, " +
+                       $"lower bound {regionPlan.LowerBoundBytes:N0} B ({SvgText.Escape(regionPlan.Method)})</text>\n");
             foreach (var b in regionPlan.Buffers)
             {
                 hue = (hue + 47) % 360;
                 svg.Append($"<rect x=\"{F(x(b.Lifetime.First))}\" y=\"{F(y(b.End))}\" width=\"{F(x(b.Lifetime.Last + 1) - x(b.Lifetime.First))}\" " +
                            $"height=\"{F(y(b.Offset) - y(b.End))}\" fill=\"hsl({hue},60%,70%)\" stroke=\"#333\" stroke-width=\"0.5\">" +
-                           $"<title>{Escape(b.Buffer.Name)}: {b.Lifetime.Bytes:N0} B at {Escape(region)}+{b.Offset:N0}, steps {b.Lifetime.First}..{b.Lifetime.Last}</title></rect>\n");
+                           $"<title>{SvgText.Escape(b.Buffer.Name)}: {b.Lifetime.Bytes:N0} B at {SvgText.Escape(region)}+{b.Offset:N0}, steps {b.Lifetime.First}..{b.Lifetime.Last}</title></rect>\n");
             }
             svg.Append($"<line x1=\"{margin}\" y1=\"{F(y(regionPlan.LowerBoundBytes))}\" x2=\"{width - margin}\" y2=\"{F(y(regionPlan.LowerBoundBytes))}\" stroke=\"red\" stroke-dasharray=\"4 3\"/>\n");
             if (capacity <= scale)
@@ -112,6 +112,4 @@ public static class PlanChart
         svg.Append($"<text x=\"{margin}\" y=\"{height - 6}\">step {firstStep}</text><text x=\"{width - margin - 60}\" y=\"{height - 6}\">step {lastStep - 1}</text>\n</svg>\n");
         return svg.ToString();
     }
-
-    private static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;");
 }

@@ -89,6 +89,22 @@ public static class TestModels
         return model;
     }
 
+    /// <summary>The model with every node named nodeName(name) and every tensor tensorName(name), consistently.</summary>
+    public static ModelProto Renamed(ModelProto model, Func<string, string> nodeName, Func<string, string> tensorName)
+    {
+        var renamed = model.Clone();
+        var graph = renamed.Graph;
+        foreach (var value in graph.Input.Concat(graph.Output).Concat(graph.ValueInfo)) value.Name = tensorName(value.Name);
+        foreach (var tensor in graph.Initializer) tensor.Name = tensorName(tensor.Name);
+        foreach (var node in graph.Node)
+        {
+            node.Name = nodeName(node.Name);
+            for (int i = 0; i < node.Input.Count; i++) node.Input[i] = tensorName(node.Input[i]);
+            for (int i = 0; i < node.Output.Count; i++) node.Output[i] = tensorName(node.Output[i]);
+        }
+        return renamed;
+    }
+
     public static string Write(ModelProto model, string folder, string name = "model.onnx")
     {
         Directory.CreateDirectory(folder);

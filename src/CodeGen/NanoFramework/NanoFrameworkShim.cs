@@ -43,8 +43,7 @@ public static class NanoFrameworkShim
         var build = ShimBuild.Run(managed, AssemblyName);
         var files = managed.Select(f => ($"{Folder}/{f.Path}", f.Text)).ToList();
         if (build.Assembly is { } assembly) files.AddRange(NativeFiles(request, source, assembly).Select(f => ($"{Folder}/{f.Path}", f.Text)));
-        var projectFolder = Path.GetFileName(Path.GetFullPath(request.OutputFolder).TrimEnd(Path.DirectorySeparatorChar));
-        files.Add(($"{Folder}/README.md", Readme(request.Model.Graph.Name, request.Board.Name, projectFolder, request.Plan.TotalPeakBytes, build)));
+        files.Add(($"{Folder}/README.md", Readme(request.Model.Graph.Name, request.Board.Name, request.FolderName, request.Plan.TotalPeakBytes, build)));
         return files;
     }
 
@@ -56,7 +55,7 @@ public static class NanoFrameworkShim
         var shape = graph.Input.SampleShape;
         var values = new
         {
-            model_name = graph.Name,
+            model_name = ProjectText.Label(graph.Name),
             tool_version = ModelSource.Version,
             board = request.Board.Name,
             assembly = AssemblyName,
@@ -98,7 +97,7 @@ public static class NanoFrameworkShim
             .ToList();
         var values = new
         {
-            model_name = request.Model.Graph.Name,
+            model_name = ProjectText.Label(request.Model.Graph.Name),
             assembly = assembly.Name,
             @namespace = Namespace,
             type = TypeName,
@@ -133,9 +132,9 @@ public static class NanoFrameworkShim
     {
         var values = new
         {
-            model_name = modelName,
+            model_name = ProjectText.Label(modelName),
             board = boardName,
-            project_folder = projectFolder,
+            project_folder = ProjectText.Label(projectFolder),
             assembly = AssemblyName,
             @namespace = Namespace,
             type = TypeName,

@@ -24,7 +24,7 @@ public static class RenodePlatform
     public static Stm32F7Family.UsartInstance ConsoleUsart(BoardProfile board)
     {
         Require(board);
-        return Stm32F7Family.Usarts.FirstOrDefault(u => u.Base == Address(board.Console.Base))
+        return Stm32F7Family.Usarts.FirstOrDefault(u => u.Base == ProfileSchema.ParseAddress(board.Console.Base))
             ?? throw new BoardException($"{board.ProfilePath}: console at {board.Console.Base} is not a USART Renode's STM32F7 platform knows "
                 + $"({string.Join(", ", Stm32F7Family.Usarts.Select(u => $"{u.Name} at 0x{u.Base:X8}"))})");
     }
@@ -133,8 +133,4 @@ public static class RenodePlatform
 
     /// <summary>A size or mask in hex without padding.</summary>
     public static string Number(long value) => "0x" + value.ToString("X", CultureInfo.InvariantCulture);
-
-    /// <summary>A profile address ("0x40011000") as a number.</summary>
-    public static long Address(string text) =>
-        long.Parse(text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 }

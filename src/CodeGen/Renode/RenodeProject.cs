@@ -48,8 +48,8 @@ public static class RenodeProject
         {
             board = board.Name,
             mcu = board.Mcu,
-            model_name = request.Model.Graph.Name,
-            project_folder = Path.GetFileName(Path.GetFullPath(request.OutputFolder).TrimEnd(Path.DirectorySeparatorChar)),
+            model_name = ProjectText.Label(request.Model.Graph.Name),
+            project_folder = ProjectText.ShellWord(request.FolderName),
             usart = usart.Name,
             mips,
             clock_mhz = board.ClockHz / 1_000_000,

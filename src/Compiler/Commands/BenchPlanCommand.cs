@@ -13,7 +13,7 @@ public static class BenchPlanCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
-        var seconds = new Option<double>("--exact-seconds") { Description = "time limit of the exact (CP-SAT) solve per model", DefaultValueFactory = _ => 10 };
+        var seconds = new Option<double>("--exact-seconds") { Description = "time limit of the exact (CP-SAT) solve per model", DefaultValueFactory = _ => 10 }.Positive(maximum: 86_400);
         var command = new Command("bench-plan", "activation memory of the fixture and a DeiT-tiny-like 240/P16 model: no reuse, greedy unfused, ours, lower bound")
         {
             json, seconds,

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using McuFormer.CodeGen.Tools;
 using McuFormer.Model.Boards;
 using McuFormer.Model.Datasets;
@@ -34,8 +35,30 @@ public static class Cli
             FlashCommand.Create(),
             SearchCommand.Create(),
         };
-        using var interrupts = Interruption.Install();
-        return root.Parse(args).Invoke();
+        var parse = root.Parse(args);
+        var errors = parse.Errors.Select(e => e.Message).Concat(UnknownOptions(parse)).ToList();
+        if (errors.Count == 0)
+        {
+            using var interrupts = Interruption.Install();
+            return parse.Invoke();
+        }
+        foreach (var error in errors) Console.Error.WriteLine($"error: {error}");
+        return BadInput;
+    }
+
+    /// <summary>
+    /// Tokens written as options that no option of the command has. The parser takes such a token
+    /// for the value of an argument (compile --bogus would compile a model named "--bogus"), so they
+    /// are looked for here: "--anything" and "-x", unless after "--".
+    /// </summary>
+    private static IEnumerable<string> UnknownOptions(ParseResult parse)
+    {
+        foreach (var token in parse.Tokens.TakeWhile(t => t.Type != TokenType.DoubleDash))
+        {
+            bool looksLikeOption = token.Value.StartsWith("--", StringComparison.Ordinal) || (token.Value.Length == 2 && token.Value[0] == '-' && char.IsAsciiLetter(token.Value[1]));
+            if (token.Type == TokenType.Argument && looksLikeOption && !parse.UnmatchedTokens.Contains(token.Value))
+                yield return $"unknown option '{token.Value}' (see mcuformer {parse.CommandResult.Command.Name} --help)";
+        }
     }
 
     /// <summary>Console for progress and messages, kept off stdout so that --json output stays one object.</summary>
@@ -58,7 +81,8 @@ public static class Cli
             Console.Error.WriteLine($"error: {Interruption.Message}");
             return Interruption.ExitCode;
         }
-        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException or OutputFolderException)
+        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException
+            or OutputFolderException or OptionException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return BadInput;
@@ -75,3 +99,6 @@ public static class Cli
         }
     }
 }
+
+/// <summary>An option's value that the command cannot use; the message names the option.</summary>
+public sealed class OptionException(string option, string problem) : Exception($"{option}: {problem}");

@@ -14,7 +14,7 @@ public static class CompileCommand
         var model = new Argument<string?>("MODEL") { Description = "ONNX model (default: the bundled Fashion-MNIST ViT)", Arity = ArgumentArity.ZeroOrOne };
         var board = new Option<string>("--board") { Description = "board profile (see `mcuformer boards`)", DefaultValueFactory = _ => ToolPaths.DefaultBoard };
         var calib = new Option<string?>("--calib") { Description = $"calibration data (default: {ToolPaths.FashionMnist} for the bundled model)" };
-        var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 };
+        var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 }.AtLeast(1);
         var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
         var output = new Option<string?>("--out") { Description = "output folder (default: build/<model>-<board>)" };
         var unfused = new Option<bool>("--unfused") { Description = "one step per op with separate buffers: no attention streaming, MLP chunking or in-place adds" };
@@ -33,7 +33,10 @@ public static class CompileCommand
             var boardName = parse.GetValue(board)!;
             var calibPath = parse.GetValue(calib) ?? (parse.GetValue(model) is null ? ToolPaths.FashionMnist
                 : throw new Model.Datasets.DatasetException(modelPath, "no calibration data: pass --calib DATA"));
-            var outDir = parse.GetValue(output) ?? Path.Combine("build", $"{Path.GetFileNameWithoutExtension(modelPath)}-{boardName}");
+            // A profile of the user's own (--board path/to/x.json) names the default folder by its file name.
+            var boardLabel = boardName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? Path.GetFileNameWithoutExtension(boardName) : boardName;
+            var outDir = parse.GetValue(output) ?? Path.Combine("build", $"{Path.GetFileNameWithoutExtension(modelPath)}-{boardLabel}");
+            OutputFolder.Require(outDir);
             var options = new CompileOptions(modelPath, boardName, calibPath, parse.GetValue(calibSamples), parse.GetValue(range), outDir,
                 parse.GetValue(unfused) ? ScheduleOptions.Unfused : ScheduleOptions.Fused, Emit: parse.GetValue(emit));
             var outcome = Cli.Status.Status().Start("compiling", context =>

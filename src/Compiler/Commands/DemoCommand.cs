@@ -22,13 +22,14 @@ public static class DemoCommand
 
     public static Command Create()
     {
-        var limit = new Option<int>("--limit") { Description = "test images to simulate", DefaultValueFactory = _ => 1000 };
+        var limit = new Option<int>("--limit") { Description = "test images to simulate", DefaultValueFactory = _ => 1000 }.AtLeast(1);
         var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "build" };
         var command = new Command("demo", "compile the bundled ViT for stm32f746g-disco and mps2-an500, then simulate it in QEMU") { limit, output };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            InstallMissing();
             var outDir = parse.GetValue(output)!;
+            OutputFolder.Require(outDir);
+            InstallMissing();
             foreach (var board in new[] { ToolPaths.DefaultBoard, "mps2-an500" })
             {
                 AnsiConsole.Write(new Rule($"compile for {board}"));

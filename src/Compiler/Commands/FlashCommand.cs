@@ -11,16 +11,14 @@ public static class FlashCommand
         var tool = new Option<string?>("--tool") { Description = "st-flash or openocd (default: st-flash when installed, else openocd)" };
         tool.AcceptOnlyFromAmong(FlashPlan.StFlashName, FlashPlan.OpenOcdName);
         var serial = new Option<string?>("--serial") { Description = "the board's console port (e.g. /dev/ttyACM0): print it until \"mcuformer: PASS\" or \"mcuformer: FAIL\"" };
-        var baud = new Option<int?>("--baud") { Description = "console baud rate (default: the board profile's)" };
-        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for the verdict on --serial", DefaultValueFactory = _ => 60 };
+        var baud = new Option<int?>("--baud") { Description = "console baud rate (default: the board profile's)" }.AtLeast(1);
+        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for the verdict on --serial", DefaultValueFactory = _ => 60 }.AtLeast(1);
         var command = new Command("flash", "write firmware.elf to the board through its ST-LINK, then optionally read the test verdict from its console")
         {
             folder, tool, serial, baud, timeout,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            if (parse.GetValue(baud) is <= 0) throw new Model.Boards.BoardException($"--baud must be positive, not {parse.GetValue(baud)}");
-            if (parse.GetValue(timeout) <= 0) throw new Model.Boards.BoardException($"--timeout must be positive, not {parse.GetValue(timeout)}");
             var options = new FlashOptions(parse.GetValue(folder)!,
                 parse.GetValue(tool) is { } name ? FlashPlan.ToolNamed(name) : null,
                 parse.GetValue(serial), parse.GetValue(baud), TimeSpan.FromSeconds(parse.GetValue(timeout)));

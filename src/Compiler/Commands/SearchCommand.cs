@@ -29,26 +29,26 @@ public static class SearchCommand
         var space = new Option<string?>("--space") { Description = "search-space JSON written with the supernet (default: the bundled one)" };
         var board = new Option<string>("--board") { Description = "board profile (see `mcuformer boards`)", DefaultValueFactory = _ => ToolPaths.DefaultBoard };
         var data = new Option<string>("--data") { Description = "dataset: validation split as the space names it, test split for the final figures", DefaultValueFactory = _ => ToolPaths.FashionMnist };
-        var ram = new Option<string?>("--ram-budget") { Description = "peak RAM budget: activation arena + stack (e.g. 96KB; default: the board's RAM)" };
-        var flash = new Option<string?>("--flash-budget") { Description = "flash budget: weights and constants + firmware code (e.g. 256KB; default: the board's flash)" };
-        var latency = new Option<double?>("--latency-budget") { Description = "latency budget in ms at the board's clock (instruction cost model, CPI 1)" };
+        var ram = new Option<long?>("--ram-budget") { Description = "peak RAM budget: activation arena + stack (e.g. 96KB; default: the board's RAM)" }.Bytes();
+        var flash = new Option<long?>("--flash-budget") { Description = "flash budget: weights and constants + firmware code (e.g. 256KB; default: the board's flash)" }.Bytes();
+        var latency = new Option<double?>("--latency-budget") { Description = "latency budget in ms at the board's clock (instruction cost model, CPI 1)" }.Positive();
         var output = new Option<string>("--out") { Description = "output folder: best.onnx, pareto.csv, pareto.svg, search.json (and checkpoint.json while running)", Required = true };
         var defaults = new EvolutionSettings();
-        var population = new Option<int>("--population") { Description = "subnets per generation", DefaultValueFactory = _ => defaults.Population };
-        var generations = new Option<int>("--generations") { Description = "generations after the first population", DefaultValueFactory = _ => defaults.Generations };
-        var parents = new Option<int>("--parents") { Description = "top-k subnets that parent each generation", DefaultValueFactory = _ => defaults.Parents };
-        var mutation = new Option<double>("--mutation") { Description = "probability of redrawing each block's heads, MLP ratio and rank ratio in a mutation", DefaultValueFactory = _ => defaults.MutationProbability };
-        var structureMutation = new Option<double>("--structure-mutation") { Description = "probability of redrawing patch size, embed dim and depth in a mutation", DefaultValueFactory = _ => defaults.StructureMutationProbability };
+        var population = new Option<int>("--population") { Description = "subnets per generation", DefaultValueFactory = _ => defaults.Population }.AtLeast(2);
+        var generations = new Option<int>("--generations") { Description = "generations after the first population", DefaultValueFactory = _ => defaults.Generations }.AtLeast(0);
+        var parents = new Option<int>("--parents") { Description = "top-k subnets that parent each generation", DefaultValueFactory = _ => defaults.Parents }.AtLeast(1);
+        var mutation = new Option<double>("--mutation") { Description = "probability of redrawing each block's heads, MLP ratio and rank ratio in a mutation", DefaultValueFactory = _ => defaults.MutationProbability }.Between(0, 1);
+        var structureMutation = new Option<double>("--structure-mutation") { Description = "probability of redrawing patch size, embed dim and depth in a mutation", DefaultValueFactory = _ => defaults.StructureMutationProbability }.Between(0, 1);
         var seed = new Option<int>("--seed") { Description = "random seed (a rerun with the same seed resumes from checkpoint.json)", DefaultValueFactory = _ => 0 };
-        var validationSamples = new Option<int?>("--val-samples") { Description = "validation images per subnet (default: 2000 of the space's validation split)" };
-        var testSamples = new Option<int>("--test-samples") { Description = "test images for the final top-1 of each method's best subnet", DefaultValueFactory = _ => 10000 };
+        var validationSamples = new Option<int?>("--val-samples") { Description = "validation images per subnet (default: 2000 of the space's validation split)" }.AtLeast(1);
+        var testSamples = new Option<int>("--test-samples") { Description = "test images for the final top-1 of each method's best subnet", DefaultValueFactory = _ => 10000 }.AtLeast(1);
         var baselines = new Option<bool>("--baselines") { Description = "also run the baselines with as many feasible subnets: random search, and evolution with one rank ratio for every block" };
         var evolveSpace = new Option<bool>("--evolve-space") { Description = "first choose a (rank ratio, patch size) cell as MCUFormer's search-space evolution does, then evolve inside it" };
-        var cellSamples = new Option<int>("--cell-samples") { Description = "feasible subnets sampled per cell with --evolve-space", DefaultValueFactory = _ => 8 };
+        var cellSamples = new Option<int>("--cell-samples") { Description = "feasible subnets sampled per cell with --evolve-space", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var profile = new Option<string?>("--latency-profile") { Description = "calibrate the latency model from a `mcuformer simulate DIR --json` report" };
         var rankRatios = new Option<string>("--rank-ratios") { Description = "training-free path: rank ratios per block to choose from", DefaultValueFactory = _ => "0.25,0.375,0.5,1" };
         var patchSizes = new Option<string?>("--patch-sizes") { Description = "training-free path: patch sizes to choose from besides the model's own (e.g. 4,7)" };
-        var jobs = new Option<int>("--jobs") { Description = "subnets measured at once", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var jobs = new Option<int>("--jobs") { Description = "subnets measured at once", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var json = new Option<bool>("--json") { Description = "print search.json instead of tables" };
         var command = new Command("search", "hardware-aware NAS: evolutionary search of a weight-sharing supernet under RAM, flash and latency budgets")
         {
@@ -73,7 +73,7 @@ public static class SearchCommand
         return command;
     }
 
-    public sealed record SearchRequest(string Supernet, string? Space, string Board, string Data, string? RamBudget, string? FlashBudget,
+    public sealed record SearchRequest(string Supernet, string? Space, string Board, string Data, long? RamBudgetBytes, long? FlashBudgetBytes,
         double? LatencyBudgetMs, string Output, EvolutionSettings Evolution, int? ValidationSamples, int TestSamples, bool Baselines,
         bool EvolveSpace, int CellSamples, string? LatencyProfile, int Jobs, double[] RankRatios, int[] PatchSizes)
     {
@@ -84,14 +84,15 @@ public static class SearchCommand
     public static SearchReport Run(SearchRequest request, IProgress<string>? progress = null)
     {
         var clock = Stopwatch.StartNew();
+        OutputFolder.Require(request.Output);
         CheckSettings(request);
         using var outputLock = OutputLock.Acquire(request.Output);
         int validationCount = request.ValidationSamples ?? 2000;
         var (space, materializer, original) = LoadSpace(request, validationCount);
         var board = new BoardCatalog(ToolPaths.Boards).Get(request.Board);
         var budget = new SearchBudget(
-            request.RamBudget is { } r ? ByteSize.Parse(r, "--ram-budget") : board.RamBytes,
-            request.FlashBudget is { } f ? ByteSize.Parse(f, "--flash-budget") : board.FlashBytes,
+            request.RamBudgetBytes ?? board.RamBytes,
+            request.FlashBudgetBytes ?? board.FlashBytes,
             request.LatencyBudgetMs);
         var latency = request.LatencyProfile is { } p ? LatencyModel.Calibrate(p) : LatencyModel.Default;
 
@@ -168,22 +169,15 @@ public static class SearchCommand
         return report;
     }
 
+    /// <summary>What the options' own ranges (OptionRules) cannot say: how options relate, and the lists.</summary>
     private static void CheckSettings(SearchRequest request)
     {
         var e = request.Evolution;
-        if (e.Population < 2) throw new SearchInputException("--population", $"needs at least 2 subnets, not {e.Population}");
-        if (e.Generations < 0) throw new SearchInputException("--generations", $"cannot be negative ({e.Generations})");
-        if (e.Parents < 1 || e.Parents > e.Population) throw new SearchInputException("--parents", $"must be between 1 and the population ({e.Population}), not {e.Parents}");
-        if (e.MutationProbability is < 0 or > 1) throw new SearchInputException("--mutation", $"must be a probability in [0, 1], not {e.MutationProbability}");
-        if (e.StructureMutationProbability is < 0 or > 1)
-            throw new SearchInputException("--structure-mutation", $"must be a probability in [0, 1], not {e.StructureMutationProbability}");
-        if (request.TestSamples < 1) throw new SearchInputException("--test-samples", "must be at least 1");
-        if (request.ValidationSamples is < 1) throw new SearchInputException("--val-samples", "must be at least 1");
-        if (request.CellSamples < 1) throw new SearchInputException("--cell-samples", "must be at least 1");
-        if (request.LatencyBudgetMs is <= 0) throw new SearchInputException("--latency-budget", "must be positive milliseconds");
-        if (request.RankRatios.Length == 0 || request.RankRatios.Any(r => r is <= 0 or > 1))
-            throw new SearchInputException("--rank-ratios", "needs ratios in (0, 1]");
-        if (request.PatchSizes.Any(p => p < 1)) throw new SearchInputException("--patch-sizes", "needs positive patch sizes");
+        if (e.Parents > e.Population) throw new OptionException("--parents", $"must be at most the population ({e.Population}), not {e.Parents}");
+        // Written so that NaN, which no comparison holds for, fails too.
+        if (request.RankRatios.Length == 0 || !request.RankRatios.All(r => r > 0 && r <= 1))
+            throw new OptionException("--rank-ratios", "needs ratios in (0, 1]");
+        if (request.PatchSizes.Any(p => p < 1)) throw new OptionException("--patch-sizes", "needs positive patch sizes");
     }
 
     private static (SearchSpace Space, SupernetMaterializer Materializer, Subnet? Original) LoadSpace(SearchRequest request, int validationCount)
@@ -238,9 +232,9 @@ public static class SearchCommand
         {
             return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => parse(v, CultureInfo.InvariantCulture))];
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
-            throw new SearchInputException(option, $"'{text}' is not a comma-separated list of numbers");
+            throw new OptionException(option, $"'{text}' is not a comma-separated list of numbers");
         }
     }
 

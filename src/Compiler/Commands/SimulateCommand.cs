@@ -13,7 +13,7 @@ public static class SimulateCommand
     {
         var folder = new Argument<string>("DIR") { Description = "project folder written by `mcuformer compile` for a QEMU board (mps2-an500)" };
         var data = new Option<string?>("--data") { Description = "test data (default: the data the project was compiled with, test split)" };
-        var limit = new Option<int>("--limit") { Description = "samples to run", DefaultValueFactory = _ => 1000 };
+        var limit = new Option<int>("--limit") { Description = "samples to run", DefaultValueFactory = _ => 1000 }.AtLeast(1);
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of tables" };
         var simulator = new Option<string>("--simulator") { Description = "qemu, or renode to run DIR/renode/<board>.robot with renode-test (boards whose profile names Renode)", DefaultValueFactory = _ => "qemu" };
         simulator.AcceptOnlyFromAmong("qemu", "renode");

@@ -14,11 +14,11 @@ public static class ValidateCommand
     {
         var model = new Argument<string>("MODEL") { Description = "ONNX model (batch 1, static shapes)" };
         var data = new Option<string>("--data") { Description = "evaluation data: IDX file or folder, .npy, or an image folder with one subfolder per class", Required = true };
-        var limit = new Option<int?>("--limit") { Description = "evaluate at most this many samples" };
+        var limit = new Option<int?>("--limit") { Description = "evaluate at most this many samples" }.AtLeast(1);
         var calib = new Option<string?>("--calib") { Description = "calibration data (default: the training split of --data when it has one, else --data)" };
-        var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 };
+        var calibSamples = new Option<int>("--calib-samples") { Description = "calibration samples", DefaultValueFactory = _ => 512 }.AtLeast(1);
         var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
-        var layerSamples = new Option<int>("--layer-samples") { Description = "samples used for the per-layer comparison", DefaultValueFactory = _ => 100 };
+        var layerSamples = new Option<int>("--layer-samples") { Description = "samples used for the per-layer comparison", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of tables" };
         var command = new Command("validate", "quantize to int8, run on runtime-c (host build) and compare with ONNX Runtime")
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using McuFormer.Model.Json;
@@ -18,8 +17,7 @@ public sealed record MemoryRegion(
     IReadOnlyDictionary<string, JsonElement>? Pins = null)
 {
     [JsonIgnore]
-    public long Origin => long.Parse(OriginText.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? OriginText[2..] : OriginText,
-        NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+    public long Origin => ProfileSchema.ParseAddress(OriginText);
 }
 
 public sealed record ConsoleInfo(
@@ -128,18 +126,31 @@ public sealed record BoardProfile
     [JsonIgnore] public long FlashBytes => Flash.Size;
     [JsonIgnore] public string ProfilePath { get; private init; } = "";
 
+    /// <summary>Reading a profile: every key known, none twice, no null where the schema wants a value.</summary>
+    private static readonly JsonSerializerOptions ReadOptions = new(JsonFiles.Options)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    /// <exception cref="BoardException">the file is not a profile that meets <see cref="ProfileSchema"/>; the message names the file and the field</exception>
     public static BoardProfile Load(string path)
     {
+        BoardProfile profile;
         try
         {
-            var profile = JsonSerializer.Deserialize<BoardProfile>(File.ReadAllText(path), JsonFiles.Options)
+            profile = JsonSerializer.Deserialize<BoardProfile>(File.ReadAllText(path), ReadOptions)
                 ?? throw new BoardException($"{path}: empty board profile");
-            return profile with { ProfilePath = path };
         }
         catch (JsonException e)
         {
-            throw new BoardException($"{path}: invalid board profile: {e.Message}");
+            throw new BoardException($"{path}: {ProfileSchema.Describe(e)}");
         }
+        profile = profile with { ProfilePath = path };
+        ProfileSchema.Check(profile, path);
+        return profile;
     }
 }
 

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
+using McuFormer.MemoryPlanner;
 
 namespace McuFormer.Nas.Search;
 
@@ -19,7 +19,7 @@ public static class ParetoChart
         string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
         svg.AppendLine($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">");
         svg.AppendLine($"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>");
-        svg.AppendLine($"<text x=\"{Left}\" y=\"24\" font-size=\"15\">{WebUtility.HtmlEncode(title)}</text>");
+        svg.AppendLine($"<text x=\"{Left}\" y=\"24\" font-size=\"15\">{SvgText.Escape(title)}</text>");
         if (points.Count == 0)
         {
             svg.AppendLine($"<text x=\"{Left}\" y=\"{Height / 2}\">no subnet met the budgets</text></svg>");
@@ -50,11 +50,11 @@ public static class ParetoChart
         svg.AppendLine($"<text transform=\"translate(20 {(Top + Height - Bottom) / 2}) rotate(-90)\" text-anchor=\"middle\">validation top-1 (%)</text>");
 
         foreach (var p in points)
-            svg.AppendLine($"<circle cx=\"{F(X(p.Cost.FlashBytes / 1024.0))}\" cy=\"{F(Y(p.Top1!.Value * 100))}\" r=\"4\" fill=\"{Colour(p.Cost.RamBytes)}\" opacity=\"0.85\"><title>{WebUtility.HtmlEncode(p.Key)}: {F(p.Top1.Value * 100)} %, {p.Cost.RamBytes} B RAM, {p.Cost.FlashBytes} B flash, {p.Cost.LatencyMs:F1} ms</title></circle>");
+            svg.AppendLine($"<circle cx=\"{F(X(p.Cost.FlashBytes / 1024.0))}\" cy=\"{F(Y(p.Top1!.Value * 100))}\" r=\"4\" fill=\"{Colour(p.Cost.RamBytes)}\" opacity=\"0.85\"><title>{SvgText.Escape(p.Key)}: {F(p.Top1.Value * 100)} %, {p.Cost.RamBytes} B RAM, {p.Cost.FlashBytes} B flash, {p.Cost.LatencyMs:F1} ms</title></circle>");
         var frontPoints = points.Where(p => front.Contains(p.Key)).OrderBy(p => p.Cost.FlashBytes).ThenBy(p => p.Top1).ToList();
         svg.AppendLine($"<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1\" points=\"{string.Join(" ", frontPoints.Select(p => $"{F(X(p.Cost.FlashBytes / 1024.0))},{F(Y(p.Top1!.Value * 100))}"))}\"/>");
         if (points.FirstOrDefault(p => p.Key == bestKey) is { } best)
-            svg.AppendLine($"<circle cx=\"{F(X(best.Cost.FlashBytes / 1024.0))}\" cy=\"{F(Y(best.Top1!.Value * 100))}\" r=\"8\" fill=\"none\" stroke=\"red\" stroke-width=\"2\"><title>chosen: {WebUtility.HtmlEncode(best.Key)}</title></circle>");
+            svg.AppendLine($"<circle cx=\"{F(X(best.Cost.FlashBytes / 1024.0))}\" cy=\"{F(Y(best.Top1!.Value * 100))}\" r=\"8\" fill=\"none\" stroke=\"red\" stroke-width=\"2\"><title>chosen: {SvgText.Escape(best.Key)}</title></circle>");
 
         int legendX = Width - Right + 20;
         svg.AppendLine($"<text x=\"{legendX}\" y=\"{Top + 10}\">peak RAM</text>");

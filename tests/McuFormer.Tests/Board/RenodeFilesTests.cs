@@ -104,7 +104,7 @@ public partial class RenodeFilesTests(CompiledDiscoProject project)
         Assert.Equal(profile.ClockHz, platform["nvic"].Number("systickFrequency"));
         var usart = platform["usart1"];
         Assert.Equal("UART.STM32F7_USART", usart.Type);
-        Assert.Equal(RenodePlatform.Address(profile.Console.Base), usart.Address);
+        Assert.Equal(ProfileSchema.ParseAddress(profile.Console.Base), usart.Address);
         Assert.Equal(0x40011000, usart.Address);
         // The USART has two GPIO outputs (IRQ, ReceiveDmaRequest): the connection names its IRQ.
         Assert.Equal("nvic@37", usart.Attributes["IRQ ->"]);
