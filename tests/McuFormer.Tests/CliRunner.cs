@@ -10,9 +10,13 @@ public static class CliRunner
     public static Result Run(params string[] args) => Start(args).Finish();
 
     /// <summary>Starts the CLI and returns at once, for tests that signal it or run another beside it.</summary>
-    public static Running Start(params string[] args)
+    public static Running Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <param name="environment">variables set for the CLI on top of this process's</param>
+    public static Running Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mcuformer.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
