@@ -43,6 +43,11 @@ public static class OrtNodeEvaluator
                 IntraOpNumThreads = 1,
             };
             using var session = new InferenceSession(model.ToByteArray(), options);
+            // Shape inference knows the output's size from the constant inputs: refuse a huge one before it is computed.
+            foreach (var name in outputNames)
+                if (session.OutputMetadata[name].Dimensions is var dims && dims.All(d => d >= 0)
+                    && Ir.Shapes.Count(dims) > TensorReader.MaxElements)
+                    throw file.Error(node, $"output '{name}' of shape {Ir.Shapes.Format(dims)} would hold more than the {TensorReader.MaxElements} values mcuformer folds");
             using var runOptions = new RunOptions();
             using var results = session.Run(runOptions, Array.Empty<string>(), Array.Empty<OrtValue>(), outputNames);
             var folded = new Dictionary<string, ConstTensor>();

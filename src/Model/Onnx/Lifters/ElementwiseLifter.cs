@@ -11,7 +11,7 @@ internal sealed class ElementwiseLifter(LiftContext context)
     public void LiftGelu(OnnxNode node)
     {
         var x = context.RequireActivation(node, 0);
-        var approximate = Attr.String(node, "approximate") ?? "none";
+        var approximate = Attr.String(context.File, node, "approximate") ?? "none";
         if (approximate is not ("none" or "tanh"))
             throw context.Error(node, $"approximate = \"{approximate}\" is not a GELU form (expected \"none\" or \"tanh\")");
         BindChain(node, x, ElementwiseExpr.Gelu(approximate, x.Expr));
