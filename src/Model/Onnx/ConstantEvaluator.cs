@@ -48,7 +48,7 @@ public static class ConstantEvaluator
             case "Slice": return [Slice(In(0), inputs, node, file)];
             case "ConstantOfShape":
                 {
-                    var shape = Broadcast.Bounded(ShapeOps.Dims(node, In(0), "the shape", file), node, file);
+                    var shape = FoldableShape(ShapeOps.Dims(node, In(0), "the shape", file), node, file);
                     var value = Attr.Tensor(file, node, "value") is { } tensor ? file.ReadTensor(tensor) : ConstTensor.Scalar(DataType.Float, 0);
                     if (value.ElementCount != 1) throw file.Error(node, $"value holds {value.ElementCount} elements; it must hold one");
                     return [value.With(shape, Enumerable.Repeat(value.Data[0], Ir.Shapes.Product(shape)).ToArray())];
@@ -101,6 +101,11 @@ public static class ConstantEvaluator
             default: throw file.Error(node, "operator is not supported");
         }
     }
+
+    /// <summary>The shape of a constant that folding makes; an error when it would hold more than <see cref="TensorReader.MaxElements"/> values.</summary>
+    public static int[] FoldableShape(int[] shape, OnnxNode node, OnnxModelFile file) =>
+        Ir.Shapes.Count(shape) <= TensorReader.MaxElements ? shape
+            : throw file.Error(node, $"the result of shape {Ir.Shapes.Format(shape)} would hold more than the {TensorReader.MaxElements} values mcuformer folds");
 
     public static int Axis(OnnxNode node, int axis, int rank, OnnxModelFile file)
     {
@@ -193,7 +198,7 @@ public static class ConstantEvaluator
         int outer = Ir.Shapes.Product(data.Shape[..axis]);
         int inner = Ir.Shapes.Product(data.Shape[(axis + 1)..]);
         int dim = data.Shape[axis];
-        var shape = data.Shape[..axis].Concat(indices.Shape).Concat(data.Shape[(axis + 1)..]).ToArray();
+        var shape = FoldableShape(data.Shape[..axis].Concat(indices.Shape).Concat(data.Shape[(axis + 1)..]).ToArray(), node, file);
         var result = new double[Ir.Shapes.Product(shape)];
         int at = 0;
         for (int o = 0; o < outer; o++)
@@ -219,7 +224,7 @@ public static class ConstantEvaluator
         long length = parts.Sum(p => (long)p.Shape[axis]);
         if (length > int.MaxValue) throw file.Error(node, $"the concatenation is {length} long on axis {axis}");
         shape[axis] = (int)length;
-        Broadcast.Bounded(shape, node, file);
+        FoldableShape(shape, node, file);
         int outer = Ir.Shapes.Product(shape[..axis]);
         var result = new List<double>(Ir.Shapes.Product(shape));
         for (int o = 0; o < outer; o++)
@@ -291,13 +296,8 @@ public static class Broadcast
                 throw file.Error(node, $"shapes {Ir.Shapes.Format(a)} and {Ir.Shapes.Format(b)} do not broadcast");
             shape[i] = Math.Max(da, db);
         }
-        return Bounded(shape, node, file);
+        return ConstantEvaluator.FoldableShape(shape, node, file);
     }
-
-    /// <summary>The shape of a constant that folding makes; an error when it would hold more than <see cref="TensorReader.MaxElements"/> values.</summary>
-    public static int[] Bounded(int[] shape, OnnxNode node, OnnxModelFile file) =>
-        Ir.Shapes.Count(shape) <= TensorReader.MaxElements ? shape
-            : throw file.Error(node, $"the result of shape {Ir.Shapes.Format(shape)} would hold more than the {TensorReader.MaxElements} values mcuformer folds");
 
     public static ConstTensor To(ConstTensor x, int[] shape)
     {
