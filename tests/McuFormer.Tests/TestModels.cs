@@ -29,7 +29,7 @@ public static class TestModels
         return t;
     }
 
-    private static TensorProto Int64s(string name, params long[] values)
+    public static TensorProto Int64s(string name, params long[] values)
     {
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
         t.Dims.Add(values.Length);
@@ -44,7 +44,7 @@ public static class TestModels
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
     }
 
-    private static NodeProto Node(string name, string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    public static NodeProto Node(string name, string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
     {
         var n = new NodeProto { Name = name, OpType = op };
         n.Input.AddRange(inputs);
@@ -103,6 +103,19 @@ public static class TestModels
             for (int i = 0; i < node.Output.Count; i++) node.Output[i] = tensorName(node.Output[i]);
         }
         return renamed;
+    }
+
+    /// <summary>Inserts nodes after the node named, and makes the readers of its output read the last node's output instead.</summary>
+    public static void InsertAfter(ModelProto model, string nodeName, params NodeProto[] nodes)
+    {
+        var graph = model.Graph;
+        var node = graph.Node.Single(n => n.Name == nodeName);
+        string value = node.Output[0], last = nodes[^1].Output[0];
+        foreach (var reader in graph.Node)
+            for (int i = 0; i < reader.Input.Count; i++)
+                if (reader.Input[i] == value) reader.Input[i] = last;
+        int at = graph.Node.IndexOf(node);
+        for (int i = 0; i < nodes.Length; i++) graph.Node.Insert(at + 1 + i, nodes[i]);
     }
 
     public static string Write(ModelProto model, string folder, string name = "model.onnx")

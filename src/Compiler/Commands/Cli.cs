@@ -67,7 +67,20 @@ public static class Cli
         Out = new AnsiConsoleOutput(Console.Error),
     });
 
-    /// <summary>Runs a command body; known failures become one line on stderr and exit code 2.</summary>
+    /// <summary>
+    /// The exit code and message of a failure that the input causes: <see cref="BadInput"/> for a model, data, board or
+    /// tool the command cannot take, <see cref="DoesNotFit"/> for a model too big for the board; null for any other
+    /// exception, which is a bug.
+    /// </summary>
+    public static (int ExitCode, string Message)? Rejection(Exception e) => e switch
+    {
+        ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException or OutputFolderException
+            or OptionException => (BadInput, e.Message),
+        FirmwareDoesNotFitException => (DoesNotFit, e.Message),
+        _ => null,
+    };
+
+    /// <summary>Runs a command body; a rejection (<see cref="Rejection"/>) becomes one line on stderr and its exit code.</summary>
     public static int Guard(Func<int> body)
     {
         try
@@ -81,16 +94,10 @@ public static class Cli
             Console.Error.WriteLine($"error: {Interruption.Message}");
             return Interruption.ExitCode;
         }
-        catch (Exception e) when (e is ModelImportException or DatasetException or HostToolException or BoardException or SearchInputException
-            or OutputFolderException or OptionException)
+        catch (Exception e) when (Rejection(e) is { } rejection)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return BadInput;
-        }
-        catch (FirmwareDoesNotFitException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return DoesNotFit;
+            Console.Error.WriteLine($"error: {rejection.Message}");
+            return rejection.ExitCode;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("MCUFORMER_DEBUG") is null)
         {

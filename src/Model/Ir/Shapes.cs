@@ -9,6 +9,22 @@ public static class Shapes
         return checked((int)product);
     }
 
+    /// <summary>
+    /// The number of elements of a shape of non-negative dimensions, saturated at long.MaxValue: unlike
+    /// <see cref="Product"/> it never overflows, so it is how a shape read from a model is checked against a bound.
+    /// </summary>
+    public static long Count(IEnumerable<int> dims)
+    {
+        long count = 1;
+        foreach (var d in dims)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(d, nameof(dims));
+            if (d == 0) return 0;
+            count = count > long.MaxValue / d ? long.MaxValue : count * d;
+        }
+        return count;
+    }
+
     public static int[] DenseStrides(int[] shape)
     {
         var strides = new int[shape.Length];

@@ -27,34 +27,35 @@ public static class ConstantEvaluator
             case "Identity": return [In(0)];
             case "Cast":
                 {
-                    var to = (DataType)Attr.Int(node, "to", (long)DataType.Float);
+                    var to = (DataType)Attr.Int(file, node, "to", (int)DataType.Float);
                     if (!ConstTensor.IsSupported(to)) throw file.Error(node, $"casting a constant to {to} is not supported");
                     return [new ConstTensor(to, In(0).Shape, In(0).Data.Select(v => ConstTensor.Represent(to, v)).ToArray())];
                 }
             case "Shape":
                 {
                     var dims = In(0).Shape.Select(d => (long)d).ToArray();
-                    return [ConstTensor.Ints(ShapeSlice(node, dims))];
+                    return [ConstTensor.Ints(ShapeSlice(node, dims, file))];
                 }
             case "Size": return [ConstTensor.Scalar(DataType.Int64, In(0).ElementCount)];
-            case "Gather": return [Gather(In(0), In(1), (int)Attr.Int(node, "axis", 0), node, file)];
+            case "Gather": return [Gather(In(0), In(1), Attr.Int(file, node, "axis", 0), node, file)];
             case "Unsqueeze":
             case "Squeeze":
             case "Reshape":
             case "Flatten":
                 return [In(0).Reshaped(ShapeOps.OutputShape(node, In(0).Shape, inputs, file))];
-            case "Concat": return [Concat(inputs.Select((t, i) => t ?? In(i)).ToList(), (int)Attr.Int(node, "axis", 0), node, file)];
-            case "Transpose": return [Transpose(In(0), Attr.Ints(node, "perm") ?? Enumerable.Range(0, In(0).Rank).Reverse().ToArray())];
+            case "Concat": return [Concat(inputs.Select((t, i) => t ?? In(i)).ToList(), Attr.Int(file, node, "axis", 0), node, file)];
+            case "Transpose": return [Transpose(In(0), ShapeOps.Permutation(node, In(0).Rank, file))];
             case "Slice": return [Slice(In(0), inputs, node, file)];
             case "ConstantOfShape":
                 {
-                    var shape = In(0).AsInts();
-                    var value = node.Attributes.TryGetValue("value", out var v) ? TensorReader.Read(v.T, "", file.Path) : ConstTensor.Scalar(DataType.Float, 0);
+                    var shape = FoldableShape(ShapeOps.Dims(node, In(0), "the shape", file), node, file);
+                    var value = Attr.Tensor(file, node, "value") is { } tensor ? file.ReadTensor(tensor) : ConstTensor.Scalar(DataType.Float, 0);
+                    if (value.ElementCount != 1) throw file.Error(node, $"value holds {value.ElementCount} elements; it must hold one");
                     return [value.With(shape, Enumerable.Repeat(value.Data[0], Ir.Shapes.Product(shape)).ToArray())];
                 }
             case "Expand":
                 {
-                    var target = In(1).AsInts();
+                    var target = ShapeOps.Dims(node, In(1), "the shape", file);
                     var shape = Broadcast.Shape(In(0).Shape, target, node, file);
                     return [Broadcast.To(In(0), shape)];
                 }
@@ -87,7 +88,7 @@ public static class ConstantEvaluator
             case "Split":
                 {
                     var sizes = SplitSizes(node, In(0).Shape, inputs, file);
-                    int axis = Axis(node, (int)Attr.Int(node, "axis", 0), In(0).Rank, file);
+                    int axis = Attr.Axis(file, node, 0, In(0).Rank);
                     var outputs = new ConstTensor[sizes.Length];
                     int start = 0;
                     for (int i = 0; i < sizes.Length; i++)
@@ -101,6 +102,11 @@ public static class ConstantEvaluator
         }
     }
 
+    /// <summary>The shape of a constant that folding makes; an error when it would hold more than <see cref="TensorReader.MaxElements"/> values.</summary>
+    public static int[] FoldableShape(int[] shape, OnnxNode node, OnnxModelFile file) =>
+        Ir.Shapes.Count(shape) <= TensorReader.MaxElements ? shape
+            : throw file.Error(node, $"the result of shape {Ir.Shapes.Format(shape)} would hold more than the {TensorReader.MaxElements} values mcuformer folds");
+
     public static int Axis(OnnxNode node, int axis, int rank, OnnxModelFile file)
     {
         int normalized = axis < 0 ? axis + rank : axis;
@@ -108,10 +114,10 @@ public static class ConstantEvaluator
         return normalized;
     }
 
-    public static long[] ShapeSlice(OnnxNode node, long[] dims)
+    public static long[] ShapeSlice(OnnxNode node, long[] dims, OnnxModelFile file)
     {
         int rank = dims.Length;
-        int start = (int)Attr.Int(node, "start", 0), end = (int)Attr.Int(node, "end", rank);
+        int start = Attr.Int(file, node, "start", 0), end = Attr.Int(file, node, "end", rank);
         if (start < 0) start += rank;
         if (end < 0) end += rank;
         start = Math.Clamp(start, 0, rank);
@@ -125,15 +131,15 @@ public static class ConstantEvaluator
     /// </summary>
     public static int[] SplitSizes(OnnxNode node, int[] shape, IReadOnlyList<ConstTensor?> inputs, OnnxModelFile file)
     {
-        int axis = Axis(node, (int)Attr.Int(node, "axis", 0), shape.Length, file);
+        int axis = Attr.Axis(file, node, 0, shape.Length);
         int length = shape[axis], parts = node.Outputs.Count;
         int[] sizes;
         if (node.HasInput(1))
             sizes = (inputs.Count > 1 ? inputs[1] : null)?.AsInts() ?? throw file.Error(node, "split sizes must be constant");
-        else if (Attr.Ints(node, "split") is { } attribute) sizes = attribute;
+        else if (Attr.Ints(file, node, "split") is { } attribute) sizes = attribute;
         else if (node.Attributes.ContainsKey("num_outputs"))
         {
-            long declared = Attr.Int(node, "num_outputs", parts);
+            int declared = Attr.Int(file, node, "num_outputs", parts);
             if (declared != parts) throw file.Error(node, $"num_outputs is {declared} but the node has {parts} outputs");
             int each = (length + parts - 1) / parts;
             sizes = Enumerable.Range(0, parts).Select(i => i < parts - 1 ? each : length - each * (parts - 1)).ToArray();
@@ -144,7 +150,7 @@ public static class ConstantEvaluator
             if (length % parts != 0) throw file.Error(node, $"axis {axis} of size {length} does not split evenly into {parts} outputs");
             sizes = Enumerable.Repeat(length / parts, parts).ToArray();
         }
-        if (sizes.Length != parts || sizes.Any(s => s < 0) || sizes.Sum() != length)
+        if (sizes.Length != parts || sizes.Any(s => s < 0) || sizes.Sum(s => (long)s) != length)
             throw file.Error(node, $"split sizes [{string.Join(", ", sizes)}] do not divide axis {axis} of size {length} among {parts} outputs");
         return sizes;
     }
@@ -155,7 +161,10 @@ public static class ConstantEvaluator
             throw file.Error(node, "start, limit and delta must be scalars");
         double first = start.Data[0], step = delta.Data[0];
         if (step == 0) throw file.Error(node, "delta is 0");
-        int count = (int)Math.Max(0, Math.Ceiling((limit.Data[0] - first) / step));
+        double steps = Math.Max(0, Math.Ceiling((limit.Data[0] - first) / step));
+        if (!(steps <= TensorReader.MaxElements))
+            throw file.Error(node, $"the range from {first} to {limit.Data[0]} by {step} would hold more than the {TensorReader.MaxElements} values mcuformer folds");
+        int count = (int)steps;
         // Each value is the previous one plus delta in the element type, as ONNX Runtime accumulates it.
         var values = new double[count];
         double value = first;
@@ -189,7 +198,7 @@ public static class ConstantEvaluator
         int outer = Ir.Shapes.Product(data.Shape[..axis]);
         int inner = Ir.Shapes.Product(data.Shape[(axis + 1)..]);
         int dim = data.Shape[axis];
-        var shape = data.Shape[..axis].Concat(indices.Shape).Concat(data.Shape[(axis + 1)..]).ToArray();
+        var shape = FoldableShape(data.Shape[..axis].Concat(indices.Shape).Concat(data.Shape[(axis + 1)..]).ToArray(), node, file);
         var result = new double[Ir.Shapes.Product(shape)];
         int at = 0;
         for (int o = 0; o < outer; o++)
@@ -207,8 +216,15 @@ public static class ConstantEvaluator
     {
         int rank = parts[0].Rank;
         int axis = Axis(node, axisAttr, rank, file);
+        if (parts.Any(p => p.Type != parts[0].Type)) throw file.Error(node, "inputs have different element types");
         var shape = (int[])parts[0].Shape.Clone();
-        shape[axis] = parts.Sum(p => p.Shape[axis]);
+        foreach (var part in parts)
+            if (part.Rank != rank || Enumerable.Range(0, rank).Any(d => d != axis && part.Shape[d] != shape[d]))
+                throw file.Error(node, $"input of shape {Ir.Shapes.Format(part.Shape)} does not concatenate with {Ir.Shapes.Format(shape)} along axis {axis}");
+        long length = parts.Sum(p => (long)p.Shape[axis]);
+        if (length > int.MaxValue) throw file.Error(node, $"the concatenation is {length} long on axis {axis}");
+        shape[axis] = (int)length;
+        FoldableShape(shape, node, file);
         int outer = Ir.Shapes.Product(shape[..axis]);
         var result = new List<double>(Ir.Shapes.Product(shape));
         for (int o = 0; o < outer; o++)
@@ -217,7 +233,6 @@ public static class ConstantEvaluator
                 int block = Ir.Shapes.Product(part.Shape[axis..]);
                 result.AddRange(part.Data.AsSpan(o * block, block).ToArray());
             }
-        if (parts.Any(p => p.Type != parts[0].Type)) throw file.Error(node, "inputs have different element types");
         return parts[0].With(shape, result.ToArray());
     }
 
@@ -281,7 +296,7 @@ public static class Broadcast
                 throw file.Error(node, $"shapes {Ir.Shapes.Format(a)} and {Ir.Shapes.Format(b)} do not broadcast");
             shape[i] = Math.Max(da, db);
         }
-        return shape;
+        return ConstantEvaluator.FoldableShape(shape, node, file);
     }
 
     public static ConstTensor To(ConstTensor x, int[] shape)

@@ -25,6 +25,15 @@ public sealed class OnnxImporter
     private readonly ReductionLifter reduction;
     private readonly ElementwiseLifter elementwise;
 
+    /// <summary>The most elements of one activation: 64 Mi, many times the RAM of any microcontroller.</summary>
+    public const long MaxActivationElements = 1L << 26;
+
+    /// <summary>
+    /// The most ops a graph may lift to. A ViT-H of 32 blocks has about 500; planning time grows with the square
+    /// of the count, and this many plan in seconds.
+    /// </summary>
+    public const int MaxOps = 1024;
+
     private OnnxImporter(OnnxModelFile file)
     {
         this.file = file;
@@ -49,17 +58,54 @@ public sealed class OnnxImporter
         if (file.Outputs.Count != 1)
             throw file.Error($"expected exactly one output (the logits), found {file.Outputs.Count}");
         foreach (var node in liveNodes)
-            if (!context.IsAbsorbed(node)) LiftNode(node);
+        {
+            if (context.IsAbsorbed(node)) continue;
+            int emitted = context.Ops.Count;
+            LiftNode(node);
+            if (context.Ops.Count > MaxOps) throw file.Error(node, $"the graph lifts to more than {MaxOps} ops here, the most mcuformer plans");
+            foreach (var op in context.Ops.Skip(emitted))
+                if (Shapes.Count(op.Output.Shape) is var elements and (0 or > MaxActivationElements))
+                    throw file.Error(node, $"its output {Shapes.Format(op.Output.Shape)} holds {elements} elements; mcuformer takes activations of 1 to {MaxActivationElements}");
+        }
 
         string outputName = file.Outputs[0];
+        if (!context.IsBound(outputName)) throw file.Error($"output '{outputName}' is written by no node");
         if (context.ValueOf(outputName) is not Activation output)
             throw file.Error($"output '{outputName}' does not depend on the input");
         var outputView = context.Materialize(outputName, output, "output");
         if (!outputView.IsDenseRowMajor) outputView = context.CopyToDense(outputView, outputName, outputName + "/copy");
         var ops = FoldPass.Apply(context.Ops, context.Folds);
+        if (ops.Count == 0) throw file.Error($"output '{outputName}' is the input as it is: the model computes nothing");
+        CheckFinite(ops);
         context.LinkSourceValues(ops);
         return new ModelGraph(Path.GetFileNameWithoutExtension(file.Path), file.Path,
             new ModelInput(file.InputName, file.InputShape, context.InputBuffer), ops, outputView, outputName);
+    }
+
+    /// <summary>
+    /// Rejects an op whose constants (weights, biases, LayerNorm parameters, added or concatenated constants, a
+    /// product's scale), as folded, are NaN or infinite: no int8 scale represents them.
+    /// </summary>
+    private void CheckFinite(IEnumerable<Op> ops)
+    {
+        foreach (var op in ops)
+        {
+            IEnumerable<double> constants = op switch
+            {
+                LinearOp l => l.Weights.Concat(l.Bias ?? []).Select(v => (double)v),
+                PatchEmbedOp p => p.Weights.Concat(p.Bias ?? []).Select(v => (double)v),
+                LayerNormOp n => n.Gamma.Concat(n.Beta).Select(v => (double)v),
+                AddConstantOp c => c.Constant.Select(v => (double)v),
+                ConcatOp c => c.Parts.SelectMany(p => p.Constant ?? []).Select(v => (double)v),
+                MatMulOp m => [m.Alpha],
+                _ => [],
+            };
+            if (constants.Any(v => !double.IsFinite(v)))
+            {
+                const string problem = "its weights, biases or constants hold NaN or infinity (as folded)";
+                throw liveNodes.FirstOrDefault(n => n.Name == op.Name) is { } node ? file.Error(node, problem) : file.Error($"op '{op.Name}': {problem}");
+            }
+        }
     }
 
     /// <summary>Nodes that contribute to the graph output, in the file's (topological) order.</summary>

@@ -43,6 +43,9 @@ public static class OrtNodeEvaluator
                 IntraOpNumThreads = 1,
             };
             using var session = new InferenceSession(model.ToByteArray(), options);
+            // Shape inference knows the output's size from the constant inputs: refuse a huge one before it is computed.
+            foreach (var name in outputNames)
+                if (session.OutputMetadata[name].Dimensions is var dims && dims.All(d => d >= 0)) FoldableShape(dims.Select(d => (long)d), node, file);
             using var runOptions = new RunOptions();
             using var results = session.Run(runOptions, Array.Empty<string>(), Array.Empty<OrtValue>(), outputNames);
             var folded = new Dictionary<string, ConstTensor>();
@@ -59,7 +62,7 @@ public static class OrtNodeEvaluator
     {
         if (!value.IsTensor) throw file.Error(node, "the operator's output is not a tensor");
         var info = value.GetTensorTypeAndShape();
-        var shape = info.Shape.Select(d => checked((int)d)).ToArray();
+        var shape = FoldableShape(info.Shape, node, file);
         var type = (DataType)(int)info.ElementDataType;
         double[] data = info.ElementDataType switch
         {
@@ -78,6 +81,15 @@ public static class OrtNodeEvaluator
             _ => throw file.Error(node, $"the operator's output has element type {info.ElementDataType}, which mcuformer cannot hold as a constant"),
         };
         return new ConstTensor(type, shape, data);
+    }
+
+    /// <summary>The shape of a folded output, checked as <see cref="ConstantEvaluator.FoldableShape"/> checks one.</summary>
+    private static int[] FoldableShape(IEnumerable<long> dims, OnnxNode node, OnnxModelFile file)
+    {
+        var shape = dims.ToArray();
+        if (shape.Any(d => d is < 0 or > int.MaxValue))
+            throw file.Error(node, $"the output's shape [{string.Join(", ", shape)}] has a dimension outside 0 to {int.MaxValue}");
+        return ConstantEvaluator.FoldableShape(shape.Select(d => (int)d).ToArray(), node, file);
     }
 
     private static double[] ToDoubles<T>(OrtValue value, Func<T, double> convert) where T : unmanaged

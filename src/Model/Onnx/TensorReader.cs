@@ -1,3 +1,4 @@
+using System.Globalization;
 using Google.Protobuf;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -7,22 +8,29 @@ namespace McuFormer.Model.Onnx;
 /// <summary>Decodes an ONNX TensorProto (raw, typed or external data) into a constant, and encodes one back.</summary>
 public static class TensorReader
 {
+    /// <summary>
+    /// The most elements one constant may hold: 64 Mi values, far beyond any layer a microcontroller runs. Kept as
+    /// doubles, such a constant takes 512 MiB.
+    /// </summary>
+    public const long MaxElements = 1L << 26;
+
+    /// <exception cref="ModelImportException">the tensor's dimensions, type or data are invalid, or its external data cannot be read</exception>
     public static ConstTensor Read(TensorProto tensor, string modelFolder, string modelPath)
     {
-        var shape = tensor.Dims.Select(d => checked((int)d)).ToArray();
-        int count = Ir.Shapes.Product(shape);
+        var shape = Shape(tensor, modelPath);
+        long count = Ir.Shapes.Count(shape);
         var type = (DataType)tensor.DataType;
         if (!ConstTensor.IsSupported(type))
             throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' has unsupported data type {type}");
+        int width = Width(type);
         var raw = tensor.DataLocation == TensorProto.Types.DataLocation.External
-            ? ReadExternal(tensor, modelFolder, modelPath)
+            ? ReadExternal(tensor, count * width, modelFolder, modelPath)
             : tensor.RawData.Span;
-        var data = new double[count];
         if (raw.Length > 0)
         {
-            int width = Width(type);
-            if (raw.Length != (long)count * width)
-                throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' holds {raw.Length} bytes, expected {(long)count * width} for shape {Ir.Shapes.Format(shape)}");
+            if (raw.Length != count * width)
+                throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' holds {raw.Length} bytes, expected {count * width} for shape {Ir.Shapes.Format(shape)}");
+            var data = new double[count];
             for (int i = 0; i < count; i++)
             {
                 var bytes = raw.Slice(i * width, width);
@@ -46,20 +54,39 @@ public static class TensorReader
         }
         // The typed fields: float16 bit patterns and the small integer types travel in int32_data,
         // uint32 and uint64 in uint64_data.
-        IReadOnlyList<double> typed = type switch
+        int typedCount = type switch
         {
-            DataType.Float => tensor.FloatData.Select(v => (double)v).ToList(),
-            DataType.Double => tensor.DoubleData.ToList(),
-            DataType.Int64 => tensor.Int64Data.Select(v => (double)v).ToList(),
-            DataType.Uint64 or DataType.Uint32 => tensor.Uint64Data.Select(v => (double)v).ToList(),
-            DataType.Float16 => tensor.Int32Data.Select(v => (double)BitConverter.UInt16BitsToHalf((ushort)v)).ToList(),
-            DataType.Bool => tensor.Int32Data.Select(v => v != 0 ? 1.0 : 0.0).ToList(),
-            _ => tensor.Int32Data.Select(v => (double)v).ToList(),
+            DataType.Float => tensor.FloatData.Count,
+            DataType.Double => tensor.DoubleData.Count,
+            DataType.Int64 => tensor.Int64Data.Count,
+            DataType.Uint64 or DataType.Uint32 => tensor.Uint64Data.Count,
+            _ => tensor.Int32Data.Count,
         };
-        if (typed.Count != count)
-            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' holds {typed.Count} values, expected {count} for shape {Ir.Shapes.Format(shape)}");
-        for (int i = 0; i < count; i++) data[i] = typed[i];
-        return new ConstTensor(type, shape, data);
+        if (typedCount != count)
+            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' holds {typedCount} values, expected {count} for shape {Ir.Shapes.Format(shape)}");
+        IEnumerable<double> typed = type switch
+        {
+            DataType.Float => tensor.FloatData.Select(v => (double)v),
+            DataType.Double => tensor.DoubleData,
+            DataType.Int64 => tensor.Int64Data.Select(v => (double)v),
+            DataType.Uint64 or DataType.Uint32 => tensor.Uint64Data.Select(v => (double)v),
+            DataType.Float16 => tensor.Int32Data.Select(v => (double)BitConverter.UInt16BitsToHalf((ushort)v)),
+            DataType.Bool => tensor.Int32Data.Select(v => v != 0 ? 1.0 : 0.0),
+            _ => tensor.Int32Data.Select(v => (double)v),
+        };
+        return new ConstTensor(type, shape, typed.ToArray());
+    }
+
+    /// <summary>The tensor's dimensions, each from 0 to int.MaxValue and at most <see cref="MaxElements"/> elements in all.</summary>
+    /// <exception cref="ModelImportException">a dimension is negative or too large</exception>
+    public static int[] Shape(TensorProto tensor, string modelPath)
+    {
+        if (tensor.Dims.FirstOrDefault(d => d is < 0 or > int.MaxValue, 0) is var bad and not 0)
+            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' has dimension {bad}, outside 0 to {int.MaxValue}");
+        var shape = tensor.Dims.Select(d => (int)d).ToArray();
+        if (Ir.Shapes.Count(shape) > MaxElements)
+            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' of shape {Ir.Shapes.Format(shape)} holds more than {MaxElements} values, the most mcuformer takes");
+        return shape;
     }
 
     /// <summary>Bytes per element of a supported type.</summary>
@@ -101,25 +128,56 @@ public static class TensorReader
         return tensor;
     }
 
-    private static ReadOnlySpan<byte> ReadExternal(TensorProto tensor, string modelFolder, string modelPath)
+    /// <summary>
+    /// The bytes of a tensor stored in a file beside the model. The file must be a regular file whose real path (links
+    /// followed) lies inside the model's real folder, and the range must lie inside it and hold exactly the tensor.
+    /// </summary>
+    private static ReadOnlySpan<byte> ReadExternal(TensorProto tensor, long expectedBytes, string modelFolder, string modelPath)
     {
+        ModelImportException Error(string message) => new($"{modelPath}: tensor '{tensor.Name}' {message}");
+        if (tensor.ExternalData.GroupBy(e => e.Key).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+            throw Error($"names external data key '{repeated.Key}' {repeated.Count()} times");
         var entries = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value);
         if (!entries.TryGetValue("location", out var location) || location.Length == 0)
-            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' is stored externally but names no location");
-        var folder = Path.GetFullPath(modelFolder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        var full = Path.GetFullPath(Path.Combine(folder, location));
-        if (Path.IsPathRooted(location) || !full.StartsWith(folder, StringComparison.Ordinal))
-            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' external data path '{location}' leaves the model's folder");
-        if (!File.Exists(full))
-            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' external data file '{location}' not found");
-        long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o) : 0;
-        using var stream = File.OpenRead(full);
-        long length = entries.TryGetValue("length", out var l) ? long.Parse(l) : stream.Length - offset;
-        if (offset < 0 || length < 0 || offset + length > stream.Length)
-            throw new ModelImportException($"{modelPath}: tensor '{tensor.Name}' external data range {offset}+{length} lies outside '{location}' ({stream.Length} bytes)");
-        var buffer = new byte[length];
-        stream.Position = offset;
-        stream.ReadExactly(buffer);
-        return buffer;
+            throw Error("is stored externally but names no location");
+        if (location.Contains('\0')) throw Error("external data path contains a NUL character");
+        var folder = Path.GetFullPath(modelFolder);
+        if (Path.IsPathRooted(location) || !RegularFile.IsInside(Path.GetFullPath(Path.Combine(folder, location)), folder))
+            throw Error($"external data path '{location}' leaves the model's folder");
+        string file;
+        try
+        {
+            file = RegularFile.RealPath(Path.Combine(folder, location));
+            if (!RegularFile.IsInside(file, RegularFile.RealPath(folder)))
+                throw Error($"external data path '{location}' leaves the model's folder through a symbolic link (to {file})");
+        }
+        catch (IOException e)
+        {
+            throw Error($"external data path '{location}' cannot be resolved: {e.Message}");
+        }
+        var (fileLength, problem) = RegularFile.Length(file);
+        if (problem is not null) throw Error($"external data file '{location}' {problem}");
+        long ByteCount(string key, long fallback)
+        {
+            if (!entries.TryGetValue(key, out var text)) return fallback;
+            return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw Error($"external data {key} '{text}' is not a byte count");
+        }
+        long offset = ByteCount("offset", 0);
+        if (offset > fileLength) throw Error($"external data offset {offset} lies beyond the end of '{location}' ({fileLength} bytes)");
+        long length = ByteCount("length", fileLength - offset);
+        if (length > fileLength - offset)
+            throw Error($"external data range {offset}+{length} lies outside '{location}' ({fileLength} bytes)");
+        if (length != expectedBytes)
+            throw Error($"external data holds {length} bytes, expected {expectedBytes} for shape {Ir.Shapes.Format(tensor.Dims.Select(d => (int)d))}");
+        try
+        {
+            return RegularFile.Read(file, offset, (int)length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Error($"external data file '{location}' cannot be read: {e.Message}");
+        }
     }
 }

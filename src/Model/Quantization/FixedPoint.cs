@@ -1,6 +1,14 @@
 namespace McuFormer.Model.Quantization;
 
 /// <summary>Real-valued rescaling factors as the integer multiplier and shift the kernels use.</summary>
+/// <summary>A rescale factor that the kernels' fixed point cannot hold; what a model's values make, not a bug.</summary>
+public sealed class RescaleOutOfRangeException(double factor, string reason)
+    : ArgumentOutOfRangeException("value", factor, $"rescale factor {reason}")
+{
+    /// <summary>One line: the factor and what is wrong with it.</summary>
+    public string Problem { get; } = $"rescale factor {factor:G4} {reason}";
+}
+
 public static class FixedPoint
 {
     /// <summary>
@@ -10,7 +18,7 @@ public static class FixedPoint
     public static (int Multiplier, int Shift) Multiplier(double value)
     {
         if (!(value > 0) || double.IsInfinity(value))
-            throw new ArgumentOutOfRangeException(nameof(value), value, "rescale factor must be positive and finite");
+            throw new RescaleOutOfRangeException(value, "must be positive and finite");
         int exponent = (int)Math.Floor(Math.Log2(value)) + 1;
         double mantissa = value / Math.Pow(2, exponent);
         // Math.Log2 may be off by one ulp at powers of two; normalise into [0.5, 1).
@@ -19,7 +27,7 @@ public static class FixedPoint
         long multiplier = (long)Math.Round(mantissa * (1L << 31), MidpointRounding.AwayFromZero);
         if (multiplier == 1L << 31) { multiplier = 1L << 30; exponent++; }
         if (exponent > 30)
-            throw new ArgumentOutOfRangeException(nameof(value), value, "rescale factor is too large for int8 requantization");
+            throw new RescaleOutOfRangeException(value, "is too large for int8 requantization");
         if (exponent < -31)
         {
             // Below 2^-32 the kernels' 62-bit shift is the floor; keep the closest representable value.
@@ -39,7 +47,7 @@ public static class FixedPoint
         long ma = (long)Math.Round(a * Math.Pow(2, shift), MidpointRounding.AwayFromZero);
         long mb = (long)Math.Round(b * Math.Pow(2, shift), MidpointRounding.AwayFromZero);
         if (ma >= 1L << 31 || mb >= 1L << 31)
-            throw new ArgumentOutOfRangeException(nameof(a), largest, "rescale factor is too large for int8 addition");
+            throw new RescaleOutOfRangeException(largest, "is too large for int8 addition");
         return ((int)ma, (int)mb, shift);
     }
 

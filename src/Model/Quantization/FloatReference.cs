@@ -12,6 +12,7 @@ namespace McuFormer.Model.Quantization;
 public sealed class FloatReference : IDisposable
 {
     private readonly InferenceSession session;
+    private readonly string path;
     private readonly string inputName;
     private readonly long[] inputShape;
 
@@ -38,6 +39,7 @@ public sealed class FloatReference : IDisposable
         {
             throw new ModelImportException($"{file.Path}: ONNX Runtime cannot load the model: {e.Message.Split('\n')[0]}");
         }
+        path = file.Path;
         inputName = file.InputName;
         inputShape = file.InputShape.Select(d => (long)d).ToArray();
     }
@@ -51,10 +53,22 @@ public sealed class FloatReference : IDisposable
         // inline in the argument list may be finalised while ONNX Runtime still reads it.
         using var runOptions = new RunOptions();
         using var input = OrtValue.CreateTensorValueFromMemory(sample.ToArray(), inputShape);
-        using var results = session.Run(runOptions, [inputName], [input], Outputs);
+        using var results = RunSession(runOptions, input);
         var values = new Dictionary<string, float[]> { [inputName] = sample.ToArray() };
         for (int i = 0; i < Outputs.Count; i++) values[Outputs[i]] = results[i].GetTensorDataAsSpan<float>().ToArray();
         return values;
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> RunSession(RunOptions runOptions, OrtValue input)
+    {
+        try
+        {
+            return session.Run(runOptions, [inputName], [input], Outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelImportException($"{path}: ONNX Runtime cannot run the model: {e.Message.Split('\n')[0]}");
+        }
     }
 
     private static void Inline(TensorProto tensor, ConstTensor value)

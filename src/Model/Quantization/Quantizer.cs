@@ -1,4 +1,5 @@
 using McuFormer.Model.Ir;
+using McuFormer.Model.Onnx;
 
 namespace McuFormer.Model.Quantization;
 
@@ -40,24 +41,33 @@ public static class Quantizer
                     _ => FromRange(range(op.Output, TokenGroup.All)),
                 };
             var output = quant[op.Output];
-            quantized.Add(op switch
+            try
             {
-                LinearOp l => new QuantizedLinear(l, Channels(l.Weights, l.Bias, l.OutFeatures, Of(l.Input), output)),
-                PatchEmbedOp p => new QuantizedPatchEmbed(p, Channels(p.Weights, p.Bias, p.Embed, Of(p.Image), output)),
-                LayerNormOp n => LayerNorm(n, row => RowGroup(n.Input.Buffer, n.Input.Offset + (long)row * n.InputRowStride), output),
-                ElementwiseOp e => new QuantizedElementwise(e, Table(e.Evaluate, Of(e.Input), output)),
-                MatMulOp m => MatMul(m, Of(m.A), Of(m.B), output),
-                SoftmaxOp s => new QuantizedSoftmax(s, ExpTable(Of(s.Input))),
-                AddOp a => new QuantizedAdd(a, AddSegments(a.Output.ElementCount, [a.A.Buffer, a.B.Buffer, a.Output], prefixes,
-                    (start, end) => new AddSegment(start, end - start, Add(At(a.A.Buffer, start), At(a.B.Buffer, start), At(a.Output, start))))),
-                AddConstantOp c => AddConstant(c, prefixes, At),
-                ConcatOp c => Concat(c, Of, At),
-                MeanTokensOp t => MeanTokens(t, Of(t.Input), output),
-                CopyOp c => new QuantizedCopy(c, CopyPlan.Between(c.Input, c.Output.Source!.Layout)),
-                _ => throw new NotSupportedException($"no quantization for {op.Kind}"),
-            });
+                quantized.Add(QuantizeOp(op, output));
+            }
+            catch (RescaleOutOfRangeException e)
+            {
+                throw new ModelImportException($"{graph.SourcePath}: node '{op.Name}' ({op.Kind}): {e.Problem}; its weights and the activation ranges around it are too far apart for int8");
+            }
         }
         return new QuantizedModel(graph, quant, prefixes, quantized, method, calibrationSamples);
+
+        QuantizedOp QuantizeOp(Op op, QuantParams output) => op switch
+        {
+            LinearOp l => new QuantizedLinear(l, Channels(l.Weights, l.Bias, l.OutFeatures, Of(l.Input), output)),
+            PatchEmbedOp p => new QuantizedPatchEmbed(p, Channels(p.Weights, p.Bias, p.Embed, Of(p.Image), output)),
+            LayerNormOp n => LayerNorm(n, row => RowGroup(n.Input.Buffer, n.Input.Offset + (long)row * n.InputRowStride), output),
+            ElementwiseOp e => new QuantizedElementwise(e, Table(e.Evaluate, Of(e.Input), output)),
+            MatMulOp m => MatMul(m, Of(m.A), Of(m.B), output),
+            SoftmaxOp s => new QuantizedSoftmax(s, ExpTable(Of(s.Input))),
+            AddOp a => new QuantizedAdd(a, AddSegments(a.Output.ElementCount, [a.A.Buffer, a.B.Buffer, a.Output], prefixes,
+                (start, end) => new AddSegment(start, end - start, Add(At(a.A.Buffer, start), At(a.B.Buffer, start), At(a.Output, start))))),
+            AddConstantOp c => AddConstant(c, prefixes, At),
+            ConcatOp c => Concat(c, Of, At),
+            MeanTokensOp t => MeanTokens(t, Of(t.Input), output),
+            CopyOp c => new QuantizedCopy(c, CopyPlan.Between(c.Input, c.Output.Source!.Layout)),
+            _ => throw new NotSupportedException($"no quantization for {op.Kind}"),
+        };
     }
 
     /// <summary>

@@ -95,6 +95,14 @@ public class BadInputTests
     }
 
     [Fact]
+    public void DeviceGivenAsTheModelIsRejected()
+    {
+        using var folder = new TempFolder();
+        var result = Reject(folder, "/dev/zero", "analyze");
+        Assert.Contains("is empty or not a regular file", result.Stderr);
+    }
+
+    [Fact]
     public void UnsupportedOpsetIsRejected()
     {
         using var folder = new TempFolder();

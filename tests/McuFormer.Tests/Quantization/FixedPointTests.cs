@@ -29,8 +29,8 @@ public class FixedPointTests
     [Fact]
     public void NonPositiveFactorIsRejected()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => FixedPoint.Multiplier(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => FixedPoint.Multiplier(double.NaN));
+        Assert.Throws<RescaleOutOfRangeException>(() => FixedPoint.Multiplier(0));
+        Assert.Throws<RescaleOutOfRangeException>(() => FixedPoint.Multiplier(double.NaN));
     }
 
     [Fact]

@@ -37,7 +37,7 @@ internal sealed class AttentionLifter(LiftContext context)
     public void LiftSoftmax(OnnxNode node)
     {
         var x = context.RequireActivation(node, 0);
-        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", -1), x.Source.Rank, context.File);
+        int axis = Attr.Axis(context.File, node, -1, x.Source.Rank);
         if (axis != x.Source.Rank - 1) throw context.Error(node, "softmax is supported on the last axis only");
         View input;
         if (!x.Expr.IsIdentity && x.Expr.Scale is { } scale && context.ProducerOf(x.Source.Buffer) is MatMulOp matmul

@@ -14,7 +14,7 @@ internal sealed class ConstantLifter(LiftContext context)
     public void LiftShape(OnnxNode node, Activation shaped)
     {
         var dims = shaped.Source.Shape.Select(d => (long)d).ToArray();
-        context.Bind(node.Outputs[0], new Constant(ConstTensor.Ints(ConstantEvaluator.ShapeSlice(node, dims))));
+        context.Bind(node.Outputs[0], new Constant(ConstTensor.Ints(ConstantEvaluator.ShapeSlice(node, dims, context.File))));
     }
 
     /// <summary>Binds the outputs of a node whose inputs are all constants to their values.</summary>
@@ -35,11 +35,11 @@ internal sealed class ConstantLifter(LiftContext context)
     public static ConstTensor AttributeValue(OnnxNode node, OnnxModelFile file)
     {
         var a = node.Attributes;
-        if (a.TryGetValue("value", out var t)) return TensorReader.Read(t.T, Path.GetDirectoryName(Path.GetFullPath(file.Path))!, file.Path);
-        if (a.TryGetValue("value_float", out var f)) return ConstTensor.Scalar(DataType.Float, f.F);
-        if (a.TryGetValue("value_floats", out var fs)) return new ConstTensor(DataType.Float, [fs.Floats.Count], fs.Floats.Select(v => (double)v).ToArray());
-        if (a.TryGetValue("value_int", out var i)) return ConstTensor.Scalar(DataType.Int64, i.I);
-        if (a.TryGetValue("value_ints", out var @is)) return ConstTensor.Ints(@is.Ints.ToList());
+        if (Attr.Tensor(file, node, "value") is { } t) return file.ReadTensor(t);
+        if (a.ContainsKey("value_float")) return ConstTensor.Scalar(DataType.Float, Attr.Float(file, node, "value_float", 0));
+        if (Attr.Floats(file, node, "value_floats") is { } fs) return new ConstTensor(DataType.Float, [fs.Length], fs.Select(v => (double)v).ToArray());
+        if (a.ContainsKey("value_int")) return ConstTensor.Scalar(DataType.Int64, Attr.Long(file, node, "value_int", 0));
+        if (Attr.Longs(file, node, "value_ints") is { } @is) return ConstTensor.Ints(@is);
         throw file.Error(node, "constant has no supported value attribute");
     }
 }

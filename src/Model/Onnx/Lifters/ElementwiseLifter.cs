@@ -11,10 +11,10 @@ internal sealed class ElementwiseLifter(LiftContext context)
     public void LiftGelu(OnnxNode node)
     {
         var x = context.RequireActivation(node, 0);
-        var approximate = Attr.String(node, "approximate") ?? "none";
+        var approximate = Attr.String(context.File, node, "approximate") ?? "none";
         if (approximate is not ("none" or "tanh"))
             throw context.Error(node, $"approximate = \"{approximate}\" is not a GELU form (expected \"none\" or \"tanh\")");
-        context.Bind(node.Outputs[0], x with { Expr = ElementwiseExpr.Gelu(approximate, x.Expr) });
+        BindChain(node, x, ElementwiseExpr.Gelu(approximate, x.Expr));
     }
 
     /// <summary>One of <see cref="ElementwiseExpr.UnaryOps"/> or <see cref="ElementwiseExpr.BinaryOps"/>.</summary>
@@ -24,7 +24,7 @@ internal sealed class ElementwiseLifter(LiftContext context)
         if (ElementwiseExpr.UnaryOps.Contains(op))
         {
             var x = context.RequireActivation(node, 0);
-            context.Bind(node.Outputs[0], x with { Expr = ElementwiseExpr.Unary(op, x.Expr) });
+            BindChain(node, x, ElementwiseExpr.Unary(op, x.Expr));
             return;
         }
         var left = context.Get(node, 0);
@@ -32,13 +32,13 @@ internal sealed class ElementwiseLifter(LiftContext context)
         switch (left, right)
         {
             case (Activation a, Constant { Tensor.ElementCount: 1 } c):
-                context.Bind(node.Outputs[0], a with { Expr = ElementwiseExpr.Binary(op, a.Expr, ElementwiseExpr.Constant(c.Tensor.Data[0])) });
+                BindChain(node, a, ElementwiseExpr.Binary(op, a.Expr, ElementwiseExpr.Constant(c.Tensor.Data[0])));
                 return;
             case (Constant { Tensor.ElementCount: 1 } c, Activation a):
-                context.Bind(node.Outputs[0], a with { Expr = ElementwiseExpr.Binary(op, ElementwiseExpr.Constant(c.Tensor.Data[0]), a.Expr) });
+                BindChain(node, a, ElementwiseExpr.Binary(op, ElementwiseExpr.Constant(c.Tensor.Data[0]), a.Expr));
                 return;
             case (Activation a, Activation b) when a.SourceName == b.SourceName && a.Source.SameLayoutAs(b.Source):
-                context.Bind(node.Outputs[0], a with { Expr = ElementwiseExpr.Binary(op, a.Expr, b.Expr) });
+                BindChain(node, a, ElementwiseExpr.Binary(op, a.Expr, b.Expr));
                 return;
             case (Activation, Activation) when op == "Add":
                 LiftAdd(node);
@@ -58,6 +58,14 @@ internal sealed class ElementwiseLifter(LiftContext context)
             default:
                 throw context.Error(node, $"{op} of these operands is not supported (only element-wise chains of one tensor, residual adds and per-channel constants)");
         }
+    }
+
+    /// <summary>Binds the node's output to the activation with its chain extended; a chain deeper than <see cref="ElementwiseExpr.MaxDepth"/> is an error.</summary>
+    private void BindChain(OnnxNode node, Activation x, ElementwiseExpr expr)
+    {
+        if (expr.Depth > ElementwiseExpr.MaxDepth)
+            throw context.Error(node, $"the element-wise chain here is {expr.Depth} operations deep; mcuformer takes chains of at most {ElementwiseExpr.MaxDepth}");
+        context.Bind(node.Outputs[0], x with { Expr = expr });
     }
 
     private static ConstTensor Negated(ConstTensor c) => c.With(c.Shape, c.Data.Select(v => -v).ToArray());

@@ -15,7 +15,7 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
     public void LiftCast(OnnxNode node)
     {
         // float32 and double hold every value of a float32 activation: the cast changes nothing.
-        var to = node.OpType == "Cast" ? (DataType)Attr.Int(node, "to", (long)DataType.Float) : context.RequireConst(node, 1, "the type to cast like").Type;
+        var to = node.OpType == "Cast" ? (DataType)Attr.Int(context.File, node, "to", (int)DataType.Float) : context.RequireConst(node, 1, "the type to cast like").Type;
         if (to is not (DataType.Float or DataType.Double))
             throw context.Error(node, $"casting an activation to {to} is not supported (float or double only)");
         context.Bind(node.Outputs[0], context.RequireActivation(node, 0));
@@ -32,8 +32,7 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
     public void LiftTranspose(OnnxNode node)
     {
         var x = context.RequireActivation(node, 0);
-        var perm = Attr.Ints(node, "perm") ?? Enumerable.Range(0, x.Source.Rank).Reverse().ToArray();
-        context.Bind(node.Outputs[0], x with { Source = x.Source.Transpose(perm) });
+        context.Bind(node.Outputs[0], x with { Source = x.Source.Transpose(ShapeOps.Permutation(node, x.Source.Rank, context.File)) });
     }
 
     public void LiftSlice(OnnxNode node)
@@ -42,6 +41,7 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
         var view = x.Source;
         foreach (var (axis, start, count, step) in ShapeOps.SliceRanges(node, view.Shape, context.ConstInputs(node), context.File))
             view = view.Slice(axis, start, count, step);
+        if (view.Shape.Contains(0)) throw context.Error(node, $"the slice of {Shapes.Format(x.Source.Shape)} is empty ({Shapes.Format(view.Shape)})");
         context.Bind(node.Outputs[0], x with { Source = view });
     }
 
@@ -49,8 +49,9 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
     {
         var x = context.RequireActivation(node, 0);
         var sizes = ConstantEvaluator.SplitSizes(node, x.Source.Shape, context.ConstInputs(node), context.File);
-        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", 0), x.Source.Rank, context.File);
+        int axis = Attr.Axis(context.File, node, 0, x.Source.Rank);
         int start = 0;
+        if (sizes.Contains(0)) throw context.Error(node, $"split sizes [{string.Join(", ", sizes)}] make an empty part");
         for (int i = 0; i < node.Outputs.Count; i++)
         {
             context.Bind(node.Outputs[i], x with { Source = x.Source.Slice(axis, start, sizes[i], 1) });
@@ -63,7 +64,7 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
     {
         var x = context.RequireActivation(node, 0);
         var indices = context.RequireConst(node, 1, "gather indices");
-        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", 0), x.Source.Rank, context.File);
+        int axis = Attr.Axis(context.File, node, 0, x.Source.Rank);
         if (indices.ElementCount != 1)
             throw context.Error(node, $"gathering {indices.ElementCount} indices from an activation is not supported (only a single index, e.g. the class token)");
         int index = (int)indices.Data[0];
@@ -87,12 +88,15 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
         var parts = node.Inputs.Select((_, i) => context.Get(node, i)).ToList();
         var shapes = parts.Select(p => p switch { Constant c => c.Tensor.Shape, Activation a => a.Source.Shape, _ => throw new InvalidOperationException() }).ToList();
         int rank = shapes[0].Length;
-        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", 0), rank, context.File);
+        int axis = Attr.Axis(context.File, node, 0, rank);
         var outShape = (int[])shapes[0].Clone();
-        outShape[axis] = shapes.Sum(s => s[axis]);
         for (int i = 0; i < shapes.Count; i++)
             if (shapes[i].Length != rank || Enumerable.Range(0, rank).Any(d => d != axis && shapes[i][d] != outShape[d]))
                 throw context.Error(node, $"input {i} of shape {Shapes.Format(shapes[i])} does not concatenate along axis {axis}");
+        long length = shapes.Sum(s => (long)s[axis]);
+        if (length > OnnxImporter.MaxActivationElements)
+            throw context.Error(node, $"the concatenation is {length} long on axis {axis}, more than an activation may hold");
+        outShape[axis] = (int)length;
         var buffer = new ActivationBuffer(node.Name, LiftContext.Physical(outShape));
         var layout = View.Dense(buffer, outShape);
         var concatParts = new List<ConcatPart>();

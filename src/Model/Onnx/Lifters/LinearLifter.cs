@@ -33,9 +33,10 @@ internal sealed class LinearLifter(LiftContext context, AttentionLifter attentio
     {
         var x = context.RequireActivation(node, 0);
         var b = context.RequireConst(node, 1, "the Gemm weight");
-        if (Attr.Int(node, "transA", 0) != 0) throw context.Error(node, "transA = 1 is not supported");
-        float alpha = Attr.Float(node, "alpha", 1f), beta = Attr.Float(node, "beta", 1f);
-        var w = Attr.Int(node, "transB", 0) != 0 ? b : ConstantEvaluator.Transpose(b, [1, 0]);
+        if (Attr.Int(context.File, node, "transA", 0) != 0) throw context.Error(node, "transA = 1 is not supported");
+        float alpha = Attr.Float(context.File, node, "alpha", 1f), beta = Attr.Float(context.File, node, "beta", 1f);
+        if (b.Rank != 2) throw context.Error(node, $"weight of shape {Shapes.Format(b.Shape)} is not a matrix");
+        var w = Attr.Int(context.File, node, "transB", 0) != 0 ? b : ConstantEvaluator.Transpose(b, [1, 0]);
         int outFeatures = w.Shape[0], inFeatures = w.Shape[1];
         var weights = w.AsFloats().Select(v => v * alpha).ToArray();
         float[]? bias = null;
@@ -73,6 +74,8 @@ internal sealed class LinearLifter(LiftContext context, AttentionLifter attentio
         var rows = b.Transpose(perm);
         var inputShape = shared ? [batch * n, k] : new[] { n, batch * k };
         var input = context.Reshaped(rows, inputShape, node.Inputs[1], node.Name);
+        if (Shapes.Count([shared ? 1 : batch, m, inputShape[1]]) > TensorReader.MaxElements)
+            throw context.Error(node, $"the product with a constant of shape {Shapes.Format(a.Shape)} needs more than the {TensorReader.MaxElements} weights mcuformer takes");
         int outFeatures = shared ? m : batch * m, inFeatures = inputShape[1];
         var weights = new float[outFeatures * inFeatures];
         for (int h = 0; h < (shared ? 1 : batch); h++)

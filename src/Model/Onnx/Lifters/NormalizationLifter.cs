@@ -13,11 +13,11 @@ internal sealed class NormalizationLifter(LiftContext context)
     public void LiftLayerNormalization(OnnxNode node)
     {
         var x = context.MaterializeInput(node, 0);
-        int axis = ConstantEvaluator.Axis(node, (int)Attr.Int(node, "axis", -1), x.Rank, context.File);
+        int axis = Attr.Axis(context.File, node, -1, x.Rank);
         // stash_type sets the precision of the mean and variance; float32 and double both leave
         // nothing for an int8 kernel to reproduce, half precision would.
-        long stash = Attr.Int(node, "stash_type", (long)DataType.Float);
-        if (stash is not ((long)DataType.Float or (long)DataType.Double))
+        int stash = Attr.Int(context.File, node, "stash_type", (int)DataType.Float);
+        if (stash is not ((int)DataType.Float or (int)DataType.Double))
             throw context.Error(node, $"stash_type {(DataType)stash} is not supported (float or double statistics only)");
         for (int i = 1; i < node.Outputs.Count; i++)
             if (node.Outputs[i].Length > 0 && context.ConsumerCount(node.Outputs[i]) > 0)
@@ -35,7 +35,7 @@ internal sealed class NormalizationLifter(LiftContext context)
         var gamma = PerFeature(1, "the LayerNorm scale") ?? throw context.Error(node, "the LayerNorm scale is missing");
         var beta = PerFeature(2, "the LayerNorm bias");
         var input = context.Reshaped(x, merged, node.Inputs[0], node.Name);
-        var output = EmitLayerNorm(node, input, node.Inputs[0], node.Outputs[0], gamma, beta, Attr.Float(node, "epsilon", 1e-5f));
+        var output = EmitLayerNorm(node, input, node.Inputs[0], node.Outputs[0], gamma, beta, Attr.Float(context.File, node, "epsilon", 1e-5f));
         if (merged.Length != x.Rank) context.BindHeld(node.Outputs[0], output.TryReshape(x.Shape)!);
     }
 
@@ -70,6 +70,7 @@ internal sealed class NormalizationLifter(LiftContext context)
     /// <summary>Emits a LayerNorm over the last axis of x and binds its output; returns the output's layout.</summary>
     private View EmitLayerNorm(OnnxNode node, View x, string inputName, string outputName, ConstTensor? gamma, ConstTensor? beta, float epsilon)
     {
+        if (!(epsilon >= 0 && float.IsFinite(epsilon))) throw context.Error(node, $"epsilon {epsilon} is not a non-negative number");
         int dim = x.Shape[^1];
         float[] PerFeature(ConstTensor? t, float fallback, string what)
         {

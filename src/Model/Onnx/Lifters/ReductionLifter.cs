@@ -14,7 +14,7 @@ internal sealed class ReductionLifter(LiftContext context, NormalizationLifter n
             context.Bind(node.Outputs[0], x);
             return;
         }
-        bool keepDims = Attr.Int(node, "keepdims", 1) != 0;
+        bool keepDims = Attr.Int(context.File, node, "keepdims", 1) != 0;
         if (axes.Length == 1 && axes[0] == rank - 1)
         {
             normalization.LiftDecomposed(node, x);
@@ -43,9 +43,9 @@ internal sealed class ReductionLifter(LiftContext context, NormalizationLifter n
     /// </summary>
     private int[]? ReduceAxes(OnnxNode node, int rank)
     {
-        var axes = node.HasInput(1) ? context.RequireConst(node, 1, "the reduction axes").AsInts() : Attr.Ints(node, "axes");
+        var axes = node.HasInput(1) ? context.RequireConst(node, 1, "the reduction axes").AsInts() : Attr.Ints(context.File, node, "axes");
         if (axes is null || axes.Length == 0)
-            return Attr.Int(node, "noop_with_empty_axes", 0) != 0 ? null : Enumerable.Range(0, rank).ToArray();
+            return Attr.Int(context.File, node, "noop_with_empty_axes", 0) != 0 ? null : Enumerable.Range(0, rank).ToArray();
         var normalized = axes.Select(a => ConstantEvaluator.Axis(node, a, rank, context.File)).Order().ToArray();
         if (normalized.Distinct().Count() != normalized.Length) throw context.Error(node, $"axes [{string.Join(", ", axes)}] repeat an axis");
         return normalized;
