@@ -15,8 +15,12 @@ public static class CliRunner
     /// <param name="environment">variables set for the CLI on top of this process's</param>
     public static Running Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // A test run started in the background inherits SIGINT ignored, and so would the CLI; env gives it the
+        // default dispositions a user's shell gives, so that the signal tests see what a user sees.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (name, value) in environment) start.Environment[name] = value;
+        start.ArgumentList.Add("--default-signal=INT,TERM,HUP");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mcuformer.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;

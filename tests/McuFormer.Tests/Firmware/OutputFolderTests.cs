@@ -141,7 +141,7 @@ public class OutputFolderTests
         Directory.CreateDirectory(slowCompiler);
         var realCompiler = Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, "arm-none-eabi-gcc")).First(File.Exists);
         var wrapper = Path.Combine(slowCompiler, "arm-none-eabi-gcc");
-        File.WriteAllText(wrapper, $"#!/bin/sh\nsleep 60\nexec '{realCompiler}' \"$@\"\n");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nsleep 20\nexec '{realCompiler}' \"$@\"\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var path = new Dictionary<string, string> { ["PATH"] = slowCompiler + ":" + Environment.GetEnvironmentVariable("PATH") };
         var compile = CliRunner.Start(path, [.. CompileArgs(output), "--emit", "none"]);
