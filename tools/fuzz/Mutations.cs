@@ -98,7 +98,7 @@ public static class Mutations
 
     private static void DuplicateExternalKey(FuzzCase c, Random random)
     {
-        if (ExternalTensor(c, random) is not { } tensor) return;
+        if (ExternalTensor(c, random) is not { ExternalData.Count: > 0 } tensor) return;
         var entry = random.Pick(tensor.ExternalData).Clone();
         if (random.Next(2) == 0) entry.Value = entry.Key == "location" ? "other.bin" : "0";
         tensor.ExternalData.Add(entry);
@@ -418,7 +418,7 @@ public static class Mutations
     private static void HugeFoldedConstant(FuzzCase c, Random random)
     {
         var graph = c.Model.Graph;
-        if (ActivationValue(graph, random) is not { } value) return;
+        if (ActivationValue(graph, random) is not { } value || graph.Node.Any(n => n.Name == "fuzz_big")) return;
         long size = random.Pick(new[] { 1L << 12, 1L << 16, 1L << 31, 1L << 40, -3 });
         var big = random.Next(4) switch
         {
@@ -441,7 +441,7 @@ public static class Mutations
     private static void ExternalSymlink(FuzzCase c, Random random)
     {
         if (ExternalTensor(c, random) is not { } tensor) return;
-        var location = tensor.ExternalData.First(e => e.Key == "location").Value;
+        var location = tensor.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "weights.bin";
         switch (random.Next(5))
         {
             case 0:
@@ -478,6 +478,11 @@ public static class Mutations
 
     private static void ModelNotRegular(FuzzCase c, Random random)
     {
+        // Whatever an earlier mutation put at the model's path gives way.
+        c.Files.Remove(c.ModelName);
+        c.Files.Remove(c.ModelName + "/inside");
+        c.Links.Remove(c.ModelName);
+        c.Fifos.Remove(c.ModelName);
         c.ModelReplaced = true;
         switch (random.Next(6))
         {
@@ -497,7 +502,7 @@ public static class Mutations
         SetExternal(tensor, "location", "big.bin");
         SetExternal(tensor, "offset", "0");
         long length = random.Pick(new[] { 1L << 31, 3_000_000_000L, int.MaxValue, 1L << 30 });
-        if (random.Next(3) == 0) tensor.ExternalData.Remove(tensor.ExternalData.First(e => e.Key == "length"));
+        if (random.Next(3) == 0) RemoveExternal(tensor, "length");
         else SetExternal(tensor, "length", length.ToString());
         if (random.Next(2) == 0)
         {
@@ -509,8 +514,8 @@ public static class Mutations
 
     private static void BadOpset(FuzzCase c, Random random)
     {
-        var opset = c.Model.OpsetImport.First(o => o.Domain is "" or "ai.onnx");
-        if (random.Next(3) == 0) c.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        var opset = c.Model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
+        if (opset is null || random.Next(3) == 0) c.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
         else opset.Version = random.Pick(new[] { (1L << 32) + 17, -1, 0, long.MaxValue, 22, 12 });
     }
 
