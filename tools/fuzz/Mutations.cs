@@ -28,6 +28,7 @@ public static class Mutations
         new("wrong-arity", 6, WrongArity),
         new("wrong-attribute-type", 5, WrongAttributeType),
         new("extreme-attribute", 4, ExtremeAttribute),
+        new("nudged-attribute", 6, NudgedAttribute),
         new("bad-output", 4, BadOutput),
         new("non-finite-weights", 5, NonFiniteWeights),
         new("non-finite-calibration", 2, NonFiniteCalibration),
@@ -285,6 +286,17 @@ public static class Mutations
         else attribute.Ints.Add(value);
     }
 
+    /// <summary>An integer attribute set to a small value, -3 to 3: another axis, perm entry, flag or size that is still plausible.</summary>
+    private static void NudgedAttribute(FuzzCase c, Random random)
+    {
+        var attributes = c.Model.Graph.Node.SelectMany(n => n.Attribute).Where(a => a.Type is AttributeType.Int or AttributeType.Ints).ToList();
+        if (attributes.Count == 0) return;
+        var attribute = random.Pick(attributes);
+        long value = random.Next(-3, 4);
+        if (attribute.Type == AttributeType.Int) attribute.I = value;
+        else if (attribute.Ints.Count > 0) attribute.Ints[random.Next(attribute.Ints.Count)] = value;
+    }
+
     private static void BadOutput(FuzzCase c, Random random)
     {
         var graph = c.Model.Graph;
@@ -357,7 +369,7 @@ public static class Mutations
     {
         var graph = c.Model.Graph;
         if (ActivationValue(graph, random) is not { } value) return;
-        int length = random.Pick(new[] { 2_000, 20_000, 200_000 });
+        int length = random.Pick(new[] { 2_000, 10_000, 200_000 });
         var op = random.Pick(new[] { "Relu", "Neg", "Abs", "Sigmoid", "Tanh" });
         InsertAfter(graph, value, x =>
         {
