@@ -24,8 +24,8 @@ public sealed record FuzzSettings
     public bool Verbose { get; init; }
 
     /// <summary>
-    /// The managed bytes one case may allocate, freed or not. The deepest cases (200 000 nodes) allocate about
-    /// 500 MiB; the fuzzer's own process also caps its heap at 4 GiB (McuFormer.Fuzz.csproj).
+    /// The managed bytes one case may allocate, freed or not. The largest cases that pass allocate a few hundred
+    /// MiB; the fuzzer's own process also caps its heap at 4 GiB (McuFormer.Fuzz.csproj).
     /// </summary>
     public long AllocationBudget { get; init; } = 1L << 30;
 }

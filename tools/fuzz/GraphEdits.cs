@@ -88,6 +88,12 @@ internal static class GraphEdits
         else entry.Value = value;
     }
 
+    /// <summary>Removes every external-data entry of the key.</summary>
+    public static void RemoveExternal(TensorProto tensor, string key)
+    {
+        foreach (var entry in tensor.ExternalData.Where(e => e.Key == key).ToList()) tensor.ExternalData.Remove(entry);
+    }
+
     /// <summary>Renames a value everywhere the graph names it.</summary>
     public static void Rename(GraphProto graph, string from, string to)
     {

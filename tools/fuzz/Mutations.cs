@@ -28,6 +28,7 @@ public static class Mutations
         new("wrong-arity", 6, WrongArity),
         new("wrong-attribute-type", 5, WrongAttributeType),
         new("extreme-attribute", 4, ExtremeAttribute),
+        new("nudged-attribute", 6, NudgedAttribute),
         new("bad-output", 4, BadOutput),
         new("non-finite-weights", 5, NonFiniteWeights),
         new("non-finite-calibration", 2, NonFiniteCalibration),
@@ -98,7 +99,7 @@ public static class Mutations
 
     private static void DuplicateExternalKey(FuzzCase c, Random random)
     {
-        if (ExternalTensor(c, random) is not { } tensor) return;
+        if (ExternalTensor(c, random) is not { ExternalData.Count: > 0 } tensor) return;
         var entry = random.Pick(tensor.ExternalData).Clone();
         if (random.Next(2) == 0) entry.Value = entry.Key == "location" ? "other.bin" : "0";
         tensor.ExternalData.Add(entry);
@@ -285,6 +286,17 @@ public static class Mutations
         else attribute.Ints.Add(value);
     }
 
+    /// <summary>An integer attribute set to a small value, -3 to 3: another axis, perm entry, flag or size that is still plausible.</summary>
+    private static void NudgedAttribute(FuzzCase c, Random random)
+    {
+        var attributes = c.Model.Graph.Node.SelectMany(n => n.Attribute).Where(a => a.Type is AttributeType.Int or AttributeType.Ints).ToList();
+        if (attributes.Count == 0) return;
+        var attribute = random.Pick(attributes);
+        long value = random.Next(-3, 4);
+        if (attribute.Type == AttributeType.Int) attribute.I = value;
+        else if (attribute.Ints.Count > 0) attribute.Ints[random.Next(attribute.Ints.Count)] = value;
+    }
+
     private static void BadOutput(FuzzCase c, Random random)
     {
         var graph = c.Model.Graph;
@@ -357,7 +369,7 @@ public static class Mutations
     {
         var graph = c.Model.Graph;
         if (ActivationValue(graph, random) is not { } value) return;
-        int length = random.Pick(new[] { 2_000, 20_000, 200_000 });
+        int length = random.Pick(new[] { 2_000, 10_000, 200_000 });
         var op = random.Pick(new[] { "Relu", "Neg", "Abs", "Sigmoid", "Tanh" });
         InsertAfter(graph, value, x =>
         {
@@ -418,7 +430,7 @@ public static class Mutations
     private static void HugeFoldedConstant(FuzzCase c, Random random)
     {
         var graph = c.Model.Graph;
-        if (ActivationValue(graph, random) is not { } value) return;
+        if (ActivationValue(graph, random) is not { } value || graph.Node.Any(n => n.Name == "fuzz_big")) return;
         long size = random.Pick(new[] { 1L << 12, 1L << 16, 1L << 31, 1L << 40, -3 });
         var big = random.Next(4) switch
         {
@@ -441,7 +453,7 @@ public static class Mutations
     private static void ExternalSymlink(FuzzCase c, Random random)
     {
         if (ExternalTensor(c, random) is not { } tensor) return;
-        var location = tensor.ExternalData.First(e => e.Key == "location").Value;
+        var location = tensor.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "weights.bin";
         switch (random.Next(5))
         {
             case 0:
@@ -478,6 +490,11 @@ public static class Mutations
 
     private static void ModelNotRegular(FuzzCase c, Random random)
     {
+        // Whatever an earlier mutation put at the model's path gives way.
+        c.Files.Remove(c.ModelName);
+        c.Files.Remove(c.ModelName + "/inside");
+        c.Links.Remove(c.ModelName);
+        c.Fifos.Remove(c.ModelName);
         c.ModelReplaced = true;
         switch (random.Next(6))
         {
@@ -497,7 +514,7 @@ public static class Mutations
         SetExternal(tensor, "location", "big.bin");
         SetExternal(tensor, "offset", "0");
         long length = random.Pick(new[] { 1L << 31, 3_000_000_000L, int.MaxValue, 1L << 30 });
-        if (random.Next(3) == 0) tensor.ExternalData.Remove(tensor.ExternalData.First(e => e.Key == "length"));
+        if (random.Next(3) == 0) RemoveExternal(tensor, "length");
         else SetExternal(tensor, "length", length.ToString());
         if (random.Next(2) == 0)
         {
@@ -509,8 +526,8 @@ public static class Mutations
 
     private static void BadOpset(FuzzCase c, Random random)
     {
-        var opset = c.Model.OpsetImport.First(o => o.Domain is "" or "ai.onnx");
-        if (random.Next(3) == 0) c.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        var opset = c.Model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx");
+        if (opset is null || random.Next(3) == 0) c.Model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
         else opset.Version = random.Pick(new[] { (1L << 32) + 17, -1, 0, long.MaxValue, 22, 12 });
     }
 

@@ -47,6 +47,12 @@ public sealed class OnnxModelFile
     /// <summary>The largest model file mcuformer reads: what protobuf can parse. Larger weights belong in external data.</summary>
     public const long MaxFileBytes = int.MaxValue;
 
+    /// <summary>
+    /// The most nodes a graph may have: a ViT-H export, shape arithmetic included, has a few thousand. Each node
+    /// folded in ONNX Runtime costs a session, so many more would take minutes.
+    /// </summary>
+    public const int MaxNodes = 1 << 14;
+
     /// <summary>The most constant values of all initializers together (2 GiB as doubles).</summary>
     public const long MaxConstantElements = 1L << 28;
 
@@ -79,6 +85,8 @@ public sealed class OnnxModelFile
         if (proto.Graph is null || proto.Graph.Node.Count == 0 || proto.IrVersion <= 0)
             throw new ModelImportException($"{path}: not an ONNX model (no graph or IR version in the file)");
 
+        if (proto.Graph.Node.Count > MaxNodes)
+            throw new ModelImportException($"{path}: the graph has {proto.Graph.Node.Count} nodes, more than the {MaxNodes} mcuformer reads");
         var opsetEntries = proto.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").ToList();
         if (opsetEntries.Count == 0) throw new ModelImportException($"{path}: the model imports no default ONNX opset");
         if (opsetEntries.Count > 1)

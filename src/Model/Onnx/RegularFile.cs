@@ -15,6 +15,7 @@ internal static class RegularFile
     /// "." and ".." applied after the link before them: the file that opening <paramref name="path"/> reaches.
     /// </summary>
     /// <exception cref="IOException">the links loop, or there are more than <see cref="MaxLinks"/> of them</exception>
+    /// <exception cref="UnauthorizedAccessException">a folder on the path may not be read</exception>
     public static string RealPath(string path)
     {
         var absolute = Path.IsPathRooted(path) ? path : Path.Combine(Directory.GetCurrentDirectory(), path);

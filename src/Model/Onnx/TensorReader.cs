@@ -151,7 +151,7 @@ public static class TensorReader
             if (!RegularFile.IsInside(file, RegularFile.RealPath(folder)))
                 throw Error($"external data path '{location}' leaves the model's folder through a symbolic link (to {file})");
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Error($"external data path '{location}' cannot be resolved: {e.Message}");
         }

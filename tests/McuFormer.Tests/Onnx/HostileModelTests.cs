@@ -372,6 +372,15 @@ public sealed class HostileModelTests : IDisposable
     }
 
     [Fact]
+    public void GraphOfMoreNodesThanTheBoundIsRejectedBeforeItIsRead()
+    {
+        var model = Model();
+        var chain = Enumerable.Range(0, 200_000).Select(i => TestModels.Node($"relu_{i}", "Relu", [i == 0 ? "tokens" : $"r{i - 1}"], [$"r{i}"])).ToArray();
+        TestModels.InsertAfter(model, "to_tokens", chain);
+        Rejected(model, "the graph has 200005 nodes, more than the 16384 mcuformer reads");
+    }
+
+    [Fact]
     public void GraphOfMoreOpsThanThePlannerTakesIsRejected()
     {
         var model = Model();

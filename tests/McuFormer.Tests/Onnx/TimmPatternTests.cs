@@ -79,6 +79,26 @@ public class TimmPatternTests
         Assert.Equal(registers > 0 ? 3 : 2, concat.Parts.Count);
     }
 
+    /// <summary>
+    /// The first token of a LayerNorm's output: normalised alone when the norm is over the feature axis, as the
+    /// whole when it is over the tokens too (a norm the token alone cannot reproduce).
+    /// </summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    [InlineData(0)]
+    public void FirstTokenOfANormIsNormalisedAloneOnlyWhenTheNormIsPerToken(int axis)
+    {
+        var vit = new TinyVitBuilder();
+        var tokens = vit.PatchTokens();
+        int[] normalized = axis switch { -1 => [E], 1 => [N, E], _ => [1, N, E] };
+        var x = vit.G.Node("LayerNormalization", [tokens, vit.Weights(normalized), vit.Weights(normalized)], [Int("axis", axis)]);
+        var graph = FloatGraphRunner.AssertImportMatchesOnnxRuntime(vit.Head(vit.G.Node("Gather", [x, vit.G.IntScalar(0)], [Int("axis", 1)]), 17));
+        var norm = graph.Ops.OfType<LayerNormOp>().Single();
+        Assert.Equal(1, norm.Rows);
+        Assert.Equal(axis == -1 ? E : N * E, norm.Dim);
+    }
+
     [Fact]
     public void DistillationTokenAveragesTwoHeads()
     {

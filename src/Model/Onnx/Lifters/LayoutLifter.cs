@@ -73,7 +73,10 @@ internal sealed class LayoutLifter(LiftContext context, NormalizationLifter norm
             throw context.Error(node, $"index {indices.Data[0]} is out of range for axis {axis} of size {x.Source.Shape[axis]}");
         var view = indices.Rank == 0 ? x.Source.Select(axis, index) : x.Source.Slice(axis, index, 1, 1).TryReshape(
             x.Source.Shape[..axis].Concat(indices.Shape).Concat(x.Source.Shape[(axis + 1)..]).ToArray())!;
+        // Only a LayerNorm whose rows are the tokens (over the last axis alone, one row per token) can normalise
+        // the one token instead.
         if (x.Expr.IsIdentity && axis == x.Source.Rank - 2 && context.ProducerOf(x.Source.Buffer) is LayerNormOp norm
+            && norm.Dim == x.Source.Shape[^1] && norm.Input.Rank == x.Source.Rank && x.Source.Shape[..^2].All(d => d == 1)
             && x.Source.IsDenseRowMajor && context.ConsumerCount(x.SourceName) == 1)
         {
             normalization.NormaliseOneToken(node, norm, index, view.Shape);
