@@ -294,7 +294,8 @@ public static class Broadcast
             int db = i - (rank - b.Length) >= 0 ? b[i - (rank - b.Length)] : 1;
             if (da != db && da != 1 && db != 1)
                 throw file.Error(node, $"shapes {Ir.Shapes.Format(a)} and {Ir.Shapes.Format(b)} do not broadcast");
-            shape[i] = Math.Max(da, db);
+            // A dimension of 1 stretches to the other one, even to 0 (an empty slice stays empty).
+            shape[i] = da == 1 ? db : da;
         }
         return ConstantEvaluator.FoldableShape(shape, node, file);
     }

@@ -372,6 +372,19 @@ public sealed class HostileModelTests : IDisposable
     }
 
     [Fact]
+    public void EmptyConstantBroadcastAgainstOneStaysEmpty()
+    {
+        var model = Model();
+        model.Graph.Initializer.AddRange([
+            new TensorProto { Name = "empty", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 0 } },
+            new TensorProto { Name = "one", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 1 }, FloatData = { 1f } },
+        ]);
+        TestModels.InsertAfter(model, "to_tokens", TestModels.Node("fold", "Mul", ["empty", "one"], ["still_empty"]),
+            TestModels.Node("scale", "Mul", ["tokens", "still_empty"], ["scaled"]));
+        Rejected(model, "node 'scale' (Mul, opset 17)", "constant of shape [0]");
+    }
+
+    [Fact]
     public void GraphOfMoreNodesThanTheBoundIsRejectedBeforeItIsRead()
     {
         var model = Model();
