@@ -16,11 +16,24 @@ internal static partial class DataFile
     /// </summary>
     public const long MaxSampleElements = 1L << 26;
 
-    /// <summary>The readable content of a file; <see cref="Length"/> is known only when it is not compressed.</summary>
-    public sealed class Content(Stream stream, long? length) : IDisposable
+    /// <summary>
+    /// Most values loaded from one file at once (a gibibyte of floats): a gzipped file of a few
+    /// megabytes can hold gigabytes of real pixels, so the header's promise is bounded, not only checked.
+    /// </summary>
+    public const long MaxLoadedElements = 1L << 28;
+
+    /// <summary>Deflate expands data at most 1032 times, which bounds what a compressed file can hold.</summary>
+    public const long MaxDeflateRatio = 1032;
+
+    /// <summary>
+    /// The readable content of a file; <see cref="Length"/> is known only when it is not compressed,
+    /// <see cref="CompressedLength"/> only when it is.
+    /// </summary>
+    public sealed class Content(Stream stream, long? length, long? compressedLength = null) : IDisposable
     {
         public Stream Stream { get; } = stream;
         public long? Length { get; } = length;
+        public long? CompressedLength { get; } = compressedLength;
         public bool IsCompressed => Length is null;
         public void Dispose() => Stream.Dispose();
     }
@@ -38,7 +51,7 @@ internal static partial class DataFile
             if (read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
             {
                 // GZipStream asks the file for large blocks; the buffer keeps small header reads cheap.
-                return new Content(new BufferedStream(new GZipStream(file, CompressionMode.Decompress), 1 << 16), null);
+                return new Content(new BufferedStream(new GZipStream(file, CompressionMode.Decompress), 1 << 16), null, file.Length);
             }
             return new Content(file, file.Length);
         }
@@ -105,6 +118,23 @@ internal static partial class DataFile
         {
             throw new DatasetException(path,
                 $"file is truncated: the header promises {promised} ({expectedBytes} bytes) but the file has {length} bytes");
+        }
+        if (content.CompressedLength is long compressed && expectedBytes / MaxDeflateRatio > compressed)
+        {
+            throw new DatasetException(path,
+                $"file is truncated: the header promises {promised} ({expectedBytes} bytes) but {compressed} bytes of gzip " +
+                $"decompress to at most {compressed * MaxDeflateRatio}");
+        }
+    }
+
+    /// <summary>Refuses to load more values at once than <see cref="MaxLoadedElements"/>, naming what would have been loaded.</summary>
+    public static void CheckLoad(long samples, long sampleElements, string path, string what)
+    {
+        if (sampleElements > 0 && samples > MaxLoadedElements / sampleElements)
+        {
+            throw new DatasetException(path,
+                $"loading {samples} {what} of {sampleElements} values each takes more than the {MaxLoadedElements} values " +
+                "mcuformer loads at once; load fewer samples (a smaller limit or sample count)");
         }
     }
 

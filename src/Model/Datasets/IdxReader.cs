@@ -39,6 +39,7 @@ internal static class IdxReader
         }
 
         int loadCount = Math.Min(imageCount, limit ?? int.MaxValue);
+        DataFile.CheckLoad(loadCount, imageBytes, imagesPath, $"images of {height}x{width}");
         var convert = ArraySampleLayout.Plan([height, width], sampleShape, imagesPath);
         var samples = ReadImages(images, imagesPath, loadCount, (int)imageBytes, convert);
         int[]? labelValues = labels is null ? null : ReadLabels(labels, labelsPath!, loadCount);

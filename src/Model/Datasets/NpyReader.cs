@@ -52,6 +52,7 @@ internal static class NpyReader
         }
 
         int loadCount = (int)Math.Min(sampleCount, limit ?? int.MaxValue);
+        DataFile.CheckLoad(loadCount, sampleElements, inputsPath, "samples");
         var samples = new float[loadCount][];
         var bytes = new byte[sampleElements * header.ItemSize];
         for (int index = 0; index < loadCount; index++)

@@ -45,16 +45,13 @@ public static class NpzArchive
         return arrays;
     }
 
-    /// <summary>Deflate expands data at most 1032 times; the zip directory's sizes are claims to check against that and the file.</summary>
-    private const long MaxDeflateRatio = 1032;
-
     /// <summary>
     /// Refuses an entry whose sizes the archive cannot hold, before the sizes decide how much to allocate:
     /// its length then bounds what the header of the array in it may promise.
     /// </summary>
     private static void CheckEntrySize(ZipArchiveEntry entry, long archiveBytes, string where)
     {
-        if (entry.CompressedLength > archiveBytes || entry.Length > Math.Max(entry.CompressedLength, 1) * MaxDeflateRatio)
+        if (entry.CompressedLength > archiveBytes || entry.Length > Math.Max(entry.CompressedLength, 1) * DataFile.MaxDeflateRatio)
             throw new DatasetException(where,
                 $"the zip directory gives {entry.Length} bytes from {entry.CompressedLength} compressed in a {archiveBytes}-byte file, which no zip entry can hold");
     }

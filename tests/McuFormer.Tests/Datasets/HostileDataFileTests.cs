@@ -112,6 +112,28 @@ public sealed class HostileDataFileTests : IDisposable
     }
 
     [Fact]
+    public void GzippedIdxPromisingMoreThanItsBytesCanInflateToIsRefusedBeforeReading()
+    {
+        // 2^20 images of 28x28 (822 MB) from a gzip file of a few dozen bytes: deflate cannot expand that far.
+        string images = _files.Write("lying-images-idx3-ubyte.gz", Gzip(IdxImages(1 << 20, 28, 28, new byte[28 * 28])));
+
+        AllocatingLittle(() => AssertFails(() => DatasetLoader.Load(images, [1, 28, 28]), images, "truncated", "decompress to at most"));
+    }
+
+    [Fact]
+    public void GzippedIdxHoldingMoreImagesThanAreLoadedAtOnceIsRefusedBeforeReading()
+    {
+        // 400,000 images of 28x28 (313 M values, 1.25 GB as floats); the 400 KB of random bytes make the
+        // promise one a real gzip file of this size could keep.
+        var noise = new byte[400_000];
+        new Random(13).NextBytes(noise);
+        string images = _files.Write("many-images-idx3-ubyte.gz", Gzip(IdxImages(400_000, 28, 28, noise)));
+
+        AllocatingLittle(() => AssertFails(() => DatasetLoader.Load(images, [1, 28, 28]), images, "loading 400000 images of 28x28",
+            "load fewer samples"));
+    }
+
+    [Fact]
     public void NpyHeaderLongerThanNumPyWritesIsRefused()
     {
         // Version 2.0: a 4-byte header length, here 2 GB, in a file of a few bytes more.
