@@ -5,6 +5,7 @@ tensor of shape [1, 1, 28, 28] holding pixel / 255, no mean/std normalisation.
 """
 
 import gzip
+import inspect
 import json
 import math
 import os
@@ -154,10 +155,12 @@ def export_onnx(model, path, opset, sample):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Grad stays enabled while tracing: under no_grad an eval-mode nn.MultiheadAttention
     # takes its fused fast path (aten::_native_multi_head_attention), which has no ONNX export.
+    # torch >= 2.9 exports with dynamo unless told otherwise, which writes opset 18 at the least.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.enable_grad():
         torch.onnx.export(model, sample, path, opset_version=opset,
                           input_names=["input"], output_names=["logits"],
-                          do_constant_folding=True, export_params=True)
+                          do_constant_folding=True, export_params=True, **legacy)
     summary = describe_onnx(path)
     expected_io = ({"input": [1, 1, IMAGE_SIZE, IMAGE_SIZE]}, {"logits": [1, NUM_CLASSES]})
     if (summary["inputs"], summary["outputs"]) != expected_io:
