@@ -31,7 +31,7 @@ def add_device_argument(parser):
 
 def add_arguments(parser, batch_size):
     add_device_argument(parser)
-    parser.add_argument("--batch-size", type=int, default=batch_size,
+    parser.add_argument("--batch-size", type=positive, default=batch_size,
                         help=f"images per process and step (default {batch_size}); the learning rate scales "
                              f"with sqrt(batch size x processes / {REFERENCE_BATCH})")
     parser.add_argument("--rank-weights", metavar="DIR",
