@@ -1,5 +1,5 @@
-"""Data-parallel training on the CPU: the real scripts under torchrun with two gloo processes, for a
-few steps on the first Fashion-MNIST images.
+"""Data-parallel training on the CPU: the real scripts as two gloo processes, started with torchrun's
+environment, for a few steps on the first Fashion-MNIST images.
 
     /usr/bin/python3 -m unittest discover -s training -v      (scripts/test runs it)
 
@@ -9,7 +9,6 @@ again in one process with the same global batch. Every process saves its weights
 training (--rank-weights), and the tests compare them.
 """
 
-import glob
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import torch
@@ -35,23 +35,56 @@ SAME_GLOBAL_BATCH_TOLERANCE = 2e-5
 
 
 def free_port():
-    """A port that nothing listens on now; torchrun's store binds it a moment later (a run started in
+    """A port that nothing listens on now; rank 0's store binds it a moment later (a run started in
     that moment could take it, which is unlikely enough for a test)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def torchrun(processes, log_dir):
-    # `python3 -m torch.distributed.run` is torchrun on torch 1.13 and 2.x alike, with the interpreter
-    # this test runs under. --redirects and --tee must not be 0 (their default): Debian 12's torch 1.13
-    # parses 0 to None under Python 3.11, whose Flag enums no longer iterate over the zero member, and
-    # fails with "'NoneType' object has no attribute 'get'". Writing each rank's stdout to its log file
-    # and the console (1, 1) avoids it, and lets the test read what each rank printed. torch 1.13's
-    # agent checks on its workers every 5 s by default, which would be most of this test's time.
-    return [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", f"--nproc_per_node={processes}",
-            "--master_addr=127.0.0.1", f"--master_port={free_port()}", "--monitor_interval=0.2",
-            "--redirects=1", "--tee=1", f"--log_dir={log_dir}"]
+def launch(command, processes, log_folder, timeout=600):
+    """Starts the processes the way `torchrun --nproc_per_node=N --master_port=PORT` does on one machine:
+    the same environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...), read by
+    init_process_group's env:// rendezvous. torchrun itself cannot run here on both torch versions:
+    Debian 12's torch 1.13 under Python 3.11 fails at its default --redirects/--tee of 0 ("'NoneType'
+    object has no attribute 'get'"), and Debian's torch 2.14, built without libuv, fails to open
+    torchrun's rendezvous store ("use_libuv was requested but PyTorch was built without libuv
+    support"), which ignores USE_LIBUV=0. Each rank's stdout and stderr go to log_folder."""
+    os.makedirs(log_folder)
+    port = free_port()
+    running = []
+    for rank in range(processes):
+        # One thread per process: the processes share the machine's cores. USE_LIBUV=0: torch 2.4
+        # and later open env://'s store with libuv unless told otherwise (torch 1.13 ignores it).
+        environment = dict(os.environ, OMP_NUM_THREADS="1", USE_LIBUV="0")
+        if processes > 1:
+            environment.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(processes),
+                               RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(processes),
+                               GROUP_RANK="0")
+        with open(os.path.join(log_folder, f"rank{rank}.out"), "w") as out, \
+                open(os.path.join(log_folder, f"rank{rank}.err"), "w") as err:
+            running.append(subprocess.Popen(command, env=environment, stdout=out, stderr=err))
+    deadline = time.monotonic() + timeout
+    try:
+        # A rank that fails leaves the others waiting for it in a collective, so the first failure
+        # (or the deadline) ends the run.
+        while any(process.poll() is None for process in running):
+            if time.monotonic() > deadline or any(process.poll() for process in running):
+                break
+            time.sleep(0.2)
+    finally:
+        for process in running:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+    codes = [process.returncode for process in running]
+    if any(codes):
+        logs = ""
+        for rank in range(processes):
+            for stream in ("out", "err"):
+                with open(os.path.join(log_folder, f"rank{rank}.{stream}")) as log:
+                    logs += f"--- rank {rank} std{stream}\n{log.read()[-3000:]}"
+        raise AssertionError(f"{' '.join(command)}: exit codes {codes}\n{logs}")
 
 
 def load(folder, name):
@@ -77,15 +110,9 @@ class DataParallelTrainingTest(unittest.TestCase):
 
     @classmethod
     def run_script(cls, processes, name, script, *arguments):
-        launcher = torchrun(processes, cls.path(name, "logs")) if processes > 1 else [sys.executable]
-        command = [*launcher, os.path.join(TRAINING, script), *arguments,
+        command = [sys.executable, os.path.join(TRAINING, script), *arguments,
                    "--rank-weights", cls.path(name, "ranks")]
-        # One thread per process: two processes share the machine's cores.
-        environment = dict(os.environ, OMP_NUM_THREADS="1")
-        result = subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, timeout=600)
-        if result.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout[-6000:]}")
+        launch(command, processes, cls.path(name, "logs"))
 
     def rank_weights(self, name, rank, stage):
         return load(self.path(name, "ranks"), f"rank{rank}-{stage}.pt")
@@ -99,10 +126,7 @@ class DataParallelTrainingTest(unittest.TestCase):
             self.assertFalse(torch.equal(first[key], initial[key]), f"{name}: {key} did not train")
 
     def rank_output(self, name, rank):
-        """What a rank printed: torchrun's per-rank stdout.log under the run's log folder."""
-        logs = glob.glob(self.path(name, "logs", "*", "attempt_0", str(rank), "stdout.log"))
-        self.assertEqual(len(logs), 1, f"{name}: rank {rank}'s log")
-        with open(logs[0]) as stream:
+        with open(self.path(name, "logs", f"rank{rank}.out")) as stream:
             return stream.read()
 
     def test_fixture_replicas_agree_and_trained(self):
