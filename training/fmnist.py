@@ -5,6 +5,7 @@ tensor of shape [1, 1, 28, 28] holding pixel / 255, no mean/std normalisation.
 """
 
 import gzip
+import inspect
 import json
 import math
 import os
@@ -26,37 +27,53 @@ IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 
 
-def configure_torch(seed):
-    """Two CPU threads, deterministic kernels and a fixed seed so every run is reproducible."""
-    torch.set_num_threads(2)
-    torch.use_deterministic_algorithms(True)
+def configure_torch(seed, device=torch.device("cpu")):
+    """Two CPU threads (or OMP_NUM_THREADS, which torchrun sets to 1 for each of several processes),
+    deterministic kernels and a fixed seed so every run is reproducible.
+
+    On CUDA, cuBLAS is deterministic only with a fixed workspace (CUBLAS_WORKSPACE_CONFIG, read when
+    cuBLAS starts), and a few kernels the supernet needs (the backward of bilinear interpolation)
+    have no deterministic version, so there they warn instead of stopping the run."""
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
     torch.manual_seed(seed)
 
 
-def read_idx_images(path):
+def _wanted(path, count, limit):
+    if limit is not None and limit > count:
+        raise ValueError(f"{path}: {limit} items wanted, the file holds {count}")
+    return count if limit is None else limit
+
+
+def read_idx_images(path, limit=None):
+    """The first `limit` images (all by default); only those are decompressed."""
     with gzip.open(path, "rb") as stream:
         magic, count, rows, cols = struct.unpack(">IIII", stream.read(16))
         if magic != IDX_IMAGES_MAGIC:
             raise ValueError(f"{path}: not an IDX image file (magic {magic})")
-        pixels = np.frombuffer(stream.read(), dtype=np.uint8)
+        count = _wanted(path, count, limit)
+        pixels = np.frombuffer(stream.read(count * rows * cols), dtype=np.uint8)
     return pixels.reshape(count, rows, cols)
 
 
-def read_idx_labels(path):
+def read_idx_labels(path, limit=None):
     with gzip.open(path, "rb") as stream:
         magic, count = struct.unpack(">II", stream.read(8))
         if magic != IDX_LABELS_MAGIC:
             raise ValueError(f"{path}: not an IDX label file (magic {magic})")
-        labels = np.frombuffer(stream.read(), dtype=np.uint8)
+        count = _wanted(path, count, limit)
+        labels = np.frombuffer(stream.read(count), dtype=np.uint8)
     if labels.shape[0] != count:
         raise ValueError(f"{path}: expected {count} labels, found {labels.shape[0]}")
     return labels
 
 
-def load_split(split):
-    """Returns (images [N,1,28,28] float32 in [0,1], labels [N] int64) for 'train' or 't10k'."""
-    images = read_idx_images(os.path.join(DATASET_DIR, f"{split}-images-idx3-ubyte.gz"))
-    labels = read_idx_labels(os.path.join(DATASET_DIR, f"{split}-labels-idx1-ubyte.gz"))
+def load_split(split, limit=None):
+    """Returns (images [N,1,28,28] float32 in [0,1], labels [N] int64) for 'train' or 't10k':
+    the first `limit` samples, or all of them."""
+    images = read_idx_images(os.path.join(DATASET_DIR, f"{split}-images-idx3-ubyte.gz"), limit)
+    labels = read_idx_labels(os.path.join(DATASET_DIR, f"{split}-labels-idx1-ubyte.gz"), limit)
     image_tensor = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     return image_tensor, torch.from_numpy(labels.astype(np.int64))
 
@@ -73,16 +90,21 @@ def cosine_lr_lambda(total_steps, warmup_steps):
     return multiplier
 
 
-def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
+def train(model, images, labels, *, epochs, seed, context, batch_size=128, lr=2e-3,
           weight_decay=0.05, label_smoothing=0.1,
           warmup_fraction=0.05, log_every=100, after_epoch=None):
     """AdamW + per-step cosine schedule. Returns the wall-clock seconds spent training.
 
-    after_epoch(model) is called after each epoch (its time is not counted); it may
-    evaluate, so the model is put back in training mode afterwards."""
+    The model must already be on context.device; batches are moved there one by one. Under torchrun
+    every process takes its shard of each epoch with batch_size images per step (see distributed.py
+    for how the learning rate scales), and only rank 0 logs. after_epoch(model) is called on rank 0
+    after each epoch (its time is not counted); it may evaluate, so the model is put back in training
+    mode afterwards."""
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(images.shape[0] / batch_size)
+    replica = context.wrap(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=context.scaled_lr(lr, batch_size),
+                                  weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(context.shard_size(images.shape[0]) / batch_size)
     total_steps = epochs * steps_per_epoch
     warmup_steps = max(1, int(warmup_fraction * total_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -91,39 +113,41 @@ def train(model, images, labels, *, epochs, seed, batch_size=128, lr=2e-3,
     model.train()
     training_seconds = 0.0
     for epoch in range(epochs):
-        order = torch.randperm(images.shape[0], generator=generator)
+        order = context.shard(torch.randperm(images.shape[0], generator=generator))
         epoch_start = time.time()
         running_loss = 0.0
         for step in range(steps_per_epoch):
             batch_ids = order[step * batch_size:(step + 1) * batch_size]
-            logits = model(images[batch_ids])
-            loss = F.cross_entropy(logits, labels[batch_ids], label_smoothing=label_smoothing)
+            logits = replica(images[batch_ids].to(context.device))
+            loss = F.cross_entropy(logits, labels[batch_ids].to(context.device), label_smoothing=label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             running_loss += loss.item()
-            if log_every and (step + 1) % log_every == 0:
+            if context.main and log_every and (step + 1) % log_every == 0:
                 print(f"  epoch {epoch + 1}/{epochs} step {step + 1}/{steps_per_epoch} "
                       f"loss {running_loss / (step + 1):.4f}", flush=True)
         training_seconds += time.time() - epoch_start
-        print(f"epoch {epoch + 1}/{epochs}: loss {running_loss / steps_per_epoch:.4f}, "
-              f"{time.time() - epoch_start:.1f} s", flush=True)
-        if after_epoch is not None:
-            after_epoch(model)
-            model.train()
+        if context.main:
+            print(f"epoch {epoch + 1}/{epochs}: loss {running_loss / steps_per_epoch:.4f}, "
+                  f"{time.time() - epoch_start:.1f} s", flush=True)
+            if after_epoch is not None:
+                after_epoch(model)
+                model.train()
     model.eval()
     return training_seconds
 
 
 @torch.no_grad()
 def evaluate_top1(model, images, labels, batch_size=1000):
-    """Float top-1 accuracy (fraction in [0, 1]) over every given image."""
+    """Float top-1 accuracy (fraction in [0, 1]) over every given image, on the model's device."""
     model.eval()
+    device = next(model.parameters()).device
     correct = 0
     for begin in range(0, images.shape[0], batch_size):
-        logits = model(images[begin:begin + batch_size])
-        correct += (logits.argmax(dim=1) == labels[begin:begin + batch_size]).sum().item()
+        logits = model(images[begin:begin + batch_size].to(device))
+        correct += (logits.argmax(dim=1) == labels[begin:begin + batch_size].to(device)).sum().item()
     return correct / images.shape[0]
 
 
@@ -154,10 +178,12 @@ def export_onnx(model, path, opset, sample):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Grad stays enabled while tracing: under no_grad an eval-mode nn.MultiheadAttention
     # takes its fused fast path (aten::_native_multi_head_attention), which has no ONNX export.
+    # torch >= 2.9 exports with dynamo unless told otherwise, which writes opset 18 at the least.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.enable_grad():
         torch.onnx.export(model, sample, path, opset_version=opset,
                           input_names=["input"], output_names=["logits"],
-                          do_constant_folding=True, export_params=True)
+                          do_constant_folding=True, export_params=True, **legacy)
     summary = describe_onnx(path)
     expected_io = ({"input": [1, 1, IMAGE_SIZE, IMAGE_SIZE]}, {"logits": [1, NUM_CLASSES]})
     if (summary["inputs"], summary["outputs"]) != expected_io:

@@ -140,7 +140,8 @@ class Supernet(nn.Module):
     def qkv_rows(self, heads):
         inner = self.max_heads * HEAD_DIM
         width = heads * HEAD_DIM
-        return torch.cat([torch.arange(part * inner, part * inner + width) for part in range(3)])
+        device = self.patch_weight.device
+        return torch.cat([torch.arange(part * inner, part * inner + width, device=device) for part in range(3)])
 
     def forward(self, images, subnet):
         patch, dim = subnet["patch_size"], subnet["embed_dim"]
@@ -229,7 +230,7 @@ def exported_tensors(net):
         tensors["norm.bias"] = net.norm.bias
         tensors["head.weight"] = net.head.weight
         tensors["head.bias"] = net.head.bias
-    return {name: tensor.detach().float().contiguous().numpy() for name, tensor in tensors.items()}
+    return {name: tensor.detach().float().cpu().contiguous().numpy() for name, tensor in tensors.items()}
 
 
 def sandwich_step(net, images, labels, space, rng, random_count, label_smoothing):

@@ -1,14 +1,17 @@
 """Trains the main mcuformer fixture and exports models/vit_fmnist.onnx (opset 17).
 
-Usage: /usr/bin/python3 training/train_fixture.py
+Usage: /usr/bin/python3 training/train_fixture.py [--device cuda] [--epochs 9] [--batch-size 128]
+       torchrun --nproc_per_node=N training/train_fixture.py ...   (data-parallel, see README.md)
 Writes models/vit_fmnist.onnx, models/vit_fmnist.json and
 training/checkpoints/vit_fmnist.pt (config + float state dict, e.g. for factorising the fixture).
 """
 
+import argparse
 import os
 
 import torch
 
+import distributed
 import fmnist
 from vit import ViT, ViTConfig
 
@@ -22,41 +25,67 @@ LABEL_SMOOTHING = 0.1
 CONFIG = ViTConfig(patch_size=4, embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0,
                    attention="timm", pool="cls", gelu="erf", qkv_bias=True)
 
-ONNX_PATH = os.path.join(fmnist.MODELS_DIR, "vit_fmnist.onnx")
-REPORT_PATH = os.path.join(fmnist.MODELS_DIR, "vit_fmnist.json")
 CHECKPOINT_PATH = os.path.join(fmnist.CHECKPOINT_DIR, "vit_fmnist.pt")
 
 
 def main():
-    fmnist.configure_torch(SEED)
-    train_images, train_labels = fmnist.load_split("train")
-    test_images, test_labels = fmnist.load_split("t10k")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    distributed.add_arguments(parser, BATCH_SIZE)
+    parser.add_argument("--epochs", type=distributed.positive, default=EPOCHS)
+    parser.add_argument("--train-images", type=distributed.positive, metavar="N",
+                        help="train on the first N training images (default: all 60 000)")
+    parser.add_argument("--test-images", type=distributed.positive, metavar="N",
+                        help="evaluate on the first N test images (default: all 10 000)")
+    parser.add_argument("--out", default=fmnist.MODELS_DIR,
+                        help="folder for vit_fmnist.onnx and vit_fmnist.json (default: models/)")
+    parser.add_argument("--checkpoint", default=CHECKPOINT_PATH,
+                        help="the float checkpoint to write (default: training/checkpoints/vit_fmnist.pt)")
+    args = parser.parse_args()
 
+    context = distributed.start(args.device)
+    fmnist.configure_torch(SEED, context.device)
+    train_images, train_labels = fmnist.load_split("train", args.train_images)
+    test_images, test_labels = fmnist.load_split("t10k", args.test_images)
+
+    # Built on the CPU first, so the seeded initial weights are the same on every device.
     model = ViT(CONFIG)
     params = fmnist.count_parameters(model)
-    print(f"fixture ViT: {params} parameters, config {CONFIG.to_dict()}")
+    if context.main:
+        print(f"fixture ViT: {params} parameters, config {CONFIG.to_dict()}")
+    model.to(context.device)
 
     def report_test_top1(trained_model):
         print(f"  test top-1 {fmnist.evaluate_top1(trained_model, test_images, test_labels):.4f}",
               flush=True)
 
+    context.save_weights(args.rank_weights, "initial", model)
     train_seconds = fmnist.train(
-        model, train_images, train_labels, epochs=EPOCHS, seed=SEED, batch_size=BATCH_SIZE,
-        lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY, label_smoothing=LABEL_SMOOTHING,
-        after_epoch=report_test_top1)
+        model, train_images, train_labels, epochs=args.epochs, seed=SEED, context=context,
+        batch_size=args.batch_size, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY,
+        label_smoothing=LABEL_SMOOTHING, after_epoch=report_test_top1)
+    context.save_weights(args.rank_weights, "final", model)
+    if context.main:
+        write_outputs(model, args, params, train_seconds, test_images, test_labels)
+    context.close()
+
+
+def write_outputs(model, args, params, train_seconds, test_images, test_labels):
     float_top1 = fmnist.evaluate_top1(model, test_images, test_labels)
     print(f"float top-1 on {test_images.shape[0]} test images: {float_top1:.4f} "
           f"({train_seconds:.0f} s of training)")
 
-    os.makedirs(fmnist.CHECKPOINT_DIR, exist_ok=True)
+    # Saved and exported from the CPU: the checkpoint then loads anywhere, and the export's checks
+    # (two eager runs agree exactly) hold.
+    model.cpu()
+    os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
     torch.save({"config": CONFIG.to_dict(), "state_dict": model.state_dict(),
-                "float_top1": float_top1}, CHECKPOINT_PATH)
+                "float_top1": float_top1}, args.checkpoint)
 
-    fmnist.export_onnx(model, ONNX_PATH, OPSET, test_images[:1])
+    fmnist.export_onnx(model, os.path.join(args.out, "vit_fmnist.onnx"), OPSET, test_images[:1])
     report = {"float_top1": round(float_top1, 4), "test_images": int(test_images.shape[0]),
-              "epochs": EPOCHS, "train_seconds": round(train_seconds, 1), "opset": OPSET,
+              "epochs": args.epochs, "train_seconds": round(train_seconds, 1), "opset": OPSET,
               "params": params}
-    fmnist.write_json(REPORT_PATH, report)
+    fmnist.write_json(os.path.join(args.out, "vit_fmnist.json"), report)
     print(report)
 
 

@@ -1,7 +1,8 @@
 """Trains the Fashion-MNIST weight-sharing supernet committed under models/supernet/.
 
-Usage: /usr/bin/python3 training/train_supernet.py [--epochs N]
-Needs training/checkpoints/vit_fmnist.pt (written by train_fixture.py): the supernet's
+Usage: /usr/bin/python3 training/train_supernet.py [--epochs N] [--device cuda] [--batch-size 128]
+       torchrun --nproc_per_node=N training/train_supernet.py ...   (data-parallel, see README.md)
+Needs training/checkpoints/vit_fmnist.pt (written by train_fixture.py; --teacher names another): the supernet's
 factorised linears start from a truncated SVD of that trained full-rank model, which is
 also the supernet's largest subnet.
 
@@ -13,6 +14,7 @@ with test top-1 of representative subnets).
 """
 
 import argparse
+import math
 import os
 import random
 import time
@@ -20,6 +22,7 @@ import time
 import numpy as np
 import torch
 
+import distributed
 import fmnist
 import supernet as sn
 from vit import ViT, ViTConfig
@@ -72,10 +75,10 @@ def space_document():
     }
 
 
-def load_teacher():
-    if not os.path.exists(TEACHER_PATH):
-        raise SystemExit(f"{TEACHER_PATH} is missing: run /usr/bin/python3 training/train_fixture.py first")
-    checkpoint = torch.load(TEACHER_PATH)
+def load_teacher(path):
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} is missing: run /usr/bin/python3 training/train_fixture.py first")
+    checkpoint = torch.load(path, map_location="cpu")
     teacher = ViT(ViTConfig(**checkpoint["config"]))
     teacher.load_state_dict(checkpoint["state_dict"])
     return teacher
@@ -84,10 +87,11 @@ def load_teacher():
 @torch.no_grad()
 def top1(net, subnet, images, labels, batch_size=1000):
     net.eval()
+    device = net.head.weight.device
     correct = 0
     for begin in range(0, images.shape[0], batch_size):
-        logits = net(images[begin:begin + batch_size], subnet)
-        correct += (logits.argmax(dim=1) == labels[begin:begin + batch_size]).sum().item()
+        logits = net(images[begin:begin + batch_size].to(device), subnet)
+        correct += (logits.argmax(dim=1) == labels[begin:begin + batch_size].to(device)).sum().item()
     return correct / images.shape[0]
 
 
@@ -103,61 +107,93 @@ def representative_subnets():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    distributed.add_arguments(parser, BATCH_SIZE)
+    parser.add_argument("--epochs", type=distributed.positive, default=3)
+    parser.add_argument("--train-images", type=distributed.positive, default=TRAIN_COUNT, metavar="N",
+                        help=f"train on the first N training images (default and most: {TRAIN_COUNT})")
+    parser.add_argument("--test-images", type=distributed.positive, metavar="N",
+                        help="evaluate on the first N test images (default: all 10 000)")
+    parser.add_argument("--teacher", default=TEACHER_PATH,
+                        help="the fixture checkpoint (default: training/checkpoints/vit_fmnist.pt)")
+    parser.add_argument("--out", default=SUPERNET_DIR, help="output folder (default: models/supernet/)")
     args = parser.parse_args()
+    if args.train_images > TRAIN_COUNT:
+        parser.error(f"--train-images: at most {TRAIN_COUNT} (the rest is the search's validation split)")
 
-    fmnist.configure_torch(SEED)
-    train_images, train_labels = fmnist.load_split("train")
-    test_images, test_labels = fmnist.load_split("t10k")
-    images, labels = train_images[:TRAIN_COUNT], train_labels[:TRAIN_COUNT]
+    context = distributed.start(args.device)
+    fmnist.configure_torch(SEED, context.device)
+    images, labels = fmnist.load_split("train", args.train_images)
+    test_images, test_labels = fmnist.load_split("t10k", args.test_images)
 
-    net = sn.Supernet(SPACE)
-    net.initialise_from_vit(load_teacher())
-    initial = {sn.subnet_key(s): round(top1(net, s, test_images, test_labels), 4)
-               for s in representative_subnets()}
-    print("test top-1 after SVD initialisation:", initial, flush=True)
+    # The SVD initialisation runs on the training device.
+    net = sn.Supernet(SPACE).to(context.device)
+    net.initialise_from_vit(load_teacher(args.teacher).to(context.device))
+    if context.main:
+        initial = {sn.subnet_key(s): round(top1(net, s, test_images, test_labels), 4)
+                   for s in representative_subnets()}
+        print("test top-1 after SVD initialisation:", initial, flush=True)
 
+    # Every rank draws the random subnets from its own generator with the same seed, and the
+    # same number of draws per step, so all ranks train the same subnet at every step. That keeps
+    # DDP's gradient average meaningful (each rank's gradients are for the same subnet) and the
+    # set of parameters a subnet leaves unused (blocks past its depth) the same on every rank.
+    # Those unused parameters get no gradient in that backward pass, and DDP waits for every
+    # parameter's gradient before it finishes a reduction, so find_unused_parameters=True lets it
+    # mark them ready after each forward instead of waiting forever; their gradients accumulated
+    # from earlier passes of the step stay as they are.
     rng = random.Random(SEED)
     generator = torch.Generator().manual_seed(SEED)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-    steps_per_epoch = (images.shape[0] + BATCH_SIZE - 1) // BATCH_SIZE
+    replica = context.wrap(net, find_unused_parameters=True)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=context.scaled_lr(LEARNING_RATE, args.batch_size),
+                                  weight_decay=WEIGHT_DECAY)
+    steps_per_epoch = math.ceil(context.shard_size(images.shape[0]) / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, fmnist.cosine_lr_lambda(total_steps, max(1, total_steps // 20)))
 
+    context.save_weights(args.rank_weights, "initial", net)
     started = time.time()
     for epoch in range(args.epochs):
         net.train()
-        order = torch.randperm(images.shape[0], generator=generator)
+        order = context.shard(torch.randperm(images.shape[0], generator=generator))
         running = 0.0
         for step in range(steps_per_epoch):
-            batch = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]
+            batch = order[step * args.batch_size:(step + 1) * args.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            running += sn.sandwich_step(net, images[batch], labels[batch], SPACE, rng,
-                                        RANDOM_SUBNETS_PER_STEP, LABEL_SMOOTHING)
+            running += sn.sandwich_step(replica, images[batch].to(context.device), labels[batch].to(context.device),
+                                        SPACE, rng, RANDOM_SUBNETS_PER_STEP, LABEL_SMOOTHING)
             optimizer.step()
             scheduler.step()
-            if (step + 1) % 50 == 0:
+            if context.main and (step + 1) % 50 == 0:
                 print(f"  epoch {epoch + 1}/{args.epochs} step {step + 1}/{steps_per_epoch} "
                       f"loss {running / (step + 1):.4f} ({time.time() - started:.0f} s)", flush=True)
-        print(f"epoch {epoch + 1}: largest subnet test top-1 "
-              f"{top1(net, sn.largest(SPACE), test_images, test_labels):.4f}", flush=True)
+        if context.main:
+            print(f"epoch {epoch + 1}: largest subnet test top-1 "
+                  f"{top1(net, sn.largest(SPACE), test_images, test_labels):.4f}", flush=True)
     train_seconds = time.time() - started
+    context.save_weights(args.rank_weights, "final", net)
 
-    final = {sn.subnet_key(s): round(top1(net, s, test_images, test_labels), 4)
-             for s in representative_subnets()}
-    print("test top-1 after supernet training:", final, flush=True)
+    if context.main:
+        final = {sn.subnet_key(s): round(top1(net, s, test_images, test_labels), 4)
+                 for s in representative_subnets()}
+        print("test top-1 after supernet training:", final, flush=True)
+        write_outputs(net, args, context, initial, final, train_seconds, test_images.shape[0])
+    context.close()
 
-    os.makedirs(SUPERNET_DIR, exist_ok=True)
-    weights_path = os.path.join(SUPERNET_DIR, "fmnist_supernet.npz")
+
+def write_outputs(net, args, context, initial, final, train_seconds, test_count):
+    os.makedirs(args.out, exist_ok=True)
+    weights_path = os.path.join(args.out, "fmnist_supernet.npz")
     np.savez_compressed(weights_path, **sn.exported_tensors(net))
-    fmnist.write_json(os.path.join(SUPERNET_DIR, "fmnist_space.json"), space_document())
-    fmnist.write_json(os.path.join(SUPERNET_DIR, "training.json"), {
-        "teacher": os.path.relpath(TEACHER_PATH, fmnist.REPO_ROOT),
-        "train_images": TRAIN_COUNT, "epochs": args.epochs, "batch_size": BATCH_SIZE,
-        "learning_rate": LEARNING_RATE, "sampling": "sandwich: largest + smallest + "
+    fmnist.write_json(os.path.join(args.out, "fmnist_space.json"), space_document())
+    fmnist.write_json(os.path.join(args.out, "training.json"), {
+        "teacher": os.path.relpath(os.path.abspath(args.teacher), fmnist.REPO_ROOT),
+        "train_images": args.train_images, "epochs": args.epochs, "batch_size": args.batch_size,
+        "processes": context.world_size,
+        "learning_rate": context.scaled_lr(LEARNING_RATE, args.batch_size),
+        "sampling": "sandwich: largest + smallest + "
         f"{RANDOM_SUBNETS_PER_STEP} random per step, in-place distillation from the largest",
-        "train_seconds": round(train_seconds, 1), "test_images": int(test_images.shape[0]),
+        "train_seconds": round(train_seconds, 1), "test_images": int(test_count),
         "test_top1_after_svd_init": initial, "test_top1": final,
         "weights_bytes": os.path.getsize(weights_path),
     })
