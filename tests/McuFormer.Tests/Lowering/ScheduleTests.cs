@@ -46,6 +46,9 @@ public class ScheduleTests
                      ScheduleOptions.Fused with { FusedLayerNorms = everyLayerNorm },
                      new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7, FusedLayerNorms: everyLayerNorm),
                      new ScheduleOptions(true, true, 1000, 1000, everyLayerNorm),
+                     ScheduleOptions.Fused with { QkvPerHead = true },
+                     new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7, FusedLayerNorms: everyLayerNorm, QkvPerHead: true),
+                     new ScheduleOptions(true, true, 1000, 1000, everyLayerNorm, QkvPerHead: true),
                  })
         {
             using var fused = new HostExecutor(model, options);
