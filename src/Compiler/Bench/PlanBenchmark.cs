@@ -8,6 +8,11 @@ using McuFormer.Pipeline;
 namespace McuFormer.Compiler.Bench;
 
 /// <summary>Arena bytes of one model under four memory strategies, for `mcuformer bench-plan`.</summary>
+/// <param name="LowerBoundBytes">the lower bound of our schedule's placements (MemoryPlan.LowerBoundBytes)</param>
+/// <param name="IndependentBoundBytes">the bytes any schedule keeps live with the image resident (ScheduleIndependentBound)</param>
+/// <param name="BoundPhase">the phase that sets the independent bound</param>
+/// <param name="StreamedPlannedBytes">our arena with the image read band by band (mcu_model_run_streamed); null without a streamed run</param>
+/// <param name="StreamedIndependentBoundBytes">the bytes any schedule keeps live with the image streamed</param>
 public sealed record PlanFigures(
     string Name,
     int Tokens,
@@ -16,6 +21,11 @@ public sealed record PlanFigures(
     long GreedyUnfusedBytes,
     long PlannedBytes,
     long LowerBoundBytes,
+    long IndependentBoundBytes,
+    string BoundPhase,
+    long? StreamedPlannedBytes,
+    long StreamedIndependentBoundBytes,
+    string Schedule,
     string PlanMethod,
     double PlanMs,
     string PeakStep,
@@ -40,8 +50,12 @@ public static class PlanBenchmark
         var (peakStep, _) = plan.Problem.PeakStep();
         string stepName = fused.Describe(peakStep);
         int tokens = graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(0).Max();
-        return new PlanFigures(name, tokens, fused.Steps.Count, noReuse, greedy.PeakBytes, plan.PeakBytes, plan.LowerBoundBytes, plan.Method, ms, stepName,
-            plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());
+        var bound = ScheduleIndependentBound.Of(graph, inputResident: true);
+        var streamed = compiled.Streamed;
+        return new PlanFigures(name, tokens, fused.Steps.Count, noReuse, greedy.PeakBytes, plan.PeakBytes, plan.LowerBoundBytes,
+            bound.Bytes, bound.Peak is { } peak ? $"{peak.Phase} {peak.Op}" : "none",
+            streamed?.Plan.ByRegion[ModelCompiler.UnboundedArena].PeakBytes, ScheduleIndependentBound.Of(graph, inputResident: false).Bytes,
+            fused.Options.Describe(), plan.Method, ms, stepName, plan.LiveAtPeak().Select(b => $"{b.Buffer.Name} ({b.Lifetime.Bytes} B)").ToList());
     }
 
     public static PlanFigures Measure(SyntheticVit vit, TimeSpan exactTimeLimit)

@@ -31,17 +31,25 @@ public static class BenchPlanCommand
                 Console.WriteLine(JsonSerializer.Serialize(new { models }, JsonFiles.Options));
                 return 0;
             }
+            static string Ratio(long? planned, long bound) => planned is { } p && bound > 0 ? $"{(double)p / bound:F3}" : "-";
             var table = new Table().Title("activation memory (bytes)").AddColumn("model").AddColumn(new TableColumn("no reuse").RightAligned())
                 .AddColumn(new TableColumn("greedy, unfused").RightAligned()).AddColumn(new TableColumn("ours").RightAligned())
                 .AddColumn(new TableColumn("lower bound").RightAligned()).AddColumn(new TableColumn("ours / bound").RightAligned())
+                .AddColumn(new TableColumn("any schedule's bound").RightAligned()).AddColumn(new TableColumn("ours / any").RightAligned())
                 .AddColumn(new TableColumn("ours / greedy").RightAligned()).AddColumn(new TableColumn("plan ms").RightAligned());
             foreach (var m in models)
                 table.AddRow(Markup.Escape(m.Name), m.NoReuseBytes.ToString("N0"), m.GreedyUnfusedBytes.ToString("N0"), m.PlannedBytes.ToString("N0"),
-                    m.LowerBoundBytes.ToString("N0"), $"{(double)m.PlannedBytes / m.LowerBoundBytes:F3}", $"{(double)m.PlannedBytes / m.GreedyUnfusedBytes:F3}",
-                    m.PlanMs.ToString("F0"));
+                    m.LowerBoundBytes.ToString("N0"), Ratio(m.PlannedBytes, m.LowerBoundBytes), m.IndependentBoundBytes.ToString("N0"),
+                    Ratio(m.PlannedBytes, m.IndependentBoundBytes), Ratio(m.PlannedBytes, m.GreedyUnfusedBytes), m.PlanMs.ToString("F0"));
             AnsiConsole.Write(table);
             foreach (var m in models)
-                AnsiConsole.MarkupLine($"{Markup.Escape(m.Name)}: peak at step {Markup.Escape(m.PeakStep)} ({m.PlanMethod}); live: {Markup.Escape(string.Join(", ", m.LiveAtPeak))}");
+            {
+                AnsiConsole.MarkupLine($"{Markup.Escape(m.Name)}: {Markup.Escape(m.Schedule)}; peak at step {Markup.Escape(m.PeakStep)} ({m.PlanMethod}); " +
+                    $"live: {Markup.Escape(string.Join(", ", m.LiveAtPeak))}; any schedule's bound set by {Markup.Escape(m.BoundPhase)}");
+                AnsiConsole.MarkupLine(m.StreamedPlannedBytes is { } streamed
+                    ? $"  image streamed band by band: ours {streamed:N0}, any schedule's bound {m.StreamedIndependentBoundBytes:N0}, ours / any {Ratio(streamed, m.StreamedIndependentBoundBytes)}"
+                    : "  no streamed run (the image is not read by a patch embedding alone)");
+            }
             return 0;
         }));
         return command;

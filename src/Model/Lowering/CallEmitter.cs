@@ -7,6 +7,7 @@ namespace McuFormer.Model.Lowering;
 internal sealed class CallEmitter(int step, ConstantNames names)
 {
     private readonly List<KernelCall> calls = new();
+    private readonly Dictionary<string, int[]> cachedArrays = new(StringComparer.Ordinal);
 
     public ExecutionStep Step(string kind, IReadOnlyList<QuantizedOp> ops, IReadOnlyList<ActivationBuffer> scratch)
     {
@@ -23,21 +24,37 @@ internal sealed class CallEmitter(int step, ConstantNames names)
     private static BufferArg At(View v, int extra = 0) => new(v.Buffer, v.Offset + extra);
     private static BufferArg Whole(ActivationBuffer b) => new(b, 0);
 
-    private void Linear(QuantizedLinear q, BufferArg input, int inputRowStride, BufferArg output, int rows)
+    /// <summary>
+    /// The output channels of a linear that a call computes: all of them, or some of them with
+    /// constants of their own (ChannelParams.Channels), whose names start with Prefix.
+    /// </summary>
+    private sealed record ChannelSet(ChannelParams Params, int Count, string Prefix)
     {
-        var (l, p) = (q.Linear, q.Params);
+        public static ChannelSet All(QuantizedLinear q) => new(q.Params, q.Linear.OutFeatures, "");
+    }
+
+    private void Linear(QuantizedLinear q, BufferArg input, int inputRowStride, BufferArg output, int rows) =>
+        Linear(q, ChannelSet.All(q), input, inputRowStride, output, q.Linear.OutFeatures, rows);
+
+    private void Linear(QuantizedLinear q, ChannelSet channels, BufferArg input, int inputRowStride, BufferArg output, int outputRowStride, int rows)
+    {
+        var (l, p, name) = (q.Linear, channels.Params, channels.Prefix);
         Call(KernelAbi.Linear, q, ("in", input), ("in_row_stride", I(inputRowStride)), ("out", output),
-            ("out_row_stride", I(l.OutFeatures)), ("rows", I(rows)), ("in_features", I(l.InFeatures)), ("out_features", I(l.OutFeatures)),
-            ("weights", Const(q, "weights", p.Weights)), ("bias", Optional(q, "bias", p.Bias)),
-            ("multipliers", Const(q, "multipliers", p.Multipliers)), ("shifts", Const(q, "shifts", p.Shifts)),
+            ("out_row_stride", I(outputRowStride)), ("rows", I(rows)), ("in_features", I(l.InFeatures)), ("out_features", I(channels.Count)),
+            ("weights", Const(q, name + "weights", p.Weights)), ("bias", Optional(q, name + "bias", p.Bias)),
+            ("multipliers", Const(q, name + "multipliers", p.Multipliers)), ("shifts", Const(q, name + "shifts", p.Shifts)),
             ("in_zp", I(p.InputZeroPoint)), ("out_zp", I(p.OutputZeroPoint)));
     }
 
-    private void MatMul(QuantizedMatMul q, BufferArg a, int aRowStride, int aColStride, BufferArg b, BufferArg output, int outRowStride, int m)
+    private void MatMul(QuantizedMatMul q, BufferArg a, int aRowStride, int aColStride, BufferArg b, BufferArg output, int outRowStride, int m) =>
+        MatMul(q, a, aRowStride, aColStride, b, q.MatMul.BStrides, output, outRowStride, m);
+
+    private void MatMul(QuantizedMatMul q, BufferArg a, int aRowStride, int aColStride, BufferArg b, (int Row, int Col) bStrides,
+        BufferArg output, int outRowStride, int m)
     {
         var mm = q.MatMul;
         Call(KernelAbi.MatMul, q, ("a", a), ("a_row_stride", I(aRowStride)), ("a_col_stride", I(aColStride)), ("b", b),
-            ("b_row_stride", I(mm.BStrides.Row)), ("b_col_stride", I(mm.BStrides.Col)), ("out", output),
+            ("b_row_stride", I(bStrides.Row)), ("b_col_stride", I(bStrides.Col)), ("out", output),
             ("out_row_stride", I(outRowStride)), ("m", I(m)), ("k", I(mm.K)), ("n", I(mm.N)), ("a_zp", I(q.AZeroPoint)),
             ("b_zp", I(q.BZeroPoint)), ("multiplier", I(q.Multiplier)), ("shift", I(q.Shift)), ("out_zp", I(q.OutputZeroPoint)));
     }
@@ -219,14 +236,137 @@ internal sealed class CallEmitter(int step, ConstantNames names)
         var probabilities = new ActivationBuffer(q.Name + "/probabilities", [block, n]);
         for (int head = 0; head < q.Batch; head++)
             for (int row = 0; row < q.M; row += block)
-            {
-                int rows = Math.Min(block, q.M - row);
-                MatMul(qk, At(q.A, head * q.ABatchStride + row * q.AStrides.Row), q.AStrides.Row, q.AStrides.Col,
-                    At(q.B, head * q.BBatchStride), Whole(scores), n, rows);
-                Softmax(softmax, Whole(scores), Whole(probabilities), rows, n);
-                MatMul(pv, Whole(probabilities), n, 1, At(v.B, head * v.BBatchStride), output(head, row), outputRowStride, rows);
-            }
+                AttentionRows(qk, softmax, pv, At(q.A, head * q.ABatchStride + row * q.AStrides.Row), q.AStrides,
+                    (At(q.B, head * q.BBatchStride), q.BStrides), (At(v.B, head * v.BBatchStride), v.BStrides),
+                    output(head, row), outputRowStride, Math.Min(block, q.M - row), scores, probabilities);
         return [scores, probabilities];
+    }
+
+    /// <summary>One head's attention for `rows` query rows: scores, softmax and P·V, through [rows, N] scratches.</summary>
+    /// <param name="keys">Kᵀ as a [dh, N] matrix: where it starts and its (row, column) strides</param>
+    /// <param name="values">V as an [N, dh] matrix</param>
+    private void AttentionRows(QuantizedMatMul qk, QuantizedSoftmax softmax, QuantizedMatMul pv, BufferArg queries, (int Row, int Col) queryStrides,
+        (BufferArg At, (int Row, int Col) Strides) keys, (BufferArg At, (int Row, int Col) Strides) values, BufferArg output, int outputRowStride,
+        int rows, ActivationBuffer scores, ActivationBuffer probabilities)
+    {
+        int n = qk.MatMul.N;
+        MatMul(qk, queries, queryStrides.Row, queryStrides.Col, keys.At, keys.Strides, Whole(scores), n, rows);
+        Softmax(softmax, Whole(scores), Whole(probabilities), rows, n);
+        MatMul(pv, Whole(probabilities), n, 1, values.At, values.Strides, output, outputRowStride, rows);
+    }
+
+    /// <summary>
+    /// Attention that never holds the qkv tensor (FusionPatterns.QkvPerHead). The qkv linear runs
+    /// head by head on its own output channels (ChannelParams.Channels), so each value is the one
+    /// the whole linear computes: per head, the keys and values of every token go to one [N, 2dh]
+    /// buffer (keys in columns [0, dh), values in [dh, 2dh)), reused by the next head. The queries
+    /// of every head but the last go to that head's dh columns of an [N, (H − 1)·dh] buffer, and
+    /// each block of query rows writes its attention output over the queries it has just used.
+    /// The last head goes block of query rows by block: its queries go to the last dh columns of a
+    /// [block, H·dh] row scratch and its output over them, the earlier heads' rows are copied in
+    /// beside them, the output projection writes over the scratch (same row width, which
+    /// mcu_linear_s8 allows), and the add sums it into the residual rows in place. Neither the
+    /// last head's output nor the [N, H·dh] attention output ever exists whole.
+    /// </summary>
+    /// <param name="norm">a LayerNorm fused in front of the qkv linear: every call normalises the rows it takes again</param>
+    public IReadOnlyList<ActivationBuffer> QkvPerHead(AttentionHeads attention, QuantizedLayerNorm? norm, int rowBlock)
+    {
+        var (qkv, q) = (attention.Qkv, attention.QueryKey.MatMul);
+        int tokens = attention.Tokens, dh = attention.KeyDim, heads = attention.Heads, width = heads * dh, earlierWidth = width - dh;
+        int block = Math.Clamp(rowBlock, 1, tokens);
+        var keysValues = new ActivationBuffer(qkv.Op.Name + "/keys_values", [tokens, 2 * dh]);
+        var earlier = heads > 1 ? new ActivationBuffer(q.Name + "/earlier_heads", [tokens, earlierWidth]) : null;
+        var rows = new ActivationBuffer(attention.Projection.Op.Name + "/rows", [block, width]);
+        var scores = new ActivationBuffer(q.Name + "/scores", [block, tokens]);
+        var probabilities = new ActivationBuffer(q.Name + "/probabilities", [block, tokens]);
+        var normalised = norm is null ? null : NormalisedRows(norm, tokens);
+        // Without a LayerNorm in front, every row is one group (the linear reads a per-tensor input; no ε is used).
+        var segments = norm?.Segments ?? [new NormSegment(0, tokens, 0)];
+
+        void Project(ChannelSet channels, int row, int count, NormSegment segment, BufferArg output, int outputRowStride)
+        {
+            if (norm is null)
+                Linear(qkv, channels, At(qkv.Linear.Input, row * qkv.Linear.InputRowStride), qkv.Linear.InputRowStride, output, outputRowStride, count);
+            else
+                LayerNormLinear(norm, segment, qkv, channels, At(norm.LayerNorm.Input, row * norm.LayerNorm.InputRowStride), output,
+                    outputRowStride, count, normalised!);
+        }
+        void ProjectEveryRow(ChannelSet channels, ActivationBuffer output, int column, int outputRowStride)
+        {
+            foreach (var segment in segments)
+                Project(channels, segment.FirstRow, segment.Rows, segment, new BufferArg(output, segment.FirstRow * outputRowStride + column), outputRowStride);
+        }
+        ChannelSet Slice(string prefix, IEnumerable<int> channels)
+        {
+            var list = channels.ToList();
+            return new ChannelSet(qkv.Params.Channels(list, qkv.Linear.InFeatures), list.Count, prefix);
+        }
+
+        var keys = (Whole(keysValues), (1, 2 * dh));
+        var values = (new BufferArg(keysValues, dh), (2 * dh, 1));
+        for (int head = 0; head < heads; head++)
+        {
+            ProjectEveryRow(Slice($"head{head}_kv_", attention.KeyChannels(head).Concat(attention.ValueChannels(head))), keysValues, 0, 2 * dh);
+            var queries = Slice($"head{head}_q_", attention.QueryChannels(head));
+            if (earlier is not null && head < heads - 1)
+            {
+                ProjectEveryRow(queries, earlier, head * dh, earlierWidth);
+                for (int row = 0; row < tokens; row += block)
+                {
+                    var at = new BufferArg(earlier, row * earlierWidth + head * dh);
+                    AttentionRows(attention.QueryKey, attention.Softmax, attention.ProbabilityValue, at, (earlierWidth, 1), keys, values,
+                        at, earlierWidth, Math.Min(block, tokens - row), scores, probabilities);
+                }
+                continue;
+            }
+            foreach (var (row, count, segment) in Chunks(segments, block))
+            {
+                var last = new BufferArg(rows, earlierWidth);
+                Project(queries, row, count, segment, last, width);
+                AttentionRows(attention.QueryKey, attention.Softmax, attention.ProbabilityValue, last, (width, 1), keys, values, last, width,
+                    count, scores, probabilities);
+                if (earlier is not null) GatherEarlierHeads(attention, earlier, rows, row, count);
+                Linear(attention.Projection, Whole(rows), width, Whole(rows), count);
+                AddIntoResidual(attention, rows, row * width, count * width);
+            }
+        }
+        return new[] { keysValues, earlier, rows, scores, probabilities, normalised }.OfType<ActivationBuffer>().ToList();
+    }
+
+    /// <summary>Rows [row, row + count) of the earlier heads' outputs, copied into the first columns of the row scratch.</summary>
+    private void GatherEarlierHeads(AttentionHeads attention, ActivationBuffer earlier, ActivationBuffer rows, int row, int count)
+    {
+        int earlierWidth = earlier.Shape[1], width = rows.Shape[1];
+        var owner = attention.ProbabilityValue;
+        Call(KernelAbi.Copy, owner, ("in", new BufferArg(earlier, row * earlierWidth)),
+            ("in_strides", Const(owner, "earlier_strides", Cached([0, 0, earlierWidth, 1]))),
+            ("out", Whole(rows)), ("out_strides", Const(owner, "rows_strides", Cached([0, 0, width, 1]))),
+            ("shape", Const(owner, "gather_shape", Cached([1, 1, count, earlierWidth]))), ("in_zp", I(0)), ("multiplier", I(0)),
+            ("shift", I(0)), ("out_zp", I(0)));
+    }
+
+    /// <summary>One array per content, so that calls repeating a constant share it (ConstantNames names arrays, not contents).</summary>
+    private int[] Cached(int[] values)
+    {
+        var key = string.Join(",", values);
+        if (!cachedArrays.TryGetValue(key, out var array)) cachedArrays[key] = array = values;
+        return array;
+    }
+
+    /// <summary>
+    /// The projected rows, elements [start, start + count) of the add's output, summed into the
+    /// residual in place (mcu_add_s8 allows out = a or b): one call per run of elements that share
+    /// their quantization (the add's segments: prefix tokens may have their own).
+    /// </summary>
+    private void AddIntoResidual(AttentionHeads attention, ActivationBuffer projected, int start, int count)
+    {
+        foreach (var segment in attention.Add.Segments)
+        {
+            int from = Math.Max(start, segment.Start), to = Math.Min(start + count, segment.Start + segment.Count);
+            if (from >= to) continue;
+            var (residual, rows) = (new BufferArg(attention.Residual, from), new BufferArg(projected, from - start));
+            Add(attention.Add, segment.Params, attention.ResidualIsA ? residual : rows, attention.ResidualIsA ? rows : residual, residual, to - from);
+        }
     }
 
     /// <summary>
@@ -291,15 +431,19 @@ internal sealed class CallEmitter(int step, ConstantNames names)
 
     /// <param name="segment">the row group the call's rows lie in (it gives ε)</param>
     private void LayerNormLinear(QuantizedLayerNorm norm, NormSegment segment, QuantizedLinear linear, BufferArg input, BufferArg output,
-        int rows, ActivationBuffer scratch)
+        int rows, ActivationBuffer scratch) =>
+        LayerNormLinear(norm, segment, linear, ChannelSet.All(linear), input, output, linear.Linear.OutFeatures, rows, scratch);
+
+    private void LayerNormLinear(QuantizedLayerNorm norm, NormSegment segment, QuantizedLinear linear, ChannelSet channels, BufferArg input,
+        BufferArg output, int outputRowStride, int rows, ActivationBuffer scratch)
     {
-        var (n, l, p) = (norm.LayerNorm, linear.Linear, linear.Params);
+        var (n, p, name) = (norm.LayerNorm, channels.Params, channels.Prefix);
         Call(KernelAbi.LayerNormLinear, linear, ("in", input), ("in_row_stride", I(n.InputRowStride)), ("out", output),
-            ("out_row_stride", I(l.OutFeatures)), ("rows", I(rows)), ("dim", I(n.Dim)), ("eps_term", I(segment.EpsilonTerm)),
+            ("out_row_stride", I(outputRowStride)), ("rows", I(rows)), ("dim", I(n.Dim)), ("eps_term", I(segment.EpsilonTerm)),
             ("gamma_q", Const(norm, "gamma", norm.Gamma)), ("beta_q", Const(norm, "beta", norm.Beta)),
-            ("norm_zp", I(norm.OutputZeroPoint)), ("out_features", I(l.OutFeatures)), ("weights", Const(linear, "weights", p.Weights)),
-            ("bias", Optional(linear, "bias", p.Bias)), ("multipliers", Const(linear, "multipliers", p.Multipliers)),
-            ("shifts", Const(linear, "shifts", p.Shifts)), ("out_zp", I(p.OutputZeroPoint)), ("row_scratch", Whole(scratch)));
+            ("norm_zp", I(norm.OutputZeroPoint)), ("out_features", I(channels.Count)), ("weights", Const(linear, name + "weights", p.Weights)),
+            ("bias", Optional(linear, name + "bias", p.Bias)), ("multipliers", Const(linear, name + "multipliers", p.Multipliers)),
+            ("shifts", Const(linear, name + "shifts", p.Shifts)), ("out_zp", I(p.OutputZeroPoint)), ("row_scratch", Whole(scratch)));
     }
 
     private void Copy(QuantizedOp owner, string what, CopyPlan plan, KernelArg source, BufferArg destination)

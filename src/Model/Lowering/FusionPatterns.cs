@@ -12,11 +12,13 @@ internal sealed class FusionPatterns
     private readonly IReadOnlyList<QuantizedOp> ops;
     private readonly Dictionary<ActivationBuffer, List<int>> readers = new();
     private readonly ActivationBuffer output;
+    private readonly ActivationBuffer graphInput;
 
     public FusionPatterns(QuantizedModel model)
     {
         ops = model.Ops;
         output = model.Graph.Output.Buffer;
+        graphInput = model.Graph.Input.Buffer;
         for (int i = 0; i < ops.Count; i++)
             foreach (var input in ops[i].Op.Inputs)
             {
@@ -65,6 +67,45 @@ internal sealed class FusionPatterns
         return !shared;
     }
 
+    /// <summary>
+    /// The attention sub-block whose qkv linear is at i, when it can run head by head without the
+    /// qkv tensor (CallEmitter.QkvPerHead): the linear at i writes a dense [tokens, qkv features]
+    /// buffer that only Q·Kᵀ and P·V (an attention at i + 1, IsAttention) read, all tokens as
+    /// queries; each head's queries, keys and values are dh columns of every row (each a run of
+    /// output channels of the linear); the output projection at i + 4 alone reads the whole
+    /// attention output, keeps the row width, and the add at i + 5 alone reads the projection and
+    /// sums it with a residual of the same layout that nothing after the add reads (the add then
+    /// writes over it, row block by row block).
+    /// </summary>
+    public AttentionHeads? QkvPerHead(int i)
+    {
+        if (i + 5 >= ops.Count || ops[i] is not QuantizedLinear { Linear: var l } qkv || !IsAttention(i + 1)
+            || ops[i + 4] is not QuantizedLinear { Linear: var p } proj || ops[i + 5] is not QuantizedAdd { Add: var add } sum)
+            return null;
+        var (qk, softmax, pv) = ((QuantizedMatMul)ops[i + 1], (QuantizedSoftmax)ops[i + 2], (QuantizedMatMul)ops[i + 3]);
+        var (q, v) = (qk.MatMul, pv.MatMul);
+        int width = l.OutFeatures;
+        bool Columns(View view, int batchStride, int dim) =>
+            view.Buffer == l.Output && view.Offset + (q.Batch - 1) * batchStride + dim <= width && view.Offset >= 0 && batchStride >= 0;
+        if (l.Output.ElementCount != l.Rows * width || q.K != v.N || q.M != l.Rows || q.N != l.Rows || v.K != l.Rows
+            || q.AStrides != (width, 1) || q.BStrides != (1, width) || v.BStrides != (width, 1)
+            || !Columns(q.A, q.ABatchStride, q.K) || !Columns(q.B, q.BBatchStride, q.K) || !Columns(v.B, v.BBatchStride, v.N)
+            || !ReadOnlyBy(l.Output, i + 1, i + 3))
+            return null;
+        if (p.Input.Buffer != v.Output || p.Input.Offset != 0 || p.InputRowStride != v.Batch * v.N || p.InFeatures != v.Batch * v.N
+            || p.Rows != v.M || p.OutFeatures != p.InFeatures || p.InFeatures > KernelAbi.LinearOverlapMaxInFeatures
+            || !ReadOnlyBy(v.Output, i + 4) || !ReadOnlyBy(p.Output, i + 5))
+            return null;
+        var projected = add.A.Buffer == p.Output ? add.A : add.B;
+        var residual = projected == add.A ? add.B : add.A;
+        bool laidOutAsOutput = projected.Buffer == p.Output && projected.IsDenseRowMajor && residual.CoversBuffer
+            && residual.SameLayoutAs(projected) && residual.Buffer != p.Output && add.Output.ElementCount == p.Output.ElementCount;
+        if (!laidOutAsOutput || residual.Buffer == graphInput || residual.Buffer == output || add.Output == output
+            || !readers[residual.Buffer].All(reader => reader < i || reader == i + 5))
+            return null;
+        return new AttentionHeads(qkv, qk, softmax, pv, proj, sum, residual.Buffer, ResidualIsA: residual == add.A);
+    }
+
     /// <summary>Visits the element offsets of a batch of matrices in a view: batch × rows × columns with those strides.</summary>
     private static void Visit(View view, int batch, int rows, int columns, int batchStride, int rowStride, int columnStride, Action<int> visit)
     {
@@ -101,4 +142,26 @@ internal sealed class FusionPatterns
         var readers = model.Ops.Where(o => o.Op.Inputs.Any(v => v.Buffer == input)).ToList();
         return readers is [QuantizedPatchEmbed { PatchEmbed.Image.IsDenseRowMajor: true }] && input != model.Graph.Output.Buffer;
     }
+}
+
+/// <summary>
+/// An attention sub-block that runs head by head (FusionPatterns.QkvPerHead): the qkv linear, the
+/// attention, the output projection and the residual add that Residual (operand A of the add when
+/// ResidualIsA) feeds. Each head's queries, keys and values are dh output channels of the qkv linear.
+/// </summary>
+internal sealed record AttentionHeads(QuantizedLinear Qkv, QuantizedMatMul QueryKey, QuantizedSoftmax Softmax, QuantizedMatMul ProbabilityValue,
+    QuantizedLinear Projection, QuantizedAdd Add, ActivationBuffer Residual, bool ResidualIsA)
+{
+    public int Heads => QueryKey.MatMul.Batch;
+    public int Tokens => Qkv.Linear.Rows;
+    public int KeyDim => QueryKey.MatMul.K;
+    public int ValueDim => ProbabilityValue.MatMul.N;
+
+    /// <summary>The qkv output channels that hold a head's queries, keys or values.</summary>
+    public IEnumerable<int> QueryChannels(int head) => Channels(QueryKey.MatMul.A.Offset + head * QueryKey.MatMul.ABatchStride, KeyDim);
+    public IEnumerable<int> KeyChannels(int head) => Channels(QueryKey.MatMul.B.Offset + head * QueryKey.MatMul.BBatchStride, KeyDim);
+    public IEnumerable<int> ValueChannels(int head) =>
+        Channels(ProbabilityValue.MatMul.B.Offset + head * ProbabilityValue.MatMul.BBatchStride, ValueDim);
+
+    private static IEnumerable<int> Channels(int first, int count) => Enumerable.Range(first, count);
 }

@@ -23,6 +23,13 @@ public static class KernelLowering
     /// <summary>Whether the image can arrive band by band: only a patch embedding reads it, whole and dense.</summary>
     public static bool CanStreamInput(QuantizedModel model) => FusionPatterns.CanStreamInput(model);
 
+    /// <summary>Whether some attention of the model can run head by head without its qkv tensor (ScheduleOptions.QkvPerHead).</summary>
+    public static bool CanRunQkvPerHead(QuantizedModel model)
+    {
+        var patterns = new FusionPatterns(model);
+        return Enumerable.Range(0, model.Ops.Count).Any(i => patterns.QkvPerHead(i) is not null);
+    }
+
     /// <summary>
     /// LayerNorms that can be fused into the linear right after them (mcu_layernorm_linear_s8):
     /// that linear alone reads the normalised tensor, whole, with its zero point. In model order.
@@ -39,9 +46,23 @@ public static class KernelLowering
         var aliases = new Dictionary<ActivationBuffer, ActivationBuffer>();
         var rules = new List<OverlapRule>();
         var names = new ConstantNames();
+        bool qkvPerHead = options is { Fuse: true, InPlace: true, QkvPerHead: true };
+        void AttentionHeads(CallEmitter emitter, AttentionHeads heads, QuantizedLayerNorm? norm)
+        {
+            QuantizedOp[] fused = [heads.Qkv, heads.QueryKey, heads.Softmax, heads.ProbabilityValue, heads.Projection, heads.Add];
+            var scratch = emitter.QkvPerHead(heads, norm, options.AttentionRowBlock);
+            steps.Add(emitter.Step("attention_heads", norm is null ? fused : [norm, .. fused], scratch));
+            aliases[heads.Add.Op.Output] = heads.Residual;
+        }
         for (int i = 0; i < ops.Count; i++)
         {
             var emitter = new CallEmitter(steps.Count, names);
+            if (qkvPerHead && patterns.QkvPerHead(i) is { } unnormalised)
+            {
+                AttentionHeads(emitter, unnormalised, null);
+                i += 5;
+                continue;
+            }
             if (options.Fuse && patterns.IsAttention(i))
             {
                 var (qk, softmax, pv) = ((QuantizedMatMul)ops[i], (QuantizedSoftmax)ops[i + 1], (QuantizedMatMul)ops[i + 2]);
@@ -61,6 +82,12 @@ public static class KernelLowering
             if (options.Fuse && ops[i] is QuantizedLayerNorm norm && options.FusedLayerNorms?.Contains(norm.LayerNorm) == true
                 && patterns.FusesIntoNext(i))
             {
+                if (qkvPerHead && patterns.QkvPerHead(i + 1) is { } normalised)
+                {
+                    AttentionHeads(emitter, normalised, norm);
+                    i += 6;
+                    continue;
+                }
                 if (patterns.IsMlp(i + 1))
                 {
                     var (fc1, act, fc2) = ((QuantizedLinear)ops[i + 1], (QuantizedElementwise)ops[i + 2], (QuantizedLinear)ops[i + 3]);

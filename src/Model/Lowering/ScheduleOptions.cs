@@ -13,8 +13,13 @@ namespace McuFormer.Model.Lowering;
 /// <param name="StreamedInput">the image arrives one patch row's band of pixel rows at a time from the caller
 /// (KernelLowering.ReadBand calls), so the whole image never exists; with Fuse, for models whose input only
 /// the patch embedding reads (KernelLowering.CanStreamInput)</param>
+/// <param name="QkvPerHead">run each attention whose qkv linear feeds it alone head by head, without the qkv tensor: per
+/// head, the qkv linear's own output channels for that head's keys, values and queries, and the last head one block of
+/// query rows at a time through the output projection into the residual (CallEmitter.QkvPerHead). A LayerNorm fused in
+/// front of the qkv linear normalises each row once per call, so this costs instructions for memory; with Fuse and
+/// InPlace only</param>
 public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8,
-    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null, bool StreamedInput = false)
+    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null, bool StreamedInput = false, bool QkvPerHead = false)
 {
     /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
     public static readonly ScheduleOptions Unfused = new(false, false);
@@ -24,6 +29,7 @@ public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBl
     public string Describe() => Fuse
         ? $"fused: attention in blocks of {AttentionRowBlock} query rows, MLP in chunks of {MlpRowChunk} tokens, " +
           $"{FusedLayerNorms?.Count ?? 0} LayerNorms fused into the next linear{(InPlace ? ", in-place adds, token overwriting" : "")}" +
+          (QkvPerHead ? ", qkv head by head" : "") +
           (StreamedInput ? ", image streamed band by band" : "")
         : "unfused";
 }

@@ -6,7 +6,21 @@ namespace McuFormer.Model.Quantization;
 public abstract record QuantizedOp(Op Op);
 
 /// <summary>Per-output-channel weights, int32 biases and requantization, for linear and patch embedding.</summary>
-public sealed record ChannelParams(sbyte[] Weights, int[]? Bias, int[] Multipliers, int[] Shifts, int InputZeroPoint, int OutputZeroPoint);
+public sealed record ChannelParams(sbyte[] Weights, int[]? Bias, int[] Multipliers, int[] Shifts, int InputZeroPoint, int OutputZeroPoint)
+{
+    /// <summary>
+    /// The parameters of some output channels, in the order given: a linear with these computes
+    /// each of those channels exactly as the whole linear does (a channel's output depends on its
+    /// own weights, bias, multiplier and shift only).
+    /// </summary>
+    public ChannelParams Channels(IReadOnlyList<int> channels, int inFeatures) => this with
+    {
+        Weights = [.. channels.SelectMany(c => Weights.AsSpan(c * inFeatures, inFeatures).ToArray())],
+        Bias = Bias is null ? null : [.. channels.Select(c => Bias[c])],
+        Multipliers = [.. channels.Select(c => Multipliers[c])],
+        Shifts = [.. channels.Select(c => Shifts[c])],
+    };
+}
 
 public sealed record QuantizedLinear(LinearOp Linear, ChannelParams Params) : QuantizedOp(Linear);
 

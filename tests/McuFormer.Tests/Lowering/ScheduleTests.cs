@@ -46,6 +46,9 @@ public class ScheduleTests
                      ScheduleOptions.Fused with { FusedLayerNorms = everyLayerNorm },
                      new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7, FusedLayerNorms: everyLayerNorm),
                      new ScheduleOptions(true, true, 1000, 1000, everyLayerNorm),
+                     ScheduleOptions.Fused with { QkvPerHead = true },
+                     new ScheduleOptions(true, true, AttentionRowBlock: 3, MlpRowChunk: 7, FusedLayerNorms: everyLayerNorm, QkvPerHead: true),
+                     new ScheduleOptions(true, true, 1000, 1000, everyLayerNorm, QkvPerHead: true),
                  })
         {
             using var fused = new HostExecutor(model, options);
@@ -116,6 +119,83 @@ public class ScheduleTests
             Assert.Contains(PlanningProblem.Of(separate).Lifetimes, l => l.Buffer == attentionOutput);
         }
         Assert.True(PlanningProblem.Of(overwriting).PeakStep().Bytes < PlanningProblem.Of(separate).PeakStep().Bytes);
+    }
+
+    /// <summary>
+    /// With the qkv linear head by head, neither the qkv tensor, the attention output nor the
+    /// projection's output is ever planned, and the memory needed drops; where no attention has the
+    /// pattern, the schedule that needs the least memory is the usual one.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void QkvPerHeadNeverHoldsTheQkvTensor(string path)
+    {
+        var (model, _) = Quantized(path);
+        var whole = SchedulePlanner.WithFusedLayerNorms(model, ScheduleOptions.Fused);
+        var least = SchedulePlanner.Lower(model, ScheduleOptions.Fused);
+        if (!KernelLowering.CanRunQkvPerHead(model))
+        {
+            Assert.NotEqual(TestModels.Fixture, path);
+            Assert.False(least.Options.QkvPerHead);
+            return;
+        }
+        Assert.True(least.Options.QkvPerHead);
+        var steps = least.Steps.Where(s => s.Kind == "attention_heads").ToList();
+        Assert.Equal(model.Graph.Ops.OfType<McuFormer.Model.Ir.SoftmaxOp>().Count(), steps.Count);
+        var planned = PlanningProblem.Of(least).Lifetimes.Select(l => l.Buffer).ToHashSet();
+        foreach (var step in steps)
+        {
+            var ops = step.Ops.SkipWhile(o => o is QuantizedLayerNorm).ToList();
+            // qkv linear, Q·Kᵀ, softmax, P·V, projection, add; the add writes over its residual.
+            Assert.Equal(6, ops.Count);
+            Assert.DoesNotContain(ops[0].Op.Output, planned);
+            Assert.DoesNotContain(ops[3].Op.Output, planned);
+            Assert.DoesNotContain(ops[4].Op.Output, planned);
+            Assert.Contains(least.Storage(ops[5].Op.Output), step.Reads.Select(least.Storage));
+            // One LayerNorm-and-linear (or linear) call per head for keys and values over every token.
+            var heads = ((QuantizedMatMul)ops[1]).MatMul.Batch;
+            Assert.True(step.Calls.Count(c => c.Kernel.Name.Contains("linear") && ((IntArg)c["out_features"]).Value == 2 * ((QuantizedMatMul)ops[1]).MatMul.K) >= heads);
+        }
+        Assert.True(PlanningProblem.Of(least).PeakStep().Bytes < PlanningProblem.Of(whole).PeakStep().Bytes);
+    }
+
+    /// <summary>
+    /// A DeiT-like model with 3 heads (SyntheticVit, small): its attention runs head by head, the
+    /// last head streamed with the projection and the residual add, split where the class token's
+    /// own quantization ends, planned in one arena, and gives the bytes of the unfused schedule.
+    /// </summary>
+    [Fact]
+    public void QkvPerHeadOnAThreeHeadDeitIsBitIdenticalToTheUnfusedSchedule()
+    {
+        using var folder = new TempFolder();
+        var vit = new McuFormer.Compiler.Bench.SyntheticVit("deit-3-heads", 3, 32, 32, 8, 48, 2, 3, 2, 10);
+        var path = Path.Combine(folder.Path, "deit.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(vit.Build()));
+        var (model, data) = Quantized(path);
+        using var unfused = new HostExecutor(model, ScheduleOptions.Unfused);
+        foreach (var block in new[] { 8, 5, 17 })
+        {
+            var schedule = SchedulePlanner.Lower(model, ScheduleOptions.Fused with { AttentionRowBlock = block, MlpRowChunk = block });
+            Assert.True(schedule.Options.QkvPerHead);
+            var attention = schedule.Steps.Where(s => s.Kind == "attention_heads").ToList();
+            Assert.Equal(2, attention.Count);
+            // The projected rows are summed into every element of the residual once, in order, each
+            // call inside one run of elements that share their quantization (the class token has its own).
+            var add = (QuantizedAdd)attention[0].Ops[^1];
+            Assert.True(add.Segments.Count > 1);
+            int next = 0;
+            foreach (var call in attention[0].Calls.Where(c => c.Kernel == KernelAbi.Add))
+            {
+                var (start, count) = (((BufferArg)call["out"]).Offset, (int)((IntArg)call["count"]).Value);
+                Assert.Equal(next, start);
+                Assert.Single(add.Segments, g => g.Start <= start && start + count <= g.Start + g.Count);
+                next = start + count;
+            }
+            Assert.Equal(add.Op.Output.ElementCount, next);
+            var plan = ExactPlanner.Plan(PlanningProblem.Of(schedule), TimeSpan.FromSeconds(2));
+            using var planned = new HostExecutor(model, schedule, plan);
+            AssertSameOutputs(unfused, planned, data);
+        }
     }
 
     [Fact]
