@@ -10,15 +10,21 @@ namespace McuFormer.MemoryPlanner;
 /// scratch, and running the qkv linear head by head (ScheduleOptions.QkvPerHead) saves the qkv
 /// tensor but normalises each row again per call. For a board, this takes the fastest schedule
 /// whose buffers fit its RAM regions: the biggest blocks first, down to the requested (smallest)
-/// ones, then the same with the qkv head by head; when nothing fits, the schedule needing the least
-/// memory. LayerNorms are fused into the linear after them where LayerNormFusionPass finds that
-/// this does not raise the memory needed.
+/// ones, then the same with the qkv head by head; when nothing fits, or when asked to
+/// (ScheduleOptions.LeastMemory), the schedule needing the least memory. LayerNorms are fused
+/// into the linear after them where LayerNormFusionPass finds that this does not raise the memory
+/// needed.
 /// </summary>
 public static class SchedulePlanner
 {
     public static PlannedRun Plan(QuantizedModel model, ScheduleOptions requested, IReadOnlyList<MemoryPool> pools,
         TimeSpan exactTimeLimit)
     {
+        if (requested.LeastMemory)
+        {
+            var least = Lower(model, requested);
+            return new PlannedRun(least, RegionPlanner.Plan(PlanningProblem.Of(least), pools, exactTimeLimit));
+        }
         int tokens = model.Graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
         var blocks = requested.Fuse
             ? new[] { tokens, 64, 32, 16 }.Where(b => b <= tokens && b > requested.AttentionRowBlock).Distinct()

@@ -18,6 +18,10 @@ public static class CompileCommand
         var range = new Option<RangeMethod>("--range") { Description = "activation range method", DefaultValueFactory = _ => RangeMethod.MinMax };
         var output = new Option<string?>("--out") { Description = "output folder (default: build/<model>-<board>)" };
         var unfused = new Option<bool>("--unfused") { Description = "one step per op with separate buffers: no attention streaming, MLP chunking or in-place adds" };
+        var leastRam = new Option<bool>("--least-ram")
+        {
+            Description = "plan the schedule that needs the least RAM even where a faster one fits the board (leaves RAM to the application)",
+        };
         var emit = new Option<string?>("--emit")
         {
             Description = "what to write besides the C project, comma-separated: renode (DIR/renode/), nanoframework (DIR/nanoframework/, "
@@ -25,7 +29,7 @@ public static class CompileCommand
         };
         var command = new Command("compile", "quantize, plan memory and generate a firmware project for a board; build it when arm-none-eabi-gcc is installed")
         {
-            model, board, calib, calibSamples, range, output, unfused, emit,
+            model, board, calib, calibSamples, range, output, unfused, leastRam, emit,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -38,7 +42,8 @@ public static class CompileCommand
             var outDir = parse.GetValue(output) ?? Path.Combine("build", $"{Path.GetFileNameWithoutExtension(modelPath)}-{boardLabel}");
             OutputFolder.Require(outDir);
             var options = new CompileOptions(modelPath, boardName, calibPath, parse.GetValue(calibSamples), parse.GetValue(range), outDir,
-                parse.GetValue(unfused) ? ScheduleOptions.Unfused : ScheduleOptions.Fused, Emit: parse.GetValue(emit));
+                parse.GetValue(unfused) ? ScheduleOptions.Unfused : ScheduleOptions.Fused with { LeastMemory = parse.GetValue(leastRam) },
+                Emit: parse.GetValue(emit));
             var outcome = Cli.Status.Status().Start("compiling", context =>
                 Compilation.Compile(options, new Progress<string>(stage => context.Status(stage))));
             Print(outcome);

@@ -18,8 +18,10 @@ namespace McuFormer.Model.Lowering;
 /// query rows at a time through the output projection into the residual (CallEmitter.QkvPerHead). A LayerNorm fused in
 /// front of the qkv linear normalises each row once per call, so this costs instructions for memory; with Fuse and
 /// InPlace only</param>
+/// <param name="LeastMemory">for a board, plan the schedule that needs the least memory even where a faster one fits its
+/// RAM (to leave RAM to the application, or to measure the smallest arena); otherwise the fastest that fits is taken</param>
 public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8,
-    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null, bool StreamedInput = false, bool QkvPerHead = false)
+    IReadOnlySet<LayerNormOp>? FusedLayerNorms = null, bool StreamedInput = false, bool QkvPerHead = false, bool LeastMemory = false)
 {
     /// <summary>One step per op, every buffer separate: what validation compares layer by layer.</summary>
     public static readonly ScheduleOptions Unfused = new(false, false);

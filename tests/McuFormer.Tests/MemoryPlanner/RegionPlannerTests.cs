@@ -2,6 +2,7 @@ using McuFormer.Compiler.Bench;
 using McuFormer.MemoryPlanner;
 using McuFormer.Model.Ir;
 using McuFormer.Model.Lowering;
+using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 using McuFormer.Tests.Board;
 
@@ -144,6 +145,24 @@ public class RegionPlannerTests
         Assert.True(spread.Fits, string.Join(", ", spread.Overflows));
         var sram1Only = RegionPlanner.Assign(larger, [pools.Single(p => p.Region == "SRAM1")]);
         Assert.False(sram1Only.Fits, $"{sram1Only.TotalPeakBytes} B fit SRAM1 alone");
+    }
+
+    [Fact]
+    public void LeastMemoryPlansTheSmallestScheduleWhereAFasterOneFitsTheBoard()
+    {
+        var board = CompiledDiscoProject.Profile("stm32f746g-disco");
+        var graph = OnnxImporter.Import(TestModels.Fixture);
+        CompiledModel Compile(ScheduleOptions options) =>
+            ModelCompiler.Compile(new CompileRequest(ImportedModel.Of(graph), board, Calibration: null, options));
+
+        var fastest = Compile(ScheduleOptions.Fused);
+        var least = Compile(ScheduleOptions.Fused with { LeastMemory = true });
+
+        Assert.False(fastest.Primary.Schedule.Options.QkvPerHead);
+        Assert.True(least.Primary.Schedule.Options.QkvPerHead);
+        Assert.True(least.Primary.Plan.Fits);
+        Assert.True(least.Primary.Plan.TotalPeakBytes < fastest.Primary.Plan.TotalPeakBytes,
+            $"{least.Primary.Plan.TotalPeakBytes} B is not below {fastest.Primary.Plan.TotalPeakBytes} B");
     }
 }
 
