@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using McuFormer.CodeGen;
 using McuFormer.MemoryPlanner;
@@ -16,7 +17,10 @@ public sealed record CompileOptions(string ModelPath, string BoardName, string C
     RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileRequest.DefaultEmbeddedSamples,
     string? Emit = null);
 
-public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
+/// <param name="Compiled">the quantized model and its plans, as the project was generated from them</param>
+/// <param name="GenerateTime">import, calibration, planning, the host's reference outputs and writing the project: everything but the firmware build</param>
+/// <param name="BuildTime">building firmware.elf with arm-none-eabi-gcc; zero when the toolchain is missing</param>
+public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built, CompiledModel Compiled, TimeSpan GenerateTime, TimeSpan BuildTime);
 
 /// <summary>`mcuformer compile`: quantize and plan (ModelCompiler) → generate the C project → build → measure against the board.</summary>
 public static class Compilation
@@ -31,6 +35,7 @@ public static class Compilation
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
         var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
         using var output = ProjectOutput.Open(options.OutputFolder);
+        var clock = Stopwatch.StartNew();
         progress?.Report("importing");
         var input = ImportedModel.Load(options.ModelPath);
         var graph = input.Graph;
@@ -89,6 +94,7 @@ public static class Compilation
 
         File.WriteAllText(Path.Combine(output.Staging, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), JsonFiles.Options));
         File.WriteAllText(Path.Combine(output.Staging, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
+        var generateTime = clock.Elapsed;
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
         if (built)
@@ -96,6 +102,7 @@ public static class Compilation
             progress?.Report("building firmware");
             memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(output.Staging, folder), board);
         }
+        var buildTime = clock.Elapsed - generateTime;
         long flash = memory?.FlashBytes ?? (weights.External is null ? source.ConstantBytes : 0);
         long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
         var report = new CompileReport
@@ -128,7 +135,7 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(output.Staging, "report.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         output.Commit(manifest);
-        return new CompileOutcome(report, folder, built);
+        return new CompileOutcome(report, folder, built, compiled, generateTime, buildTime);
     }
 
     /// <summary>
