@@ -62,6 +62,8 @@ public static class BenchModelCommand
         Row("latency estimate ms", f => $"{f.LatencyMsEstimate:F1} at {f.ClockHz / 1e6:0.#} MHz");
         Row("bit-exact", f => f.BitExact ? $"yes, {f.Samples} of {f.Samples} inputs" : $"NO, {f.Mismatches} of {f.Samples} inputs differ");
         Row("compile s (no firmware build)", f => f.CompileSeconds.ToString("F1"));
+        Row("compile CPU s, all threads", f => f.CompileCpuSeconds.ToString("F1"));
+        Row("of which planning s", f => f.PlanSeconds.ToString("F1"));
         Row("firmware build s", f => f.BuildSeconds.ToString("F1"));
         Row("simulate s (host build + QEMU)", f => f.SimulateSeconds.ToString("F1"));
         AnsiConsole.Write(table);

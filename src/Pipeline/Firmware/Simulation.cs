@@ -90,7 +90,7 @@ public static class Simulation
         var qemu = ExternalTool.Run("qemu-system-arm",
             ["-M", machine, "-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native",
              "-icount", $"shift={IcountShift}", "-kernel", elf],
-            scratch.Path, TimeSpan.FromSeconds(120 + data.Count), QemuInstallHint);
+            scratch.Path, QemuTimeout(manifest, data.Count), QemuInstallHint);
         if (qemu.TimedOut) throw new HostToolException($"QEMU did not finish {data.Count} samples in time: {Tail(qemu.Output)}");
         if (qemu.ExitCode != 0) throw new HostToolException($"firmware exited with status {qemu.ExitCode} in QEMU: {Tail(qemu.Output)}");
 
@@ -109,6 +109,21 @@ public static class Simulation
         var profile = File.ReadAllBytes(Path.Combine(scratch.Path, "profile.bin"));
         return Report(manifest, board, data, machine, mismatches, correct, hostCorrect, profile, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>
+    /// Time for QEMU to boot and run the samples: the latency model's instructions per inference at a rate well below
+    /// QEMU's (about 350 M instructions per second measured with -icount on a busy 2-core machine running DeiT-tiny),
+    /// so that a model of billions of instructions per inference is given minutes, not the seconds a small one needs.
+    /// </summary>
+    private static TimeSpan QemuTimeout(ProjectManifest manifest, int samples)
+    {
+        long instructions = LatencyModel.Default.Instructions(manifest.Layers.Select(l => (l.Op, l.Macs, (long)l.Bytes)));
+        return TimeSpan.FromSeconds(QemuStartSeconds + samples * (1 + instructions / SlowestQemuInstructionsPerSecond));
+    }
+
+    /// <summary>Seconds allowed for QEMU to start and load the image (16 MB of external flash at most) and for the harness to finish.</summary>
+    private const double QemuStartSeconds = 120;
+    private const double SlowestQemuInstructionsPerSecond = 25e6;
 
     private static SimulationReport Report(ProjectManifest manifest, BoardProfile board, Dataset data, string machine,
         int mismatches, int correct, int hostCorrect, byte[] profile, double seconds)
