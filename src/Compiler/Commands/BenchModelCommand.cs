@@ -17,8 +17,7 @@ public static class BenchModelCommand
         {
             Description = $"a model to run, repeatable (default: all of {string.Join(", ", ModelBench.ModelNames)})",
             DefaultValueFactory = _ => [.. ModelBench.ModelNames],
-        };
-        models.AcceptOnlyFromAmong([.. ModelBench.ModelNames]);
+        }.OneOf(ModelBench.ModelNames);
         var samples = new Option<int>("--samples") { Description = "inputs simulated per model and checked bit-exact", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var command = new Command("bench-model",
             $"compile, build and simulate the fixture on {ModelBench.FixtureBoard} and a DeiT-tiny-like model on {ModelBench.ExternalFlashBoard}; " +
