@@ -21,6 +21,7 @@ namespace McuFormer.Compiler.Bench;
 /// <param name="CompileCpuSeconds">CPU time of the compile on all threads (calibration and the host's reference outputs use several
 /// cores), a figure that other work on the machine does not inflate as it does <see cref="CompileSeconds"/></param>
 /// <param name="PlanSeconds">the part of <see cref="CompileSeconds"/> that chose the schedule and planned its memory</param>
+/// <param name="CompilePhaseSeconds">where <see cref="CompileSeconds"/> went, by the compile's phases (CompilePhases)</param>
 /// <param name="LatencyMsEstimate">instructions at the simulated board's clock under <see cref="LatencyAssumptions"/></param>
 public sealed record ModelFigures(
     string Name,
@@ -42,8 +43,12 @@ public sealed record ModelFigures(
     double CompileSeconds,
     double CompileCpuSeconds,
     double PlanSeconds,
+    IReadOnlyDictionary<string, double> CompilePhaseSeconds,
     double BuildSeconds,
     double SimulateSeconds,
+    double HostBuildSeconds,
+    double HostRunSeconds,
+    double QemuSeconds,
     long ClockHz,
     double LatencyMsEstimate,
     string LatencyAssumptions);
@@ -127,8 +132,12 @@ public static class ModelBench
             CompileSeconds: outcome.GenerateTime.TotalSeconds,
             CompileCpuSeconds: compileCpu.TotalSeconds,
             PlanSeconds: outcome.Compiled.PlanningTime.TotalSeconds,
+            CompilePhaseSeconds: outcome.Phases.Where(p => p.Name != CompilePhases.Build).ToDictionary(p => p.Name, p => p.Time.TotalSeconds),
             BuildSeconds: outcome.BuildTime.TotalSeconds,
             SimulateSeconds: simulateTime.TotalSeconds,
+            HostBuildSeconds: simulation.HostBuildSeconds,
+            HostRunSeconds: simulation.HostRunSeconds,
+            QemuSeconds: simulation.QemuSeconds,
             ClockHz: simulation.ClockHz,
             LatencyMsEstimate: simulation.LatencyMsEstimate,
             LatencyAssumptions: LatencyAssumptions(simulation, report.ExternalFlashByRegion.Count > 0));

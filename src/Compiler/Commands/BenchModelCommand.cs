@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using McuFormer.Compiler.Bench;
 using McuFormer.Model.Json;
+using McuFormer.Pipeline.Firmware;
 using Spectre.Console;
 
 namespace McuFormer.Compiler.Commands;
@@ -62,9 +63,14 @@ public static class BenchModelCommand
         Row("bit-exact", f => f.BitExact ? $"yes, {f.Samples} of {f.Samples} inputs" : $"NO, {f.Mismatches} of {f.Samples} inputs differ");
         Row("compile s (no firmware build)", f => f.CompileSeconds.ToString("F1"));
         Row("compile CPU s, all threads", f => f.CompileCpuSeconds.ToString("F1"));
-        Row("of which planning s", f => f.PlanSeconds.ToString("F1"));
+        foreach (var phase in figures.SelectMany(f => f.CompilePhaseSeconds.Keys).Distinct())
+            Row($"  {phase} s", f => f.CompilePhaseSeconds.TryGetValue(phase, out var seconds) ? seconds.ToString("F1") : "-");
+        Row($"  planning, part of {CompilePhases.Calibrate} s", f => f.PlanSeconds.ToString("F1"));
         Row("firmware build s", f => f.BuildSeconds.ToString("F1"));
-        Row("simulate s (host build + QEMU)", f => f.SimulateSeconds.ToString("F1"));
+        Row("simulate s", f => f.SimulateSeconds.ToString("F1"));
+        Row("  host build (cc) s", f => f.HostBuildSeconds.ToString("F1"));
+        Row("  host run s", f => f.HostRunSeconds.ToString("F1"));
+        Row("  QEMU s", f => f.QemuSeconds.ToString("F1"));
         AnsiConsole.Write(table);
         foreach (var f in figures) AnsiConsole.MarkupLine(Markup.Escape($"{f.Name} latency assumes: {f.LatencyAssumptions}"));
         AnsiConsole.MarkupLine(Markup.Escape($"compile: import, calibration on {ModelBench.CalibrationSamples} images, quantization, planning, the host's " +

@@ -18,9 +18,27 @@ public sealed record CompileOptions(string ModelPath, string BoardName, string C
     string? Emit = null);
 
 /// <param name="Compiled">the quantized model and its plans, as the project was generated from them</param>
-/// <param name="GenerateTime">import, calibration, planning, the host's reference outputs and writing the project: everything but the firmware build</param>
-/// <param name="BuildTime">building firmware.elf with arm-none-eabi-gcc; zero when the toolchain is missing</param>
-public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built, CompiledModel Compiled, TimeSpan GenerateTime, TimeSpan BuildTime);
+/// <param name="Phases">how long each step took, in order (<see cref="CompilePhases"/>)</param>
+public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built, CompiledModel Compiled, IReadOnlyList<CompilePhase> Phases)
+{
+    /// <summary>Everything but the firmware build: import, calibration, planning, the host's reference outputs and writing the project.</summary>
+    public TimeSpan GenerateTime => Phases.Where(p => p.Name != CompilePhases.Build).Aggregate(TimeSpan.Zero, (sum, p) => sum + p.Time);
+
+    /// <summary>Building firmware.elf with arm-none-eabi-gcc; zero when the toolchain is missing.</summary>
+    public TimeSpan BuildTime => Phases.Where(p => p.Name == CompilePhases.Build).Aggregate(TimeSpan.Zero, (sum, p) => sum + p.Time);
+}
+
+public sealed record CompilePhase(string Name, TimeSpan Time);
+
+/// <summary>The steps of a compile, as its progress reports and <see cref="CompileOutcome.Phases"/> name them.</summary>
+public static class CompilePhases
+{
+    public const string Import = "importing";
+    public const string Calibrate = "calibrating and planning";
+    public const string Reference = "running the embedded samples on the host";
+    public const string Generate = "generating C";
+    public const string Build = "building firmware";
+}
 
 /// <summary>`mcuformer compile`: quantize and plan (ModelCompiler) → generate the C project → build → measure against the board.</summary>
 public static class Compilation
@@ -35,14 +53,24 @@ public static class Compilation
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
         var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
         using var output = ProjectOutput.Open(options.OutputFolder);
+        var phases = new List<CompilePhase>();
         var clock = Stopwatch.StartNew();
-        progress?.Report("importing");
+        string phase = CompilePhases.Import;
+        // Ends the phase in progress and starts the next, reporting it.
+        void Next(string next)
+        {
+            phases.Add(new CompilePhase(phase, clock.Elapsed));
+            clock.Restart();
+            phase = next;
+            progress?.Report(next);
+        }
+        progress?.Report(phase);
         var input = ImportedModel.Load(options.ModelPath);
         var graph = input.Graph;
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         // The test samples embedded in flash are loaded first: how many there are decides the flash left for the constants.
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
-        progress?.Report("calibrating");
+        Next(CompilePhases.Calibrate);
         var compiled = ModelCompiler.Compile(new CompileRequest(input, board, new Calibration(calibration, options.RangeMethod), options.Schedule)
         {
             EmbeddedSamples = tests.Count,
@@ -52,7 +80,7 @@ public static class Compilation
         var streamed = compiled.Streamed;
         var weights = compiled.Weights!; // placed, since a board was given
 
-        progress?.Report("running the embedded samples on the host");
+        Next(CompilePhases.Reference);
         var inputs = Enumerable.Range(0, tests.Count).Select(i => tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray()).ToList();
         // An inference of a big model takes the host seconds (DeiT-tiny: about 1.4 s), so the samples run in parallel,
         // each worker on an executor of its own (an executor's buffers hold one inference in progress).
@@ -85,7 +113,7 @@ public static class Compilation
             OutputSize = graph.Output.ElementCount,
             Layers = layers,
         };
-        progress?.Report("generating C");
+        Next(CompilePhases.Generate);
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
@@ -97,15 +125,14 @@ public static class Compilation
 
         File.WriteAllText(Path.Combine(output.Staging, "plan.json"), JsonSerializer.Serialize(PlanDocument.From(plan, weights), JsonFiles.Options));
         File.WriteAllText(Path.Combine(output.Staging, "plan.svg"), PlanChart.Svg(plan, $"{graph.Name} on {board.Name}"));
-        var generateTime = clock.Elapsed;
         bool built = FirmwareBuilder.ArmToolchainInstalled;
         ElfMemory? memory = null;
         if (built)
         {
-            progress?.Report("building firmware");
+            Next(CompilePhases.Build);
             memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(output.Staging, folder), board);
         }
-        var buildTime = clock.Elapsed - generateTime;
+        phases.Add(new CompilePhase(phase, clock.Elapsed));
         long flash = memory?.FlashBytes ?? (weights.External is null ? source.ConstantBytes : 0);
         long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
         var report = new CompileReport
@@ -138,7 +165,7 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(output.Staging, "report.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         output.Commit(manifest);
-        return new CompileOutcome(report, folder, built, compiled, generateTime, buildTime);
+        return new CompileOutcome(report, folder, built, compiled, phases);
     }
 
     /// <summary>
