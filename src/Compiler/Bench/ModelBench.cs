@@ -87,7 +87,7 @@ public static class ModelBench
     }
 
     /// <summary>A synthetic ViT written to folder with deterministic random images for calibration and simulation.</summary>
-    public static ModelFigures Measure(SyntheticVit vit, string folder, int samples, IProgress<string>? progress = null)
+    private static ModelFigures Measure(SyntheticVit vit, string folder, int samples, IProgress<string>? progress = null)
     {
         progress?.Report($"{vit.Name}: generating the model and images");
         var model = Path.Combine(folder, vit.Name + ".onnx");
@@ -144,6 +144,7 @@ public static class ModelBench
     }
 
     private static string LatencyAssumptions(SimulationReport simulation, bool externalWeights) =>
-        $"{simulation.CyclesPerInstruction:0.##} cycle per instruction at {simulation.ClockHz / 1e6:0.#} MHz; QEMU counts instructions, not cycles" +
-        (externalWeights ? "; no wait states for the weights in external flash (QEMU maps it as RAM; an STM32F746 would read them from QSPI, far slower)" : "");
+        $"{simulation.CyclesPerInstruction:0.##} cycle per instruction at {simulation.ClockHz / 1e6:0.#} MHz, no stalls for flash wait states " +
+        "or cache misses; QEMU counts instructions, not cycles" +
+        (externalWeights ? "; the weights in external flash read as fast as from internal flash (QEMU maps it as RAM; an STM32F746 would read them from QSPI, far slower)" : "");
 }
