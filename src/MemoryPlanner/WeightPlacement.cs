@@ -5,8 +5,8 @@ namespace McuFormer.MemoryPlanner;
 /// <summary>
 /// Where the model's constants (weights, biases, tables) go: internal flash when they fit beside
 /// the code (the profile's code_reserve) and the harness's embedded test samples, else the board's
-/// first external flash when they fit there. External flash is memory-mapped only once the
-/// platform has configured its controller.
+/// first external flash when they fit there. On a real board external flash is memory-mapped only
+/// once the platform has configured its controller (the disco's QSPI); QEMU maps mps2-an500-extflash's from reset.
 /// </summary>
 /// <param name="Region">the flash region that holds them</param>
 /// <param name="BudgetBytes">what that region offers them</param>
@@ -16,7 +16,7 @@ public sealed record WeightPlacement(string Region, long Bytes, long BudgetBytes
 {
     public bool Fits => Bytes <= BudgetBytes;
 
-    /// <summary>The linker output section the constants go in when they are in external flash, e.g. ".qspi_weights".</summary>
+    /// <summary>The linker output section the constants go in when they are in external flash, e.g. ".qspi_weights" or ".extflash_weights".</summary>
     public string? Section => External is { } region ? SectionOf(region) : null;
 
     /// <summary>The input section C objects name to land in <see cref="Section"/> (plain .rodata in any other build).</summary>

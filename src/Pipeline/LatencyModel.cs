@@ -88,7 +88,10 @@ public sealed class LatencyModel
             Path.GetFullPath(simulateReportPath));
     }
 
-    public long Instructions(Schedule schedule) => (long)Math.Round(schedule.Steps.Sum(step =>
+    public long Instructions(Schedule schedule) => Instructions(schedule.Steps.Select(step => (step.Kind, step.Macs, (long)step.Output.Bytes)));
+
+    /// <param name="steps">each step's kind, MACs and output bytes (a schedule's, or a project's layers as its manifest lists them)</param>
+    public long Instructions(IEnumerable<(string Kind, long Macs, long OutputBytes)> steps) => (long)Math.Round(steps.Sum(step =>
         step.Macs > 0 ? step.Macs * PerMac.GetValueOrDefault(step.Kind, FallbackPerMac)
-                      : step.Output.Bytes * PerByte.GetValueOrDefault(step.Kind, FallbackPerByte)));
+                      : step.OutputBytes * PerByte.GetValueOrDefault(step.Kind, FallbackPerByte)));
 }

@@ -33,6 +33,8 @@ public class CliOptionsTests
     [InlineData("--calib-samples", "validate", "model.onnx", "--data", "data", "--calib-samples", "0")]
     [InlineData("--layer-samples", "validate", "model.onnx", "--data", "data", "--layer-samples", "-1")]
     [InlineData("--calib-samples", "compile", "--calib-samples", "0")]
+    [InlineData("--samples", "bench-model", "--samples", "0")]
+    [InlineData("'resnet50'", "bench-model", "--model", "resnet50")]
     [InlineData("--val-samples", "search", "--out", "s", "--val-samples", "0")]
     [InlineData("--test-samples", "search", "--out", "s", "--test-samples", "-1")]
     [InlineData("--cell-samples", "search", "--out", "s", "--cell-samples", "0")]

@@ -29,6 +29,7 @@ public static class Cli
             SimulateCommand.Create(),
             DemoCommand.Create(),
             BenchPlanCommand.Create(),
+            BenchModelCommand.Create(),
             ValidateCommand.Create(),
             AnalyzeCommand.Create(),
             BenchKernelsCommand.Create(),

@@ -40,6 +40,17 @@ public static class OptionRules
         return option;
     }
 
+    /// <summary>Each value one of names; the error names them all on one line (the parser's own list takes one line each).</summary>
+    public static Option<string[]> OneOf(this Option<string[]> option, IReadOnlyList<string> names)
+    {
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => !names.Contains(t.Value)))
+                result.AddError($"{option.Name}: '{token.Value}' is not one of {string.Join(", ", names)}");
+        });
+        return option;
+    }
+
     /// <param name="rule">what a value must be, as the message says it ("must be at least 1")</param>
     private static Option<T> Rule<T>(Option<T> option, Func<T, bool> holds, string rule)
     {

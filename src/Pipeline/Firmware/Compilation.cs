@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using McuFormer.CodeGen;
 using McuFormer.MemoryPlanner;
@@ -16,7 +17,28 @@ public sealed record CompileOptions(string ModelPath, string BoardName, string C
     RangeMethod RangeMethod, string OutputFolder, ScheduleOptions Schedule, int EmbeddedSamples = CompileRequest.DefaultEmbeddedSamples,
     string? Emit = null);
 
-public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built);
+/// <param name="Compiled">the quantized model and its plans, as the project was generated from them</param>
+/// <param name="Phases">how long each step took, in order (<see cref="CompilePhases"/>)</param>
+public sealed record CompileOutcome(CompileReport Report, string OutputFolder, bool Built, CompiledModel Compiled, IReadOnlyList<CompilePhase> Phases)
+{
+    /// <summary>Everything but the firmware build: import, calibration, planning, the host's reference outputs and writing the project.</summary>
+    public TimeSpan GenerateTime => Phases.Where(p => p.Name != CompilePhases.Build).Aggregate(TimeSpan.Zero, (sum, p) => sum + p.Time);
+
+    /// <summary>Building firmware.elf with arm-none-eabi-gcc; zero when the toolchain is missing.</summary>
+    public TimeSpan BuildTime => Phases.Where(p => p.Name == CompilePhases.Build).Aggregate(TimeSpan.Zero, (sum, p) => sum + p.Time);
+}
+
+public sealed record CompilePhase(string Name, TimeSpan Time);
+
+/// <summary>The steps of a compile, as its progress reports and <see cref="CompileOutcome.Phases"/> name them.</summary>
+public static class CompilePhases
+{
+    public const string Import = "importing";
+    public const string Calibrate = "calibrating and planning";
+    public const string Reference = "running the embedded samples on the host";
+    public const string Generate = "generating C";
+    public const string Build = "building firmware";
+}
 
 /// <summary>`mcuformer compile`: quantize and plan (ModelCompiler) → generate the C project → build → measure against the board.</summary>
 public static class Compilation
@@ -31,13 +53,24 @@ public static class Compilation
         var board = new BoardCatalog(ToolPaths.Boards).Get(options.BoardName);
         var extras = options.Emit is { } emit ? ProjectExtrasOption.Parse(emit, board) : ProjectExtrasOption.Default(board);
         using var output = ProjectOutput.Open(options.OutputFolder);
-        progress?.Report("importing");
+        var phases = new List<CompilePhase>();
+        var clock = Stopwatch.StartNew();
+        string phase = CompilePhases.Import;
+        // Ends the phase in progress and starts the next, reporting it.
+        void Next(string next)
+        {
+            phases.Add(new CompilePhase(phase, clock.Elapsed));
+            clock.Restart();
+            phase = next;
+            progress?.Report(next);
+        }
+        progress?.Report(phase);
         var input = ImportedModel.Load(options.ModelPath);
         var graph = input.Graph;
         var calibration = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Train, options.CalibrationSamples);
         // The test samples embedded in flash are loaded first: how many there are decides the flash left for the constants.
         var tests = DatasetLoader.Load(options.CalibrationPath, graph.Input.SampleShape, DatasetSplit.Test, options.EmbeddedSamples);
-        progress?.Report("calibrating");
+        Next(CompilePhases.Calibrate);
         var compiled = ModelCompiler.Compile(new CompileRequest(input, board, new Calibration(calibration, options.RangeMethod), options.Schedule)
         {
             EmbeddedSamples = tests.Count,
@@ -47,15 +80,18 @@ public static class Compilation
         var streamed = compiled.Streamed;
         var weights = compiled.Weights!; // placed, since a board was given
 
-        var inputs = new List<sbyte[]>();
-        var expected = new List<sbyte[]>();
-        using (var host = new HostExecutor(model, options.Schedule))
-            for (int i = 0; i < tests.Count; i++)
+        Next(CompilePhases.Reference);
+        var inputs = Enumerable.Range(0, tests.Count).Select(i => tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray()).ToList();
+        // An inference of a big model takes the host seconds (DeiT-tiny: about 1.4 s), so the samples run in parallel,
+        // each worker on an executor of its own (an executor's buffers hold one inference in progress).
+        var expected = new sbyte[tests.Count][];
+        Parallel.For(0, tests.Count, () => new HostExecutor(model, options.Schedule),
+            (i, _, host) =>
             {
-                var sample = tests.Sample(i).ToArray().Select(v => model.InputQuant.Quantize(v)).ToArray();
-                inputs.Add(sample);
-                expected.Add(host.Run(sample));
-            }
+                expected[i] = host.Run(inputs[i]);
+                return host;
+            },
+            host => host.Dispose());
 
         var layers = schedule.Steps.Select(s =>
         {
@@ -77,7 +113,7 @@ public static class Compilation
             OutputSize = graph.Output.ElementCount,
             Layers = layers,
         };
-        progress?.Report("generating C");
+        Next(CompilePhases.Generate);
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
         var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
@@ -93,9 +129,10 @@ public static class Compilation
         ElfMemory? memory = null;
         if (built)
         {
-            progress?.Report("building firmware");
+            Next(CompilePhases.Build);
             memory = ElfMemory.Read(FirmwareBuilder.BuildFirmware(output.Staging, folder), board);
         }
+        phases.Add(new CompilePhase(phase, clock.Elapsed));
         long flash = memory?.FlashBytes ?? (weights.External is null ? source.ConstantBytes : 0);
         long ram = memory?.RamBytes ?? plan.TotalPeakBytes + board.Layout.StackSize;
         var report = new CompileReport
@@ -128,7 +165,7 @@ public static class Compilation
         };
         File.WriteAllText(Path.Combine(output.Staging, "report.json"), JsonSerializer.Serialize(report, JsonFiles.Options));
         output.Commit(manifest);
-        return new CompileOutcome(report, folder, built);
+        return new CompileOutcome(report, folder, built, compiled, phases);
     }
 
     /// <summary>

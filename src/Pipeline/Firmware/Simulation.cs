@@ -33,6 +33,12 @@ public sealed record SimulationReport
     public required long StackHighWaterBytes { get; init; }
     public required IReadOnlyList<LayerProfile> Layers { get; init; }
     public required double Seconds { get; init; }
+    /// <summary>Building the host model with the project's Makefile (cc), part of <see cref="Seconds"/>.</summary>
+    public required double HostBuildSeconds { get; init; }
+    /// <summary>Running the host model on the samples, part of <see cref="Seconds"/>.</summary>
+    public required double HostRunSeconds { get; init; }
+    /// <summary>QEMU booting the firmware and running the samples, part of <see cref="Seconds"/>.</summary>
+    public required double QemuSeconds { get; init; }
 }
 
 public sealed record LayerProfile(
@@ -81,16 +87,22 @@ public static class Simulation
         File.WriteAllBytes(Path.Combine(scratch.Path, "inputs.bin"), inputs);
 
         progress?.Report("host build");
+        var phase = Stopwatch.StartNew();
         var host = FirmwareBuilder.BuildHostModel(folder);
+        var hostBuild = phase.Elapsed;
+        phase.Restart();
         var hostRun = ExternalTool.Run(host, [Path.Combine(scratch.Path, "inputs.bin"), Path.Combine(scratch.Path, "host_outputs.bin")], scratch.Path,
             TimeSpan.FromMinutes(10), "the C compiler 'cc'");
         if (hostRun.ExitCode != 0) throw new HostToolException($"{host} failed: {hostRun.Output.Trim()}");
 
+        var hostRunTime = phase.Elapsed;
         progress?.Report($"QEMU {machine}, {data.Count} samples");
+        phase.Restart();
         var qemu = ExternalTool.Run("qemu-system-arm",
             ["-M", machine, "-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native",
              "-icount", $"shift={IcountShift}", "-kernel", elf],
-            scratch.Path, TimeSpan.FromSeconds(120 + data.Count), QemuInstallHint);
+            scratch.Path, QemuTimeout(manifest, data.Count), QemuInstallHint);
+        var qemuTime = phase.Elapsed;
         if (qemu.TimedOut) throw new HostToolException($"QEMU did not finish {data.Count} samples in time: {Tail(qemu.Output)}");
         if (qemu.ExitCode != 0) throw new HostToolException($"firmware exited with status {qemu.ExitCode} in QEMU: {Tail(qemu.Output)}");
 
@@ -107,11 +119,26 @@ public static class Simulation
             if (ArgMax(hostOutput) == data.Label(i)) hostCorrect++;
         }
         var profile = File.ReadAllBytes(Path.Combine(scratch.Path, "profile.bin"));
-        return Report(manifest, board, data, machine, mismatches, correct, hostCorrect, profile, clock.Elapsed.TotalSeconds);
+        return Report(manifest, board, data, machine, mismatches, correct, hostCorrect, profile, (hostBuild, hostRunTime, qemuTime), clock.Elapsed);
     }
 
+    /// <summary>
+    /// Time for QEMU to boot and run the samples: the latency model's instructions per inference at a rate well below
+    /// QEMU's (about 350 M instructions per second measured with -icount on a busy 2-core machine running DeiT-tiny),
+    /// so that a model of billions of instructions per inference is given minutes, not the seconds a small one needs.
+    /// </summary>
+    private static TimeSpan QemuTimeout(ProjectManifest manifest, int samples)
+    {
+        long instructions = LatencyModel.Default.Instructions(manifest.Layers.Select(l => (l.Op, l.Macs, (long)l.Bytes)));
+        return TimeSpan.FromSeconds(QemuStartSeconds + samples * (1 + instructions / SlowestQemuInstructionsPerSecond));
+    }
+
+    /// <summary>Seconds allowed for QEMU to start and load the image (16 MB of external flash at most) and for the harness to finish.</summary>
+    private const double QemuStartSeconds = 120;
+    private const double SlowestQemuInstructionsPerSecond = 25e6;
+
     private static SimulationReport Report(ProjectManifest manifest, BoardProfile board, Dataset data, string machine,
-        int mismatches, int correct, int hostCorrect, byte[] profile, double seconds)
+        int mismatches, int correct, int hostCorrect, byte[] profile, (TimeSpan HostBuild, TimeSpan HostRun, TimeSpan Qemu) phases, TimeSpan elapsed)
     {
         if (profile.Length < 20 || profile[0] != 'M' || profile[1] != 'C' || profile[2] != 'U' || profile[3] != 'P')
             throw new HostToolException("firmware wrote no valid profile.bin");
@@ -145,7 +172,10 @@ public static class Simulation
             StackHighWaterBytes = stack,
             Layers = manifest.Layers.Select((l, i) => new LayerProfile(l.Name, l.Op, l.Macs, l.Bytes, instructions[i],
                 l.Macs > 0 ? (double)instructions[i] / l.Macs : null, total > 0 ? (double)instructions[i] / total : 0)).ToList(),
-            Seconds = seconds,
+            Seconds = elapsed.TotalSeconds,
+            HostBuildSeconds = phases.HostBuild.TotalSeconds,
+            HostRunSeconds = phases.HostRun.TotalSeconds,
+            QemuSeconds = phases.Qemu.TotalSeconds,
         };
     }
 

@@ -34,7 +34,26 @@ public class ProfileSchemaTests
     public void EveryCommittedProfileMeetsTheSchema()
     {
         var profiles = new BoardCatalog(Path.Combine(TestModels.RepositoryRoot, "boards")).All();
-        Assert.Equal(5, profiles.Count);
+        Assert.Equal(6, profiles.Count);
+    }
+
+    [Fact]
+    public void TheExternalFlashProfileIsMps2An500WithQemusMemoryAt0x60000000AsFlash()
+    {
+        var catalog = new BoardCatalog(Path.Combine(TestModels.RepositoryRoot, "boards"));
+        var mps2 = catalog.Get("mps2-an500");
+        var board = catalog.Get("mps2-an500-extflash");
+        // The F746's budgets exactly as mps2-an500 has them, so the two compile the same model to the same plan.
+        Assert.Equal(mps2.Flash, board.Flash);
+        Assert.Equal(mps2.Ram, board.Ram);
+        Assert.Equivalent(mps2.Layout, board.Layout, strict: true);
+        Assert.Equal(mps2.CompileFlags, board.CompileFlags);
+        Assert.Equal(mps2.Simulator, board.Simulator);
+        Assert.Equal(mps2.Simulates, board.Simulates);
+        var external = Assert.Single(board.External);
+        Assert.Equal(("EXTFLASH", "flash", 0x60000000L, 16L * 1024 * 1024), (external.Name, external.Kind, external.Origin, external.Size));
+        Assert.Null(external.Device);
+        Assert.Null(external.Pins);
     }
 
     [Theory]

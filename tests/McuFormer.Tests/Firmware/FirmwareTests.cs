@@ -234,6 +234,40 @@ public class FirmwareTests
         Assert.Contains("Renode cannot run", renode.Stderr);
     }
 
+    /// <summary>mps2-an500-extflash under its own name with less internal flash, in FOLDER/mps2-an500-extflash.json.</summary>
+    private static string ResizedExternalFlashMps2(string folder, long internalFlash)
+    {
+        var profile = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "boards", "profiles", "mps2-an500-extflash.json")))!;
+        profile["flash"]!["size"] = internalFlash;
+        var path = Path.Combine(folder, "mps2-an500-extflash.json");
+        File.WriteAllText(path, profile.ToJsonString());
+        return path;
+    }
+
+    [Fact]
+    public void WeightsInQemusExternalFlashSimulateBitExact()
+    {
+        using var folder = new TempFolder();
+        // As above: 64 KB left beside the code reserve cannot hold the fixture's ~166 KB of constants.
+        var boardPath = ResizedExternalFlashMps2(folder.Path, 128 * 1024);
+        var output = Path.Combine(folder.Path, "extflash");
+        Compile(output, "--board", boardPath);
+        var report = ReadReport(output);
+        Assert.Equal("EXTFLASH", report.GetProperty("weights_region").GetString());
+        Assert.Equal(".extflash_weights", report.GetProperty("weights_section").GetString());
+        long constants = report.GetProperty("constant_bytes").GetInt64();
+        Assert.Equal(constants, report.GetProperty("external_flash_by_region").GetProperty("EXTFLASH").GetInt64());
+        Assert.Equal(constants, SizeSections(Path.Combine(output, "firmware.elf"))[".extflash_weights"]);
+        // At QEMU's 16 MB at 0x60000000, which -kernel loads like any other segment: nothing sets it up.
+        var headers = Process.Start(new ProcessStartInfo("arm-none-eabi-objdump", ["-h", Path.Combine(output, "firmware.elf")]) { RedirectStandardOutput = true })!;
+        var sectionLine = headers.StandardOutput.ReadToEnd().Split('\n').Single(l => l.Contains(".extflash_weights"));
+        headers.WaitForExit();
+        Assert.Contains("60000000", sectionLine);
+        var result = CliRunner.Run("simulate", output, "--limit", "3", "--json");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.True(JsonDocument.Parse(result.Stdout).RootElement.GetProperty("bit_exact").GetBoolean());
+    }
+
     [Fact]
     public void WeightsFittingNeitherFlashAreRejectedWithTheBytesOverEach()
     {

@@ -193,6 +193,21 @@ public class WeightPlacementTests
     }
 
     [Fact]
+    public void DeitTinysWeightsGoToQemusExternalFlashBesideTheF746sInternalBudget()
+    {
+        var board = CompiledDiscoProject.Profile("mps2-an500-extflash");
+        var mps2 = CompiledDiscoProject.Profile("mps2-an500");
+        Assert.Equal(WeightPlacement.InternalBudget(mps2, sampleBytes: 0), WeightPlacement.InternalBudget(board, sampleBytes: 0));
+        // DeiT-tiny's int8 weights, biases and tables: about 6 MB.
+        var placement = WeightPlacement.For(board, 6_002_336, sampleBytes: 0);
+        Assert.Equal("EXTFLASH", placement.Region);
+        Assert.Equal(".extflash_weights", placement.Section);
+        Assert.Equal(0x60000000, placement.External!.Origin);
+        Assert.Null(placement.Overflow(board));
+        Assert.Equal("FLASH", WeightPlacement.For(board, WeightPlacement.InternalBudget(board, 0), sampleBytes: 0).Region);
+    }
+
+    [Fact]
     public void ConstantsFittingNoFlashNameTheBytesOverEachBudget()
     {
         var disco = CompiledDiscoProject.Profile("stm32f746g-disco");
