@@ -44,6 +44,23 @@ public static class RegionPlanner
         return plan;
     }
 
+    /// <summary>
+    /// The plan that takes the least RAM in all: Plan's placement over the regions, or every buffer in the first
+    /// region that holds them all, whichever needs fewer bytes. One arena lets any two buffers that are never live
+    /// together share bytes, which buffers in different regions cannot, so it often needs less than the regions'
+    /// peaks added up, at the price of the fast region's speed. What ScheduleOptions.LeastMemory asks for.
+    /// </summary>
+    public static RegionPlan PlanLeastTotal(PlanningProblem problem, IReadOnlyList<MemoryPool> pools, TimeSpan exactTimeLimit, int alignment = 8)
+    {
+        var spread = Plan(problem, pools, exactTimeLimit, alignment);
+        var single = ExactPlanner.Plan(problem, exactTimeLimit, alignment);
+        if (pools.FirstOrDefault(p => p.CapacityBytes >= single.PeakBytes) is not { } pool || single.PeakBytes >= spread.TotalPeakBytes)
+            return spread;
+        var plan = new RegionPlan(problem, pools, new Dictionary<string, MemoryPlan> { [pool.Region] = single });
+        plan.Verify();
+        return plan;
+    }
+
     /// <returns>the buffers of each pool at their offsets, and the bytes by which the pools overflow in all</returns>
     private static (Dictionary<string, List<PlacedBuffer>> Placed, long OverflowBytes) Place(PlanningProblem problem,
         IReadOnlyList<IReadOnlyList<BufferLifetime>> groups, IReadOnlyList<MemoryPool> pools, int hotCandidates, int alignment)

@@ -23,7 +23,7 @@ public static class SchedulePlanner
         if (requested.LeastMemory)
         {
             var least = Lower(model, requested);
-            return new PlannedRun(least, RegionPlanner.Plan(PlanningProblem.Of(least), pools, exactTimeLimit));
+            return new PlannedRun(least, RegionPlanner.PlanLeastTotal(PlanningProblem.Of(least), pools, exactTimeLimit));
         }
         int tokens = model.Graph.Ops.OfType<LinearOp>().Select(l => l.Rows).DefaultIfEmpty(1).Max();
         var blocks = requested.Fuse

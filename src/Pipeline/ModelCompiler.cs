@@ -25,7 +25,8 @@ public static class ModelCompiler
         PlannedRun Planned(Schedule schedule)
         {
             var problem = PlanningProblem.Of(schedule);
-            return new PlannedRun(schedule, pools is null ? InOneArena(problem, limit) : RegionPlanner.Plan(problem, pools, limit));
+            return new PlannedRun(schedule, pools is null ? InOneArena(problem, limit)
+                : schedule.Options.LeastMemory ? RegionPlanner.PlanLeastTotal(problem, pools, limit) : RegionPlanner.Plan(problem, pools, limit));
         }
 
         var clock = Stopwatch.StartNew();

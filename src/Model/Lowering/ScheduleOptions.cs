@@ -19,7 +19,8 @@ namespace McuFormer.Model.Lowering;
 /// front of the qkv linear normalises each row once per call, so this costs instructions for memory; with Fuse and
 /// InPlace only</param>
 /// <param name="LeastMemory">for a board, plan the schedule that needs the least memory even where a faster one fits its
-/// RAM (to leave RAM to the application, or to measure the smallest arena); otherwise the fastest that fits is taken</param>
+/// RAM, and place its buffers for the least RAM in all rather than the fast region first (to leave RAM to the
+/// application, or to measure the smallest arena); otherwise the fastest schedule that fits is taken</param>
 public sealed record ScheduleOptions(bool Fuse, bool InPlace, int AttentionRowBlock = 8, int MlpRowChunk = 8,
     IReadOnlySet<LayerNormOp>? FusedLayerNorms = null, bool StreamedInput = false, bool QkvPerHead = false, bool LeastMemory = false)
 {

@@ -161,6 +161,9 @@ public class RegionPlannerTests
         Assert.False(fastest.Primary.Schedule.Options.QkvPerHead);
         Assert.True(least.Primary.Schedule.Options.QkvPerHead);
         Assert.True(least.Primary.Plan.Fits);
+        // One region holds the whole arena, so every buffer shares bytes with any other never live beside it.
+        Assert.Single(least.Primary.Plan.UsedRegions);
+        Assert.Equal(least.Primary.Plan.TotalPeakBytes, ExactPlanner.Plan(PlanningProblem.Of(least.Primary.Schedule), TimeSpan.FromSeconds(5)).PeakBytes);
         Assert.True(least.Primary.Plan.TotalPeakBytes < fastest.Primary.Plan.TotalPeakBytes,
             $"{least.Primary.Plan.TotalPeakBytes} B is not below {fastest.Primary.Plan.TotalPeakBytes} B");
     }
