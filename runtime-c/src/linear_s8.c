@@ -3,7 +3,9 @@
  *
  * Shapes and layouts
  *   in       [rows][in_features]          int8, row r starts at in + r * in_row_stride
- *   weights  [out_features][in_features]  int8, row-major, one weight row per output channel
+ *   weights  [out_features][in_features]  int8, in the channel-pair layout of kernels.h
+ *            (mcu_linear_weights_pack): channels 2c, 2c + 1 interleaved byte by byte, the even
+ *            one stored + 128 as an unsigned byte; an odd last channel is a plain row
  *   bias     [out_features]               int32, or NULL for no bias
  *   out      [rows][out_features]         int8, row r starts at out + r * out_row_stride
  *
@@ -13,7 +15,7 @@
  *   asymmetric (out_zp), reached through a per-channel fixed-point multiplier and shift.
  *
  * Arithmetic and rounding
- *   acc        = bias[o] + sum_k (in[r][k] - in_zp) * weights[o][k]        (int32)
+ *   acc        = bias[o] + sum_k (in[r][k] - in_zp) * w[o][k]              (int32)
  *   out[r][o]  = sat8(out_zp + mcu_requantize(acc, multipliers[o], shifts[o]))
  *   mcu_requantize rounds half up (add half, arithmetic shift right) and saturates to int32.
  *   Each product is at most 255 * 128 in magnitude, so the int32 accumulator cannot overflow
@@ -22,17 +24,20 @@
  * Paths (kernel_common.h)
  *   Portable: the formula above, one output at a time; the reference.
  *   DSP: the tokens are taken four at a time. Their inputs, minus in_zp, are sign-extended once
- *   into an extended-operand buffer on the stack (kernel_dsp_dot.h); then each weight row is read
- *   once per block, four weights per word load, extended with SXTB16 and multiplied against the
- *   four tokens with SMLAD (dsp_dot_4x1: 16 instructions per 16 MACs; kernel_dsp_channels.h,
- *   shared with mcu_patch_embed_s8), so in_zp costs nothing in the inner loop. When four tokens
- *   of in_features do not fit the 3 KB buffer (in_features > 384), and for the tokens left
- *   over, pairs of tokens meet pairs of weight rows (dsp_dot_2x2: 18 per 16; in_features <=
- *   768), and a last single token meets pairs of weight rows (dsp_dot_1x2: 13 per 8). The
- *   weight layout stays [out][in]. The int32 sums are the same numbers in another order (SMLAD
- *   wraps like int32 addition, and the true sum fits), and requantize_s8_dsp rounds exactly like
- *   mcu_requantize, so both paths give the same bytes. in_features > 1536 (even one token does
- *   not fit the buffer) takes the portable path.
+ *   into a buffer on the stack, one word [x(2p+1) : x(2p)] per pair of inputs and token. A word
+ *   of a channel pair's weights, read as two 16-bit lanes, is 256 * w(2c+1)[k] + w(2c)[k] + 128
+ *   for k = 2p, 2p + 1, so per token
+ *     SMLAD(word, x)              adds 256 * odd + even + 128 * (x(2p) + x(2p+1))
+ *     SMLAD(SXTB16 ROR 8 word, x) adds odd
+ *   where even and odd are the two channels' products: with the 128 * sum_k x(k) taken out once
+ *   per token, both channels come from one weight load and one extension, and the even one is
+ *   pair - 256 * odd, exact modulo 2^32 like every SMLAD sum (the true values fit int32). The
+ *   inner loop (linear_words_4_tokens, asm) takes 11 instructions per word and 16 MACs: LDR,
+ *   SXTB16, two LDRD, eight SMLAD. When four tokens do not fit the 3 KB buffer (in_features >
+ *   384), and for the tokens left over, two tokens go together (in_features <= 768), then one,
+ *   two channel pairs at a time. The output stage is requantize_fast_s8 when every channel of
+ *   the call allows it, requantize_s8_dsp otherwise; both round exactly like mcu_requantize,
+ *   so the two paths give the same bytes. in_features > 1536 takes the portable path.
  *
  * Aliasing (token overwriting)
  *   out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES and the shift
@@ -234,21 +239,21 @@ static __attribute__((noinline)) void linear_pairs_4_tokens(const linear_block *
             LINEAR_PAIR_MAC(word, odd_bytes, last[2], pair2, odd2);
             LINEAR_PAIR_MAC(word, odd_bytes, last[3], pair3, odd3);
         }
-        const int32_t m0 = block->multipliers[o], m1 = block->multipliers[o + 1];
-        const int32_t s0 = block->shifts[o], s1 = block->shifts[o + 1];
+        /* Channel by channel, so that only one channel's output stage is live at a time. */
         const int32_t fast = block->fast, zp_term = block->zp_term, zp = block->out_zp;
         int8_t *out = block->out_block + o;
-        linear_store(out, linear_even(pair0, odd0), m0, s0, fast, zp_term, zp);
-        linear_store(out + 1, odd0, m1, s1, fast, zp_term, zp);
-        out += stride;
-        linear_store(out, linear_even(pair1, odd1), m0, s0, fast, zp_term, zp);
-        linear_store(out + 1, odd1, m1, s1, fast, zp_term, zp);
-        out += stride;
-        linear_store(out, linear_even(pair2, odd2), m0, s0, fast, zp_term, zp);
-        linear_store(out + 1, odd2, m1, s1, fast, zp_term, zp);
-        out += stride;
-        linear_store(out, linear_even(pair3, odd3), m0, s0, fast, zp_term, zp);
-        linear_store(out + 1, odd3, m1, s1, fast, zp_term, zp);
+        int32_t m = block->multipliers[o], shift = block->shifts[o];
+        linear_store(out, linear_even(pair0, odd0), m, shift, fast, zp_term, zp);
+        linear_store(out + stride, linear_even(pair1, odd1), m, shift, fast, zp_term, zp);
+        linear_store(out + 2 * stride, linear_even(pair2, odd2), m, shift, fast, zp_term, zp);
+        linear_store(out + 3 * stride, linear_even(pair3, odd3), m, shift, fast, zp_term, zp);
+        out++;
+        m = block->multipliers[o + 1];
+        shift = block->shifts[o + 1];
+        linear_store(out, odd0, m, shift, fast, zp_term, zp);
+        linear_store(out + stride, odd1, m, shift, fast, zp_term, zp);
+        linear_store(out + 2 * stride, odd2, m, shift, fast, zp_term, zp);
+        linear_store(out + 3 * stride, odd3, m, shift, fast, zp_term, zp);
     }
 }
 
