@@ -144,36 +144,34 @@ static inline int32_t linear_even(int32_t pair, int32_t odd)
     "smlad %[pair3], %[word], %[x1], %[pair3]\n\t"         \
     "smlad %[odd3], %[odd_bytes], %[x1], %[odd3]\n\t"
 
-/* The words [at, end) of a channel pair against four tokens (linear_pairs_4_tokens), written as
- * one asm statement: the eight accumulators, the two pointers and four temporaries take all
- * fourteen registers, which gcc, left to schedule the loop itself, does not manage without
- * spilling accumulators. The loop takes two words per pass and reloads its end pointer from the
- * stack once per pass (22 + 3 instructions per 32 MACs); an odd word goes first. */
-static inline void linear_words_4_tokens(const int8_t *at, const int8_t *end,
-                                         const int32_t *cursor, int32_t *pair0, int32_t *pair1,
-                                         int32_t *pair2, int32_t *pair3, int32_t *odd0,
-                                         int32_t *odd1, int32_t *odd2, int32_t *odd3)
+/* The `words` (>= 1) words of a channel pair from at on against four tokens (linear_pairs_4_tokens),
+ * written as one asm statement: the eight accumulators, the two pointers and four temporaries
+ * take all fourteen registers, which gcc, left to schedule the loop itself, does not manage
+ * without spilling accumulators. The loop takes two words per pass and reloads its end pointer
+ * from the stack once per pass (22 + 3 instructions per 32 MACs); for an odd count it is entered
+ * at its second word, so that one statement covers every count and the accumulators stay in the
+ * same registers from the start of the channel pair to its output stage. */
+static inline void linear_words_4_tokens(const int8_t *at, int32_t words, const int32_t *cursor,
+                                         int32_t *pair0, int32_t *pair1, int32_t *pair2,
+                                         int32_t *pair3, int32_t *odd0, int32_t *odd1,
+                                         int32_t *odd2, int32_t *odd3)
 {
+    const int8_t *const end = at + 4 * words;
     uint32_t word;
     int32_t odd_bytes, x0, x1;
-    if (((end - at) & 4) != 0) {
-        __asm__(LINEAR_WORD_4_TOKENS
-                : [word] "=&r"(word), [odd_bytes] "=&r"(odd_bytes), [x0] "=&r"(x0),
-                  [x1] "=&r"(x1), [at] "+r"(at), [cursor] "+r"(cursor), [pair0] "+r"(*pair0),
-                  [pair1] "+r"(*pair1), [pair2] "+r"(*pair2), [pair3] "+r"(*pair3),
-                  [odd0] "+r"(*odd0), [odd1] "+r"(*odd1), [odd2] "+r"(*odd2), [odd3] "+r"(*odd3)
-                :
-                : "memory");
-    }
-    if (at == end) return;
-    __asm__("1:\n\t" LINEAR_WORD_4_TOKENS LINEAR_WORD_4_TOKENS
+    __asm__("ldr %[x0], %[end]\n\t"
+            "sub %[x0], %[x0], %[at]\n\t"
+            "tst %[x0], #4\n\t"
+            "bne 2f\n"
+            "1:\n\t" LINEAR_WORD_4_TOKENS
+            "2:\n\t" LINEAR_WORD_4_TOKENS
             "ldr %[x0], %[end]\n\t"
             "cmp %[at], %[x0]\n\t"
             "bne 1b"
             : [word] "=&r"(word), [odd_bytes] "=&r"(odd_bytes), [x0] "=&r"(x0), [x1] "=&r"(x1),
               [at] "+r"(at), [cursor] "+r"(cursor), [pair0] "+r"(*pair0), [pair1] "+r"(*pair1),
-              [pair2] "+r"(*pair2), [pair3] "+r"(*pair3), [odd0] "+r"(*odd0),
-              [odd1] "+r"(*odd1), [odd2] "+r"(*odd2), [odd3] "+r"(*odd3)
+              [pair2] "+r"(*pair2), [pair3] "+r"(*pair3), [odd0] "+r"(*odd0), [odd1] "+r"(*odd1),
+              [odd2] "+r"(*odd2), [odd3] "+r"(*odd3)
             : [end] "m"(end)
             : "cc", "memory");
 }
@@ -216,11 +214,49 @@ typedef struct {
 /* One function per block of tokens (kept apart, not inlined, so that each gets the registers to
  * itself). Each writes the block's rows of the paired channels. */
 
-/* Four tokens: per word of weights one LDR, one SXTB16, two LDRD and eight SMLADs (16 MACs). */
-static __attribute__((noinline)) void linear_pairs_4_tokens(const linear_block *block)
+/* One channel's accumulators for the four tokens of a block through the output stage, to out,
+ * out + stride, out + 2 * stride and out + 3 * stride: requantize_fast_s8, with its operands
+ * derived from the shift once for the four, when the call allows it (`fast`), requantize_s8_dsp
+ * otherwise, kept out of line. */
+static __attribute__((noinline)) void linear_store_4_general(int8_t *out, int32_t stride,
+                                                             int32_t acc0, int32_t acc1,
+                                                             int32_t acc2, int32_t acc3,
+                                                             int32_t multiplier, int32_t shift,
+                                                             int32_t out_zp)
+{
+    out[0] = requantize_s8_dsp(acc0, multiplier, shift, out_zp);
+    out[stride] = requantize_s8_dsp(acc1, multiplier, shift, out_zp);
+    out[2 * stride] = requantize_s8_dsp(acc2, multiplier, shift, out_zp);
+    out[3 * stride] = requantize_s8_dsp(acc3, multiplier, shift, out_zp);
+}
+
+static inline void linear_store_4(int8_t *out, int32_t stride, int32_t acc0, int32_t acc1,
+                                  int32_t acc2, int32_t acc3, int32_t multiplier, int32_t shift,
+                                  int fast, int32_t zp_term, int32_t out_zp)
+{
+    if (fast) {
+        const int32_t t = -2 - shift, addend = (int32_t)((uint32_t)zp_term << t);
+        /* One pointer stepped along, rather than four addresses kept live. */
+        store_s8(out, requantize_fast_s8(acc0, multiplier, t, addend));
+        out += stride;
+        store_s8(out, requantize_fast_s8(acc1, multiplier, t, addend));
+        out += stride;
+        store_s8(out, requantize_fast_s8(acc2, multiplier, t, addend));
+        out += stride;
+        store_s8(out, requantize_fast_s8(acc3, multiplier, t, addend));
+    } else {
+        linear_store_4_general(out, stride, acc0, acc1, acc2, acc3, multiplier, shift, out_zp);
+    }
+}
+
+/* Four tokens: per word of weights one LDR, one SXTB16, two LDRD and eight SMLADs (16 MACs).
+ * pair<t> and odd<t> are token t's sums (LINEAR_PAIR_MAC), then pair<t> becomes the even
+ * channel's. Inlined into one function per kind of output stage (`fast` a constant), so that
+ * neither carries the other's registers and branches. */
+static inline __attribute__((always_inline)) void linear_pairs_4_tokens(const linear_block *block,
+                                                                       int fast)
 {
     const int32_t in_features = block->in_features, words = in_features / 2;
-    const int32_t stride = block->out_row_stride;
     const int8_t *pair_row = block->weights;
     for (int32_t o = 0; o < block->channels; o += 2, pair_row += 2 * in_features) {
         const int32_t *bias = block->bias;
@@ -228,8 +264,10 @@ static __attribute__((noinline)) void linear_pairs_4_tokens(const linear_block *
         int32_t pair0 = start + block->corrections[0], pair1 = start + block->corrections[1];
         int32_t pair2 = start + block->corrections[2], pair3 = start + block->corrections[3];
         int32_t odd0 = odd_start, odd1 = odd_start, odd2 = odd_start, odd3 = odd_start;
-        linear_words_4_tokens(pair_row, pair_row + 4 * words, block->buffer, &pair0, &pair1,
-                              &pair2, &pair3, &odd0, &odd1, &odd2, &odd3);
+        if (words > 0) {
+            linear_words_4_tokens(pair_row, words, block->buffer, &pair0, &pair1, &pair2, &pair3,
+                                  &odd0, &odd1, &odd2, &odd3);
+        }
         if ((in_features & 1) != 0) {
             const uint32_t word = linear_last_word(pair_row, in_features);
             const int32_t odd_bytes = sxtb16_odd(word);
@@ -239,22 +277,24 @@ static __attribute__((noinline)) void linear_pairs_4_tokens(const linear_block *
             LINEAR_PAIR_MAC(word, odd_bytes, last[2], pair2, odd2);
             LINEAR_PAIR_MAC(word, odd_bytes, last[3], pair3, odd3);
         }
-        /* Channel by channel, so that only one channel's output stage is live at a time. */
-        const int32_t fast = block->fast, zp_term = block->zp_term, zp = block->out_zp;
-        int8_t *out = block->out_block + o;
-        int32_t m = block->multipliers[o], shift = block->shifts[o];
-        linear_store(out, linear_even(pair0, odd0), m, shift, fast, zp_term, zp);
-        linear_store(out + stride, linear_even(pair1, odd1), m, shift, fast, zp_term, zp);
-        linear_store(out + 2 * stride, linear_even(pair2, odd2), m, shift, fast, zp_term, zp);
-        linear_store(out + 3 * stride, linear_even(pair3, odd3), m, shift, fast, zp_term, zp);
-        out++;
-        m = block->multipliers[o + 1];
-        shift = block->shifts[o + 1];
-        linear_store(out, odd0, m, shift, fast, zp_term, zp);
-        linear_store(out + stride, odd1, m, shift, fast, zp_term, zp);
-        linear_store(out + 2 * stride, odd2, m, shift, fast, zp_term, zp);
-        linear_store(out + 3 * stride, odd3, m, shift, fast, zp_term, zp);
+        int8_t *const out = block->out_block + o;
+        const int32_t stride = block->out_row_stride, zp_term = block->zp_term, zp = block->out_zp;
+        linear_store_4(out, stride, linear_even(pair0, odd0), linear_even(pair1, odd1),
+                       linear_even(pair2, odd2), linear_even(pair3, odd3), block->multipliers[o],
+                       block->shifts[o], fast, zp_term, zp);
+        linear_store_4(out + 1, stride, odd0, odd1, odd2, odd3, block->multipliers[o + 1],
+                       block->shifts[o + 1], fast, zp_term, zp);
     }
+}
+
+static __attribute__((noinline)) void linear_pairs_4_tokens_fast(const linear_block *block)
+{
+    linear_pairs_4_tokens(block, 1);
+}
+
+static __attribute__((noinline)) void linear_pairs_4_tokens_general(const linear_block *block)
+{
+    linear_pairs_4_tokens(block, 0);
 }
 
 /* Two tokens: per word of weights one LDR, one SXTB16, one LDRD and four SMLADs (8 MACs), two
@@ -382,7 +422,7 @@ static void linear_dsp(const int8_t *in, int32_t in_row_stride, int8_t *out,
         linear_fill(buffer, tokens, in + r * in_row_stride, in_row_stride, in_features, in_zp,
                     block.corrections);
         if (tokens == 4) {
-            linear_pairs_4_tokens(&block);
+            (fast ? linear_pairs_4_tokens_fast : linear_pairs_4_tokens_general)(&block);
         } else if (tokens == 2) {
             linear_pairs_2_tokens(&block);
         } else {
