@@ -257,10 +257,18 @@ static inline __attribute__((always_inline)) void linear_pairs_4_tokens(const li
                                                                        int fast)
 {
     const int32_t in_features = block->in_features, words = in_features / 2;
+    const int32_t stride = block->out_row_stride;
     const int8_t *pair_row = block->weights;
-    for (int32_t o = 0; o < block->channels; o += 2, pair_row += 2 * in_features) {
-        const int32_t *bias = block->bias;
-        const int32_t start = linear_pair_start(bias, o), odd_start = bias ? bias[o + 1] : 0;
+    /* Pointers stepped from pair to pair rather than indices: fewer live values. */
+    const int32_t *bias = block->bias, *multiplier = block->multipliers, *shift = block->shifts;
+    int8_t *out = block->out_block;
+    for (int8_t *const end = out + block->channels; out != end; out += 2) {
+        int32_t start = 0, odd_start = 0;
+        if (bias != NULL) {
+            odd_start = bias[1];
+            start = linear_pair_start(bias, 0);
+            bias += 2;
+        }
         int32_t pair0 = start + block->corrections[0], pair1 = start + block->corrections[1];
         int32_t pair2 = start + block->corrections[2], pair3 = start + block->corrections[3];
         int32_t odd0 = odd_start, odd1 = odd_start, odd2 = odd_start, odd3 = odd_start;
@@ -277,13 +285,15 @@ static inline __attribute__((always_inline)) void linear_pairs_4_tokens(const li
             LINEAR_PAIR_MAC(word, odd_bytes, last[2], pair2, odd2);
             LINEAR_PAIR_MAC(word, odd_bytes, last[3], pair3, odd3);
         }
-        int8_t *const out = block->out_block + o;
-        const int32_t stride = block->out_row_stride, zp_term = block->zp_term, zp = block->out_zp;
+        pair_row += 2 * in_features;
+        const int32_t zp_term = block->zp_term, zp = block->out_zp;
         linear_store_4(out, stride, linear_even(pair0, odd0), linear_even(pair1, odd1),
-                       linear_even(pair2, odd2), linear_even(pair3, odd3), block->multipliers[o],
-                       block->shifts[o], fast, zp_term, zp);
-        linear_store_4(out + 1, stride, odd0, odd1, odd2, odd3, block->multipliers[o + 1],
-                       block->shifts[o + 1], fast, zp_term, zp);
+                       linear_even(pair2, odd2), linear_even(pair3, odd3), multiplier[0], shift[0],
+                       fast, zp_term, zp);
+        linear_store_4(out + 1, stride, odd0, odd1, odd2, odd3, multiplier[1], shift[1], fast,
+                       zp_term, zp);
+        multiplier += 2;
+        shift += 2;
     }
 }
 
