@@ -33,7 +33,7 @@
  *   per token, both channels come from one weight load and one extension, and the even one is
  *   pair - 256 * odd, exact modulo 2^32 like every SMLAD sum (the true values fit int32). The
  *   inner loop (linear_words_4_tokens, asm) takes 11 instructions per word and 16 MACs: LDR,
- *   SXTB16, two LDRD, eight SMLAD. When four tokens do not fit the 3 KB buffer (in_features >
+ *   SXTB16, two LDRD, eight SMLAD, four words per pass. When four tokens do not fit the 3 KB buffer (in_features >
  *   384), and for the tokens left over, two tokens go together (in_features <= 768), then one,
  *   two channel pairs at a time. The output stage is requantize_fast_s8 when every channel of
  *   the call allows it, requantize_s8_dsp otherwise; both round exactly like mcu_requantize,
@@ -147,10 +147,11 @@ static inline int32_t linear_even(int32_t pair, int32_t odd)
 /* The `words` (>= 1) words of a channel pair from at on against four tokens (linear_pairs_4_tokens),
  * written as one asm statement: the eight accumulators, the two pointers and four temporaries
  * take all fourteen registers, which gcc, left to schedule the loop itself, does not manage
- * without spilling accumulators. The loop takes two words per pass and reloads its end pointer
- * from the stack once per pass (22 + 3 instructions per 32 MACs); for an odd count it is entered
- * at its second word, so that one statement covers every count and the accumulators stay in the
- * same registers from the start of the channel pair to its output stage. */
+ * without spilling accumulators. The loop takes four words per pass and reloads its end pointer
+ * from the stack once per pass (44 + 3 instructions per 64 MACs); for a count that is not a
+ * multiple of four it is entered at its second, third or fourth word (words % 4 = 3, 2, 1), so
+ * that one statement covers every count and the accumulators stay in the same registers from
+ * the start of the channel pair to its output stage. */
 static inline void linear_words_4_tokens(const int8_t *at, int32_t words, const int32_t *cursor,
                                          int32_t *pair0, int32_t *pair1, int32_t *pair2,
                                          int32_t *pair3, int32_t *odd0, int32_t *odd1,
@@ -161,10 +162,16 @@ static inline void linear_words_4_tokens(const int8_t *at, int32_t words, const 
     int32_t odd_bytes, x0, x1;
     __asm__("ldr %[x0], %[end]\n\t"
             "sub %[x0], %[x0], %[at]\n\t"
-            "tst %[x0], #4\n\t"
-            "bne 2f\n"
+            "ands %[x0], %[x0], #12\n\t" /* 4 * (words % 4) */
+            "beq 1f\n\t"
+            "cmp %[x0], #8\n\t"
+            "bhi 2f\n\t"
+            "beq 3f\n\t"
+            "b 4f\n"
             "1:\n\t" LINEAR_WORD_4_TOKENS
             "2:\n\t" LINEAR_WORD_4_TOKENS
+            "3:\n\t" LINEAR_WORD_4_TOKENS
+            "4:\n\t" LINEAR_WORD_4_TOKENS
             "ldr %[x0], %[end]\n\t"
             "cmp %[at], %[x0]\n\t"
             "bne 1b"
