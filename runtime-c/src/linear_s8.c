@@ -33,9 +33,10 @@
  *   per token, both channels come from one weight load and one extension, and the even one is
  *   pair - 256 * odd, exact modulo 2^32 like every SMLAD sum (the true values fit int32). The
  *   inner loop (linear_words_4_tokens, asm) takes 11 instructions per word and 16 MACs: LDR,
- *   SXTB16, two LDRD, eight SMLAD, four words per pass. When four tokens do not fit the 3 KB buffer (in_features >
- *   384), and for the tokens left over, two tokens go together (in_features <= 768), then one,
- *   two channel pairs at a time. The output stage is requantize_fast_s8 when every channel of
+ *   SXTB16, two LDRD, eight SMLAD, four words per pass. When four tokens do not fit the 3 KB
+ *   buffer (in_features > 384), and for the tokens left over, two tokens go together
+ *   (in_features <= 768; linear_words_2_tokens, asm, 7 instructions per word and 8 MACs), then
+ *   one, two channel pairs at a time. The output stage is requantize_fast_s8 when every channel of
  *   the call allows it, requantize_s8_dsp otherwise; both round exactly like mcu_requantize,
  *   so the two paths give the same bytes. in_features > 1536 takes the portable path.
  *
@@ -314,8 +315,49 @@ static __attribute__((noinline)) void linear_pairs_4_tokens_general(const linear
     linear_pairs_4_tokens(block, 0);
 }
 
-/* Two tokens: per word of weights one LDR, one SXTB16, one LDRD and four SMLADs (8 MACs), two
- * words per pass. */
+/* One word of a channel pair, read at [at] and stepped past, against two tokens' extended pairs,
+ * read at [cursor] and stepped past: seven instructions, for 8 MACs. */
+#define LINEAR_WORD_2_TOKENS                              \
+    "ldr %[word], [%[at]], #4\n\t"                         \
+    "sxtb16 %[odd_bytes], %[word], ror #8\n\t"             \
+    "ldrd %[x0], %[x1], [%[cursor]], #8\n\t"               \
+    "smlad %[pair0], %[word], %[x0], %[pair0]\n\t"         \
+    "smlad %[odd0], %[odd_bytes], %[x0], %[odd0]\n\t"      \
+    "smlad %[pair1], %[word], %[x1], %[pair1]\n\t"         \
+    "smlad %[odd1], %[odd_bytes], %[x1], %[odd1]\n\t"
+
+/* The `words` (>= 1) words of a channel pair from at on against two tokens
+ * (linear_pairs_2_tokens): like linear_words_4_tokens, four words per pass (28 + 2 instructions
+ * per 32 MACs), entered at the word that words % 4 calls for; with half the accumulators the end
+ * pointer stays in a register. */
+static inline void linear_words_2_tokens(const int8_t *at, int32_t words, const int32_t *cursor,
+                                         int32_t *pair0, int32_t *pair1, int32_t *odd0,
+                                         int32_t *odd1)
+{
+    const int8_t *const end = at + 4 * words;
+    uint32_t word;
+    int32_t odd_bytes, x0, x1;
+    __asm__("sub %[x0], %[end], %[at]\n\t"
+            "ands %[x0], %[x0], #12\n\t" /* 4 * (words % 4) */
+            "beq 1f\n\t"
+            "cmp %[x0], #8\n\t"
+            "bhi 2f\n\t"
+            "beq 3f\n\t"
+            "b 4f\n"
+            "1:\n\t" LINEAR_WORD_2_TOKENS
+            "2:\n\t" LINEAR_WORD_2_TOKENS
+            "3:\n\t" LINEAR_WORD_2_TOKENS
+            "4:\n\t" LINEAR_WORD_2_TOKENS
+            "cmp %[at], %[end]\n\t"
+            "bne 1b"
+            : [word] "=&r"(word), [odd_bytes] "=&r"(odd_bytes), [x0] "=&r"(x0), [x1] "=&r"(x1),
+              [at] "+r"(at), [cursor] "+r"(cursor), [pair0] "+r"(*pair0), [pair1] "+r"(*pair1),
+              [odd0] "+r"(*odd0), [odd1] "+r"(*odd1)
+            : [end] "r"(end)
+            : "cc", "memory");
+}
+
+/* Two tokens: per word of weights one LDR, one SXTB16, one LDRD and four SMLADs (8 MACs). */
 static __attribute__((noinline)) void linear_pairs_2_tokens(const linear_block *block)
 {
     const int32_t in_features = block->in_features, words = in_features / 2;
@@ -326,25 +368,15 @@ static __attribute__((noinline)) void linear_pairs_2_tokens(const linear_block *
         const int32_t start = linear_pair_start(bias, o), odd_start = bias ? bias[o + 1] : 0;
         int32_t pair0 = start + block->corrections[0], pair1 = start + block->corrections[1];
         int32_t odd0 = odd_start, odd1 = odd_start;
-        const int32_t *cursor = block->buffer;
-        const int8_t *at = pair_row;
-        for (const int8_t *const end = pair_row + 4 * (words & ~1); at != end; at += 8) {
-            const uint32_t word0 = load_u32(at), word1 = load_u32(at + 4);
-            const int32_t odd_bytes0 = sxtb16_odd(word0), odd_bytes1 = sxtb16_odd(word1);
-            int32_t x0, x1;
-            load_word_pair(&cursor, &x0, &x1);
-            LINEAR_PAIR_MAC(word0, odd_bytes0, x0, pair0, odd0);
-            LINEAR_PAIR_MAC(word0, odd_bytes0, x1, pair1, odd1);
-            load_word_pair(&cursor, &x0, &x1);
-            LINEAR_PAIR_MAC(word1, odd_bytes1, x0, pair0, odd0);
-            LINEAR_PAIR_MAC(word1, odd_bytes1, x1, pair1, odd1);
+        if (words > 0) {
+            linear_words_2_tokens(pair_row, words, block->buffer, &pair0, &pair1, &odd0, &odd1);
         }
-        for (int32_t p = words & ~1; p < linear_pairs(in_features); p++) {
-            const uint32_t word = (p < words) ? load_u32(pair_row + 4 * p)
-                                              : linear_last_word(pair_row, in_features);
+        if ((in_features & 1) != 0) {
+            const uint32_t word = linear_last_word(pair_row, in_features);
             const int32_t odd_bytes = sxtb16_odd(word);
-            LINEAR_PAIR_MAC(word, odd_bytes, block->buffer[2 * p], pair0, odd0);
-            LINEAR_PAIR_MAC(word, odd_bytes, block->buffer[2 * p + 1], pair1, odd1);
+            const int32_t *const last = block->buffer + 2 * words;
+            LINEAR_PAIR_MAC(word, odd_bytes, last[0], pair0, odd0);
+            LINEAR_PAIR_MAC(word, odd_bytes, last[1], pair1, odd1);
         }
         const int32_t m0 = block->multipliers[o], m1 = block->multipliers[o + 1];
         const int32_t s0 = block->shifts[o], s1 = block->shifts[o + 1];
