@@ -192,6 +192,41 @@ static void bench_attention(bench_state *state, int32_t n)
     state->next_free = mark;
 }
 
+/* The attention matmuls of one head for a block of `queries` query rows against n tokens, as a
+ * per-head lowering calls them: Q * K^T (k = 64) and P * V (k = n), Q, K and V being column
+ * slices of [n][3 * 64] qkv rows. */
+static void bench_attention_block(bench_state *state, int32_t queries, int32_t n)
+{
+    enum { HEAD = 64, QKV_STRIDE = 3 * HEAD };
+    int8_t *const mark = state->next_free;
+    int8_t *qkv = take(state, n * QKV_STRIDE);
+    int8_t *probabilities = take(state, queries * n);
+    int8_t *scores[2] = {take(state, queries * n), take(state, queries * n)};
+    int8_t *out[2] = {take(state, queries * HEAD), take(state, queries * HEAD)};
+    rng_fill_s8(&state->rng, qkv, n * QKV_STRIDE);
+    rng_fill_s8(&state->rng, probabilities, queries * n);
+    const int8_t *q = qkv, *k = qkv + HEAD, *v = qkv + 2 * HEAD;
+    const uint64_t macs = (uint64_t)queries * n * HEAD;
+    const char *paths[2] = {"portable", "dsp"};
+    for (int p = 0; p < 2; p++) {
+        const uint64_t start = mcu_ticks();
+        (p == 0 ? mcu_matmul_s8_flat_portable : mcu_matmul_s8_flat)(
+            q, QKV_STRIDE, 1, k, 1, QKV_STRIDE, scores[p], n, queries, HEAD, n, 4, -3, 1518500250,
+            -9, -7);
+        record(state, "attention.qk", HEAD, n, queries, macs, paths[p], ticks_since(state, start));
+    }
+    expect_same(state, "attention.qk", scores[1], scores[0], queries * n);
+    for (int p = 0; p < 2; p++) {
+        const uint64_t start = mcu_ticks();
+        (p == 0 ? mcu_matmul_s8_flat_portable : mcu_matmul_s8_flat)(
+            probabilities, n, 1, v, QKV_STRIDE, 1, out[p], HEAD, queries, n, HEAD, -128, 2,
+            1582956730, -6, 1);
+        record(state, "attention.pv", n, HEAD, queries, macs, paths[p], ticks_since(state, start));
+    }
+    expect_same(state, "attention.pv", out[1], out[0], queries * HEAD);
+    state->next_free = mark;
+}
+
 static void bench_layernorm(bench_state *state, int32_t dim, int32_t rows)
 {
     int8_t *const mark = state->next_free;
@@ -296,8 +331,17 @@ int32_t bench_kernels(const char *path)
         bench_linear(&state, linear_shapes[s][0], linear_shapes[s][1], 1);
         bench_linear(&state, linear_shapes[s][0], linear_shapes[s][1], 16);
     }
+    /* A DeiT-tiny block lowered per head: the query / key-value rows of one head over all
+     * tokens, and the projections over row blocks of 8 tokens. */
+    bench_linear(&state, 192, 64, 226);
+    bench_linear(&state, 192, 128, 226);
+    bench_linear(&state, 192, 64, 8);
+    bench_linear(&state, 192, 192, 8);
+    bench_linear(&state, 192, 768, 8);
+    bench_linear(&state, 768, 192, 8);
     bench_attention(&state, 65);
     bench_attention(&state, 197);
+    bench_attention_block(&state, 8, 226);
     bench_layernorm(&state, 64, 16);
     bench_layernorm(&state, 192, 16);
     bench_layernorm(&state, 768, 16);

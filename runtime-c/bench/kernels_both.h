@@ -15,6 +15,7 @@
 
 #undef mcu_requantize
 #undef mcu_saturate_s8
+#undef mcu_linear_weights_pack
 #undef mcu_linear_s8_flat
 #undef mcu_matmul_s8_flat
 #undef mcu_softmax_s8_flat

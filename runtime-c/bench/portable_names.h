@@ -7,6 +7,7 @@
  */
 #define mcu_requantize mcu_requantize_portable
 #define mcu_saturate_s8 mcu_saturate_s8_portable
+#define mcu_linear_weights_pack mcu_linear_weights_pack_portable
 #define mcu_linear_s8_flat mcu_linear_s8_flat_portable
 #define mcu_matmul_s8_flat mcu_matmul_s8_flat_portable
 #define mcu_softmax_s8_flat mcu_softmax_s8_flat_portable

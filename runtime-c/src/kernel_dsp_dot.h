@@ -240,10 +240,28 @@ static inline void dsp_dot_fill(int32_t *buffer, int32_t vectors, const int8_t *
     }
 }
 
-/* Sum of the (zero-point corrected) elements of each buffered vector: sums[v] = sum_p buf_v[p]. */
+/* Sum of the (zero-point corrected) elements of each buffered vector: sums[v] = sum_p buf_v[p].
+ * A 4-vector buffer is summed in one pass, its eight words per group read in order (14
+ * instructions per group rather than 28 for four separate passes), which matters where few rows
+ * are streamed against each block. */
 static inline void dsp_dot_sums(const int32_t *buffer, int32_t vectors, int32_t k, int32_t *sums)
 {
     const int32_t ones = lanes_s16(1);
+    if (vectors == 4) {
+        int32_t sum0 = 0, sum1 = 0, sum2 = 0, sum3 = 0;
+        const int32_t *const end = buffer + 8 * dsp_dot_groups(k);
+        for (const int32_t *slot = buffer; slot != end; slot += 8) {
+            sum0 = __smlad(slot[0], ones, __smlad(slot[1], ones, sum0));
+            sum1 = __smlad(slot[2], ones, __smlad(slot[3], ones, sum1));
+            sum2 = __smlad(slot[4], ones, __smlad(slot[5], ones, sum2));
+            sum3 = __smlad(slot[6], ones, __smlad(slot[7], ones, sum3));
+        }
+        sums[0] = sum0;
+        sums[1] = sum1;
+        sums[2] = sum2;
+        sums[3] = sum3;
+        return;
+    }
     for (int32_t v = 0; v < vectors; v++) {
         int32_t sum = 0;
         const int32_t *slot = buffer + 2 * v;

@@ -126,9 +126,10 @@ static int layernorm_row_dsp(const int8_t *in, int8_t *out, int32_t dim, int64_t
     const int32_t inverse_scaled = (int32_t)(inverse << (18 - a));
     const uint32_t dim_scaled = (uint32_t)dim << a, minus_sum_scaled = (uint32_t)-sum << a;
 
-    const int backward = (uintptr_t)out > (uintptr_t)in;
-    for (int32_t step = 0; step < dim; step++) {
-        i = backward ? dim - 1 - step : step;
+    /* Last element first when the output row starts past the input row. */
+    const int32_t step = ((uintptr_t)out > (uintptr_t)in) ? -1 : 1;
+    i = (step < 0) ? dim - 1 : 0;
+    for (int32_t left = dim; left != 0; left--, i += step) {
         /* d_i * 2^a, computed modulo 2^32 (one MLA): the true value fits int32. */
         const int32_t deviation = (int32_t)((uint32_t)in[i] * dim_scaled + minus_sum_scaled);
         const int64_t product = (int64_t)deviation * inverse_scaled; /* d_i * inverse * 2^18 */

@@ -1,5 +1,6 @@
 /* Tests mcu_linear_s8 against a plain reference over random shapes, strides and quantization
- * parameters, plus hand-worked cases. */
+ * parameters, plus hand-worked cases. The reference reads row-major weights; the kernel gets them
+ * in the channel-pair layout (mcu_linear_weights_pack). */
 #include <stddef.h>
 #include <string.h>
 
@@ -41,8 +42,10 @@ static void hand_worked_cases(test_report *report)
     const int32_t multipliers[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
     const int32_t shifts[4] = {0, 0, 0, 0};
     const int8_t expected[4] = {4, 127, -6, -4};
+    int8_t packed[4 * 3];
     int8_t out[4];
-    mcu_linear_s8_flat(in, 3, out, 4, 1, 3, 4, weights, bias, multipliers, shifts, 1, -3);
+    mcu_linear_weights_pack(weights, packed, 4, 3);
+    mcu_linear_s8_flat(in, 3, out, 4, 1, 3, 4, packed, bias, multipliers, shifts, 1, -3);
     for (int o = 0; o < 4; o++) expect_equal(report, expected[o], out[o], "hand case output %d", o);
 
     /* Saturation through int32: in = [127], in_zp = -128 -> 255; w = [127] -> acc = 32385;
@@ -68,7 +71,7 @@ int main(void)
     static int8_t in[MAX_ROWS * (MAX_IN + MAX_PAD)];
     static int8_t out[MAX_ROWS * (MAX_OUT + MAX_PAD)];
     static int8_t expected[MAX_ROWS * MAX_OUT];
-    static int8_t weights[MAX_OUT * MAX_IN];
+    static int8_t weights[MAX_OUT * MAX_IN], packed[MAX_OUT * MAX_IN];
     static int32_t bias[MAX_OUT], multipliers[MAX_OUT], shifts[MAX_OUT];
 
     test_report report = {0, 0};
@@ -87,6 +90,7 @@ int main(void)
 
         rng_fill_s8(&rng, in, rows * in_stride);
         rng_fill_s8(&rng, weights, out_features * in_features);
+        mcu_linear_weights_pack(weights, packed, out_features, in_features);
         for (int o = 0; o < out_features; o++) {
             bias[o] = (int32_t)rng_range(&rng, -(1 << 22), 1 << 22);
             multipliers[o] = rng_multiplier(&rng);
@@ -95,7 +99,7 @@ int main(void)
         memset(out, SENTINEL, sizeof out);
 
         const int32_t *bias_or_null = with_bias ? bias : NULL;
-        mcu_linear_s8_flat(in, in_stride, out, out_stride, rows, in_features, out_features, weights,
+        mcu_linear_s8_flat(in, in_stride, out, out_stride, rows, in_features, out_features, packed,
                       bias_or_null, multipliers, shifts, in_zp, out_zp);
         reference_linear(in, in_stride, expected, rows, in_features, out_features, weights,
                          bias_or_null, multipliers, shifts, in_zp, out_zp);

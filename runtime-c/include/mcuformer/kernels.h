@@ -44,9 +44,39 @@ static inline int8_t mcu_saturate_s8(int32_t value)
     return (int8_t)value;
 }
 
+/* Channel-pair layout of the weights of mcu_linear_s8 and mcu_layernorm_linear_s8 (the compiler
+ * writes its constants this way, KernelAbi.PackLinearWeights): output channels 2c and 2c + 1 are
+ * interleaved byte by byte, the first of each pair offset by 128 (stored as w + 128, an unsigned
+ * byte), and an odd last channel stays a plain row:
+ *   packed[2c * in_features + 2k]     = (uint8_t)(w[2c][k] + 128)
+ *   packed[2c * in_features + 2k + 1] = w[2c + 1][k]
+ *   packed[(out_features - 1) * in_features + k] = w[out_features - 1][k]   (out_features odd)
+ * Read as two 16-bit lanes, a word of a pair holds 256 * w[2c + 1][k] + w[2c][k] + 128 for two
+ * consecutive k, so one SMLAD against two extended inputs sums 256 times the odd channel's
+ * products, the even channel's, and 128 times the inputs, and the odd channel's bytes alone
+ * (SXTB16 ROR #8) give its own sum: both channels from one load and one extension (linear_s8.c).
+ * This function packs a row-major [out_features][in_features] matrix (the tests' reference). */
+static inline void mcu_linear_weights_pack(const int8_t *row_major, int8_t *packed,
+                                           int32_t out_features, int32_t in_features)
+{
+    for (int32_t o = 0; o < out_features; o++) {
+        for (int32_t k = 0; k < in_features; k++) {
+            const int8_t w = row_major[o * in_features + k];
+            if (o == out_features - 1 && (out_features & 1) != 0) {
+                packed[o * in_features + k] = w;
+            } else if ((o & 1) == 0) {
+                packed[o * in_features + 2 * k] = (int8_t)(uint8_t)((uint8_t)w ^ 0x80u);
+            } else {
+                packed[(o - 1) * in_features + 2 * k + 1] = w;
+            }
+        }
+    }
+}
+
 /* Fully connected layer applied to every row (token).
  * in  [rows][in_features], row stride in_row_stride; out [rows][out_features], row stride
- * out_row_stride; weights [out_features][in_features] row-major; bias [out_features] or NULL.
+ * out_row_stride; weights: w [out_features][in_features] in the channel-pair layout below;
+ * bias [out_features] or NULL.
  * out[r][o] = sat(out_zp + requantize(bias[o] + sum_k (in[r][k] - in_zp) * w[o][k],
  *                                       multipliers[o], shifts[o]))
  * out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES, at a shift <= 0
@@ -98,7 +128,8 @@ void mcu_layernorm_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out,
  * Tokens go in blocks of up to MCU_LAYERNORM_LINEAR_BLOCK: each block is normalised into
  * row_scratch ([min(rows, MCU_LAYERNORM_LINEAR_BLOCK)][dim], disjoint from in and out) exactly
  * as mcu_layernorm_s8 does (gamma_q, beta_q, eps_term; output zero point norm_zp), then
- * multiplied exactly as mcu_linear_s8 does (input zero point norm_zp). Bit-identical to the two
+ * multiplied exactly as mcu_linear_s8 does (input zero point norm_zp, weights [out_features][dim]
+ * in its channel-pair layout). Bit-identical to the two
  * calls on a whole normalised tensor.
  * in [rows][dim] (row stride in_row_stride), out [rows][out_features] (row stride out_row_stride).
  * out may overlap in when both are dense, at a shift <= 0 when out_features < dim, >= 0 when

@@ -22,8 +22,10 @@ public sealed record KernelParam(string Name, string CType, ParamRole Role)
 /// implementation taking every parameter, which the host executor calls.
 /// </summary>
 /// <param name="IsCallback">not a kernel but the caller's function the generated code calls (read_band)</param>
+/// <param name="ChannelPairWeights">the kernel's "weights" take the channel-pair layout (<see cref="KernelAbi.PackChannelPairs"/>),
+/// with as many channels as its "out_features"</param>
 public sealed record KernelSignature(string Name, IReadOnlyList<KernelParam> Parameters, IReadOnlyList<string> Sources,
-    bool IsCallback = false)
+    bool IsCallback = false, bool ChannelPairWeights = false)
 {
     public string FlatName => Name + "_flat";
     public string ParamsType => Name + "_params";
@@ -56,7 +58,7 @@ public static class KernelAbi
         In("in"), Int("in_row_stride"), Out("out"), Int("out_row_stride"), Int("rows"), Int("in_features"), Int("out_features"),
         Array("weights", "int8_t"), Array("bias", "int32_t"), Array("multipliers", "int32_t"), Array("shifts", "int32_t"),
         Int("in_zp"), Int("out_zp"),
-    ], ["linear_s8.c"]);
+    ], ["linear_s8.c"], ChannelPairWeights: true);
 
     public static readonly KernelSignature MatMul = new("mcu_matmul_s8",
     [
@@ -78,7 +80,7 @@ public static class KernelAbi
         In("in"), Int("in_row_stride"), Out("out"), Int("out_row_stride"), Int("rows"), Int("dim"), Long("eps_term"),
         Array("gamma_q", "int32_t"), Array("beta_q", "int32_t"), Int("norm_zp"), Int("out_features"), Array("weights", "int8_t"),
         Array("bias", "int32_t"), Array("multipliers", "int32_t"), Array("shifts", "int32_t"), Int("out_zp"), Out("row_scratch"),
-    ], ["layernorm_linear_s8.c", "layernorm_s8.c", "linear_s8.c"]);
+    ], ["layernorm_linear_s8.c", "layernorm_s8.c", "linear_s8.c"], ChannelPairWeights: true);
 
     public static readonly KernelSignature Lut = new("mcu_lut_s8",
         [In("in"), Out("out"), Int("count"), Array("table", "int8_t")], ["lut_s8.c"]);
@@ -128,4 +130,40 @@ public static class KernelAbi
 
     /// <summary>Tokens mcu_layernorm_linear_s8 normalises at a time (MCU_LAYERNORM_LINEAR_BLOCK in kernels.h).</summary>
     public const int LayerNormLinearBlock = 4;
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<sbyte[], Tuple<int, sbyte[]>> Packed = new();
+
+    /// <summary>
+    /// The channel-pair layout of row-major [outFeatures][inFeatures] weights, which mcu_linear_s8 and
+    /// mcu_layernorm_linear_s8 read (kernels.h, mcu_linear_weights_pack): channels 2c and 2c + 1 interleaved
+    /// byte by byte, the first of each pair stored plus 128 as an unsigned byte, an odd last channel a plain
+    /// row. <see cref="KernelCall.Bind"/> applies it to the weights of every such call, so the firmware's
+    /// constants and the host executor get the same arrays; it applies per array, so weights sliced per head
+    /// before they become constants are packed slice by slice. One packed array per weight array.
+    /// </summary>
+    public static sbyte[] PackChannelPairs(sbyte[] rowMajor, int outFeatures)
+    {
+        if (outFeatures <= 0 || rowMajor.Length % outFeatures != 0)
+            throw new ArgumentException($"{rowMajor.Length} weights are no whole number of {outFeatures} channels");
+        var cached = Packed.GetValue(rowMajor, w => Tuple.Create(outFeatures, Pack(w, outFeatures)));
+        return cached.Item1 == outFeatures ? cached.Item2 : Pack(rowMajor, outFeatures);
+    }
+
+    private static sbyte[] Pack(sbyte[] rowMajor, int outFeatures)
+    {
+        int inFeatures = rowMajor.Length / outFeatures;
+        var packed = new sbyte[rowMajor.Length];
+        int paired = outFeatures & ~1;
+        for (int o = 0; o < paired; o += 2)
+        {
+            int pair = o * inFeatures;
+            for (int k = 0; k < inFeatures; k++)
+            {
+                packed[pair + 2 * k] = unchecked((sbyte)(rowMajor[o * inFeatures + k] ^ -128));
+                packed[pair + 2 * k + 1] = rowMajor[(o + 1) * inFeatures + k];
+            }
+        }
+        System.Array.Copy(rowMajor, paired * inFeatures, packed, paired * inFeatures, (outFeatures - paired) * inFeatures);
+        return packed;
+    }
 }

@@ -36,7 +36,10 @@ public sealed record KernelCall(KernelSignature Kernel, IReadOnlyList<KernelArg>
 {
     public KernelArg this[string parameter] => Args[Kernel.IndexOf(parameter)];
 
-    /// <summary>A call with its arguments given by parameter name, each parameter exactly once.</summary>
+    /// <summary>
+    /// A call with its arguments given by parameter name, each parameter exactly once; weights of a kernel that
+    /// reads them in the channel-pair layout are given row-major and packed here (<see cref="KernelAbi.PackChannelPairs"/>).
+    /// </summary>
     public static KernelCall Bind(KernelSignature kernel, int layer, string owner, params (string Name, KernelArg Arg)[] arguments)
     {
         var args = new KernelArg?[kernel.Parameters.Count];
@@ -50,6 +53,9 @@ public sealed record KernelCall(KernelSignature Kernel, IReadOnlyList<KernelArg>
         }
         if (System.Array.FindIndex(args, a => a is null) is var missing and >= 0)
             throw new ArgumentException($"{kernel.Name}: '{kernel.Parameters[missing].Name}' not given");
+        if (kernel.ChannelPairWeights && args[kernel.IndexOf("weights")] is ConstArg { Data: sbyte[] weights } constant
+            && args[kernel.IndexOf("out_features")] is IntArg outFeatures)
+            args[kernel.IndexOf("weights")] = constant with { Data = KernelAbi.PackChannelPairs(weights, checked((int)outFeatures.Value)) };
         return new KernelCall(kernel, args!, layer, owner);
     }
 }
