@@ -287,7 +287,7 @@ public class FirmwareTests
     {
         var result = CliRunner.Run("compile", "--board", "no-such-board", "--out", Path.Combine(Path.GetTempPath(), "never"));
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("unknown board 'no-such-board' (known: mps2-an500, nucleo-f746zg, nucleo-h743zi, stm32f427, stm32f746g-disco)", result.Stderr);
+        Assert.Contains("unknown board 'no-such-board' (known: mps2-an500, mps2-an500-extflash, nucleo-f746zg, nucleo-h743zi, stm32f427, stm32f746g-disco)", result.Stderr);
     }
 
     [Fact]
