@@ -110,8 +110,8 @@ static inline int32_t layernorm_output(int32_t x, int32_t gamma, int32_t beta,
     return __ssat((int32_t)(scaled >> 32) + (int32_t)((uint32_t)scaled >> 31), 8);
 }
 
-/* The output pass of a row, two elements per step (one LDRD each for gamma_q and beta_q), both
- * read before either is written; first element first, or last element first (`backward`, a
+/* The output pass of a row, two elements per step in assembly (24 instructions: gcc, left to
+ * itself, reloads out_zp and the loop end from the stack), both read before either is written; first element first, or last element first (`backward`, a
  * constant where it is inlined) when the output row starts past the input row, so that it only
  * overwrites elements already read. */
 static inline __attribute__((always_inline)) void layernorm_output_pass(
@@ -131,15 +131,52 @@ static inline __attribute__((always_inline)) void layernorm_output_pass(
     const int8_t *x = in + i;
     int8_t *y = out + i;
     const int32_t *g = gamma_q + i, *b = beta_q + i;
-    const int32_t step = backward ? -2 : 2;
-    for (; pairs != 0; pairs--, x += step, y += step, g += step, b += step) {
-        const int32_t x0 = x[0], x1 = x[1];
-        const int32_t g0 = g[0], g1 = g[1], b0 = b[0], b1 = b[1];
-        const int32_t y0 = layernorm_output(x0, g0, b0, &scaling);
-        const int32_t y1 = layernorm_output(x1, g1, b1, &scaling);
-        store_s8(y, y0);
-        store_s8(y + 1, y1);
+    int32_t t0, t1, t2, t3, t4;
+    /* One element: n (t0 or t1) and its gamma and beta, read at [g] and [b] with the given
+     * offset or post-index; the output byte stored likewise at [y]. */
+#define LAYERNORM_ASM_ELEMENT(n, beta_at, gamma_at, out_at)              \
+    "ldr %[t2], " beta_at "\n\t"                                          \
+    "add %[t3], %[zp], %[t2], asr #16\n\t"                               \
+    "lsl %[t2], %[t2], #16\n\t"                                          \
+    "ldr %[t4], " gamma_at "\n\t"                                         \
+    "smlal %[t2], %[t3], " n ", %[t4]\n\t"                                \
+    "add %[t3], %[t3], %[t2], lsr #31\n\t"                               \
+    "ssat %[t3], #8, %[t3]\n\t"                                          \
+    "strb %[t3], " out_at "\n\t"
+    /* Both inputs are read before either output is written. */
+#define LAYERNORM_ASM_PAIR(first_loads, elements)                         \
+    __asm__ volatile("1:\n\t" first_loads                                  \
+                     "mla %[t0], %[t0], %[ds], %[ms]\n\t"                  \
+                     "mla %[t1], %[t1], %[ds], %[ms]\n\t"                  \
+                     "smmulr %[t0], %[t0], %[inv]\n\t"                     \
+                     "smmulr %[t1], %[t1], %[inv]\n\t" elements             \
+                     "subs %[pairs], %[pairs], #1\n\t"                      \
+                     "bne 1b"                                               \
+                     : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),       \
+                       [t3] "=&r"(t3), [t4] "=&r"(t4), [x] "+r"(x), [y] "+r"(y), \
+                       [g] "+r"(g), [b] "+r"(b), [pairs] "+r"(pairs)          \
+                     : [ds] "r"(scaling.dim_scaled), [ms] "r"(scaling.minus_sum_scaled), \
+                       [inv] "r"(scaling.inverse_scaled), [zp] "r"(scaling.out_zp) \
+                     : "cc", "memory")
+    if (pairs != 0) {
+        if (backward) {
+            LAYERNORM_ASM_PAIR("ldrsb %[t1], [%[x], #1]\n\t"
+                               "ldrsb %[t0], [%[x]], #-2\n\t",
+                               LAYERNORM_ASM_ELEMENT("%[t1]", "[%[b], #4]", "[%[g], #4]",
+                                                     "[%[y], #1]")
+                               LAYERNORM_ASM_ELEMENT("%[t0]", "[%[b]], #-8", "[%[g]], #-8",
+                                                     "[%[y]], #-2"));
+        } else {
+            LAYERNORM_ASM_PAIR("ldrsb %[t0], [%[x]], #1\n\t"
+                               "ldrsb %[t1], [%[x]], #1\n\t",
+                               LAYERNORM_ASM_ELEMENT("%[t0]", "[%[b]], #4", "[%[g]], #4",
+                                                     "[%[y]], #1")
+                               LAYERNORM_ASM_ELEMENT("%[t1]", "[%[b]], #4", "[%[g]], #4",
+                                                     "[%[y]], #1"));
+        }
     }
+#undef LAYERNORM_ASM_PAIR
+#undef LAYERNORM_ASM_ELEMENT
     if (!backward && (dim & 1) != 0) {
         out[dim - 1] =
             (int8_t)layernorm_output(in[dim - 1], gamma_q[dim - 1], beta_q[dim - 1], &scaling);
