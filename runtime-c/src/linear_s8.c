@@ -39,7 +39,8 @@
  *   one, two channel pairs at a time. Four tokens with in_features even, a bias and the fast output
  *   stage for every channel (every real layer) take one hand-written assembly function for the
  *   whole block, MAC loop and output stage (mcu_linear_s8_pairs_4_tokens_fast_asm, about 77
- *   instructions per channel pair besides the words). The output stage is requantize_fast_s8 when every channel of
+ *   instructions per channel pair besides the words); two tokens likewise
+ *   (mcu_linear_s8_pairs_2_tokens_fast_asm). The output stage is requantize_fast_s8 when every channel of
  *   the call allows it, requantize_s8_dsp otherwise; both round exactly like mcu_requantize,
  *   so the two paths give the same bytes. in_features > 1536 takes the portable path.
  *
@@ -478,6 +479,109 @@ __asm__(
     ".size mcu_linear_s8_pairs_4_tokens_fast_asm, .-mcu_linear_s8_pairs_4_tokens_fast_asm\n\t"
     ".text");
 
+/* The same for two tokens (linear_pairs_2_tokens: in_features 386..768, and tokens left over),
+ * with the frame above (corrections[2] and [3] unused, buffer_end = buffer + 2 * words): r0, r1
+ * pair<t>, r4, r5 odd<t>, r2 the buffer's end; the rest as in the 4-token function. */
+void mcu_linear_s8_pairs_2_tokens_fast_asm(const linear_fast_frame *frame);
+
+#define LINEAR_ASM_WORD_2_TOKENS                 \
+    "ldr r12, [r8], #4\n\t"                       \
+    "sxtb16 lr, r12, ror #8\n\t"                  \
+    "ldrd r10, r11, [r9], #8\n\t"                 \
+    "smlad r0, r12, r10, r0\n\t"                  \
+    "smlad r4, lr, r10, r4\n\t"                   \
+    "smlad r1, r12, r11, r1\n\t"                  \
+    "smlad r5, lr, r11, r5\n\t"
+
+__asm__(
+    ".section .text.mcu_linear_s8_pairs_2_tokens_fast_asm,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global mcu_linear_s8_pairs_2_tokens_fast_asm\n\t"
+    ".hidden mcu_linear_s8_pairs_2_tokens_fast_asm\n\t"
+    ".type mcu_linear_s8_pairs_2_tokens_fast_asm, %function\n\t"
+    ".thumb_func\n"
+    "mcu_linear_s8_pairs_2_tokens_fast_asm:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #68\n\t"
+    "ldmia r0!, {r1-r8}\n\t"
+    "stmia sp, {r1-r8}\n\t"
+    "ldmia r0, {r1-r8}\n\t"
+    "add r9, sp, #32\n\t"
+    "stmia r9, {r1-r8}\n\t"
+    "ands r1, r1, #3\n\t"
+    "bne 1f\n\t"
+    "adr r2, .Llinear2_w0\n\t"
+    "b 3f\n"
+    "1:\n\t"
+    "cmp r1, #2\n\t"
+    "bhi 2f\n\t"
+    "adr r2, .Llinear2_w2\n\t"
+    "beq 3f\n\t"
+    "adr r2, .Llinear2_w3\n\t"
+    "b 3f\n"
+    "2:\n\t"
+    "adr r2, .Llinear2_w1\n"
+    "3:\n\t"
+    "orr r2, r2, #1\n\t"
+    "str r2, [sp, #32]\n"
+    ".Llinear2_pair:\n\t"
+    "ldr r12, [sp, #0]\n\t"
+    "ldrd lr, r4, [r12], #8\n\t" /* bias0, bias1 */
+    "str r12, [sp, #0]\n\t"
+    "add lr, lr, r4, lsl #8\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t"
+    "add r0, lr, r10\n\t"
+    "add r1, lr, r11\n\t"
+    "mov r5, r4\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "ldr r9, [sp, #24]\n\t"
+    "ldr r2, [sp, #28]\n\t"
+    "ldr pc, [sp, #32]\n"
+    ".Llinear2_w0:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    ".Llinear2_w1:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    ".Llinear2_w2:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    ".Llinear2_w3:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    "cmp r9, r2\n\t"
+    "bne .Llinear2_w0\n\t"
+    "str r8, [sp, #20]\n\t"
+    "sub r0, r0, r4, lsl #8\n\t"
+    "sub r1, r1, r5, lsl #8\n\t"
+    "ldr r8, [sp, #4]\n\t"
+    "ldrd r9, r10, [r8], #8\n\t" /* multipliers */
+    "str r8, [sp, #4]\n\t"
+    "ldr r8, [sp, #8]\n\t"
+    "ldrd r11, r12, [r8], #8\n\t" /* shifts */
+    "str r8, [sp, #8]\n\t"
+    "ldr lr, [sp, #36]\n\t"
+    "mvn r11, r11\n\t"
+    "sub r11, r11, #1\n\t"
+    "mvn r12, r12\n\t"
+    "sub r12, r12, #1\n\t"
+    "lsl r8, lr, r11\n\t"
+    "lsl lr, lr, r12\n\t"
+    LINEAR_ASM_REQUANTIZE("r0", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r1", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r4", "r10", "r12", "lr")
+    LINEAR_ASM_REQUANTIZE("r5", "r10", "r12", "lr")
+    "ldr r8, [sp, #12]\n\t"
+    "ldr r9, [sp, #40]\n\t"
+    "add r10, r8, #2\n\t"
+    "str r10, [sp, #12]\n\t"
+    "strb r0, [r8]\n\t"
+    "strb r4, [r8, #1]\n\t"
+    "add r8, r8, r9\n\t"
+    "strb r1, [r8]\n\t"
+    "strb r5, [r8, #1]\n\t"
+    "ldr r11, [sp, #16]\n\t"
+    "cmp r10, r11\n\t"
+    "bne .Llinear2_pair\n\t"
+    "add sp, sp, #68\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcu_linear_s8_pairs_2_tokens_fast_asm, .-mcu_linear_s8_pairs_2_tokens_fast_asm\n\t"
+    ".text");
+
 /* One word of a channel pair, read at [at] and stepped past, against two tokens' extended pairs,
  * read at [cursor] and stepped past: seven instructions, for 8 MACs. */
 #define LINEAR_WORD_2_TOKENS                              \
@@ -633,15 +737,19 @@ static void linear_dsp(const int8_t *in, int32_t in_row_stride, int8_t *out,
             .zp_term = 1 + 2 * out_zp, .fast = fast};
         linear_fill(buffer, tokens, in + r * in_row_stride, in_row_stride, in_features, in_zp,
                     block.corrections);
-        if (tokens == 4 && fast && bias != NULL && (in_features & 1) == 0 && channels > 0) {
+        if (tokens >= 2 && fast && bias != NULL && (in_features & 1) == 0 && channels > 0) {
             const int32_t words = in_features / 2;
             const linear_fast_frame frame = {
                 .bias = bias, .multipliers = multipliers, .shifts = shifts, .out = out_block,
                 .out_end = out_block + channels, .weights = weights, .buffer = buffer,
-                .buffer_end = buffer + 4 * words, .words = words, .zp_term = 1 + 2 * out_zp,
+                .buffer_end = buffer + tokens * words, .words = words, .zp_term = 1 + 2 * out_zp,
                 .stride = out_row_stride, .corrections = {block.corrections[0],
                 block.corrections[1], block.corrections[2], block.corrections[3]}};
-            mcu_linear_s8_pairs_4_tokens_fast_asm(&frame);
+            if (tokens == 4) {
+                mcu_linear_s8_pairs_4_tokens_fast_asm(&frame);
+            } else {
+                mcu_linear_s8_pairs_2_tokens_fast_asm(&frame);
+            }
         } else if (tokens == 4) {
             (fast ? linear_pairs_4_tokens_fast : linear_pairs_4_tokens_general)(&block);
         } else if (tokens == 2) {
