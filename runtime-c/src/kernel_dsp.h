@@ -71,6 +71,14 @@ static inline int32_t smmlar(int32_t a, int32_t b, int32_t addend)
     return result;
 }
 
+/* (a * b + 2^31) >> 32: the rounded high word of a signed 32 x 32 -> 64 product (SMMULR). */
+static inline int32_t smmulr(int32_t a, int32_t b)
+{
+    int32_t result;
+    __asm__("smmulr %0, %1, %2" : "=r"(result) : "r"(a), "r"(b));
+    return result;
+}
+
 /* addend + (a * b >> 32): the truncated high word of a signed 32 x 32 -> 64 product plus addend
  * (SMMLA; not in ACLE). */
 static inline int32_t smmla(int32_t a, int32_t b, int32_t addend)

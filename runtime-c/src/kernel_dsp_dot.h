@@ -159,15 +159,20 @@ static inline uint32_t dsp_dot_gather_word(const int8_t *vector, int32_t element
     return word;
 }
 
-/* [b's low half : a's low half] (PKHBT) and [b's high half : a's high half] (PKHTB). */
+/* [b's low half : a's low half] (PKHBT) and [b's high half : a's high half] (PKHTB), one
+ * instruction each: gcc does not recognise them in the masks and shifts (it took two and three). */
 static inline int32_t pack_low_halves(int32_t a, int32_t b)
 {
-    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
+    int32_t result;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(result) : "r"(a), "r"(b));
+    return result;
 }
 
 static inline int32_t pack_high_halves(int32_t a, int32_t b)
 {
-    return (int32_t)(((uint32_t)b & 0xFFFF0000u) | ((uint32_t)a >> 16));
+    int32_t result;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(result) : "r"(b), "r"(a));
+    return result;
 }
 
 /* The full groups of four adjacent vectors (vector_stride 1) whose elements are element_stride

@@ -31,10 +31,11 @@
  *   exact, so v = dim * sum_i in[i]^2 - s^2 + eps_term. The square root takes Newton's method
  *   with 32-bit divisions when v < 2^32 (the bit-by-bit method otherwise). Per element,
  *   n_i = (d_i * inverse + 2^13) >> 14 is computed as (d_i * 2^a) * (inverse * 2^(18 - a)),
- *   rounded at bit 31 of the 64-bit product: the same value, taken from SMULL's high word, with
+ *   rounded at bit 31 of the 64-bit product: the same value, SMMULR's rounded high word, with
  *   a chosen per row so that both factors fit int32 (d_i * 2^a from one MLA). A row where they
  *   cannot both fit (sigma tiny, i.e. a constant row and a tiny eps_term) takes the portable
- *   code. The output stage is SMULL and SMLAL, rounded at bit 31, saturated with SSAT.
+ *   code. The output stage is SMLAL, rounded at bit 31, saturated with SSAT; the output pass
+ *   takes two elements per step (LDRD of gamma_q and beta_q).
  *
  * Aliasing (token overwriting)
  *   out may overlap in at any shift (out - in, in bytes) when both row strides are dim. Rows run
@@ -87,6 +88,101 @@ static uint32_t integer_sqrt_u32(uint32_t value)
     }
 }
 
+/* What the output pass of a row needs besides the row and the parameters (layernorm_row_dsp). */
+typedef struct {
+    int32_t dim_scaled, minus_sum_scaled, inverse_scaled, out_zp;
+} layernorm_scaling;
+
+/* One element of the output pass. d_i * 2^a comes from one MLA (modulo 2^32: the true value
+ * fits int32); n_i = (d_i * inverse + 2^13) >> 14 is the rounded high word of
+ * (d_i * 2^a) * (inverse * 2^(18 - a)), one SMMULR; then beta_q * 2^16 + out_zp * 2^32, assembled
+ * from its two words, plus n_i * gamma_q (SMLAL), and the high word rounded at bit 31 is the
+ * output, saturated. */
+static inline int32_t layernorm_output(int32_t x, int32_t gamma, int32_t beta,
+                                       const layernorm_scaling *scaling)
+{
+    const int32_t deviation =
+        (int32_t)((uint32_t)x * (uint32_t)scaling->dim_scaled + (uint32_t)scaling->minus_sum_scaled);
+    const int32_t normalized_q16 = smmulr(deviation, scaling->inverse_scaled);
+    const uint64_t start = ((uint64_t)(uint32_t)((beta >> 16) + scaling->out_zp) << 32) |
+                           ((uint32_t)beta << 16);
+    const int64_t scaled = (int64_t)start + (int64_t)normalized_q16 * gamma;
+    return __ssat((int32_t)(scaled >> 32) + (int32_t)((uint32_t)scaled >> 31), 8);
+}
+
+/* The output pass of a row, two elements per step in assembly (24 instructions: gcc, left to
+ * itself, reloads out_zp and the loop end from the stack), both read before either is written; first element first, or last element first (`backward`, a
+ * constant where it is inlined) when the output row starts past the input row, so that it only
+ * overwrites elements already read. */
+static inline __attribute__((always_inline)) void layernorm_output_pass(
+    const int8_t *in, int8_t *out, int32_t dim, const int32_t *gamma_q, const int32_t *beta_q,
+    const layernorm_scaling *scaling_in, int backward)
+{
+    const layernorm_scaling scaling = *scaling_in;
+    int32_t i = 0, pairs = dim / 2;
+    if (backward) {
+        i = dim - 2;
+        if ((dim & 1) != 0) {
+            out[dim - 1] = (int8_t)layernorm_output(in[dim - 1], gamma_q[dim - 1],
+                                                    beta_q[dim - 1], &scaling);
+            i = dim - 3;
+        }
+    }
+    const int8_t *x = in + i;
+    int8_t *y = out + i;
+    const int32_t *g = gamma_q + i, *b = beta_q + i;
+    int32_t t0, t1, t2, t3, t4;
+    /* One element: n (t0 or t1) and its gamma and beta, read at [g] and [b] with the given
+     * offset or post-index; the output byte stored likewise at [y]. */
+#define LAYERNORM_ASM_ELEMENT(n, beta_at, gamma_at, out_at)              \
+    "ldr %[t2], " beta_at "\n\t"                                          \
+    "add %[t3], %[zp], %[t2], asr #16\n\t"                               \
+    "lsl %[t2], %[t2], #16\n\t"                                          \
+    "ldr %[t4], " gamma_at "\n\t"                                         \
+    "smlal %[t2], %[t3], " n ", %[t4]\n\t"                                \
+    "add %[t3], %[t3], %[t2], lsr #31\n\t"                               \
+    "ssat %[t3], #8, %[t3]\n\t"                                          \
+    "strb %[t3], " out_at "\n\t"
+    /* Both inputs are read before either output is written. */
+#define LAYERNORM_ASM_PAIR(first_loads, elements)                         \
+    __asm__ volatile("1:\n\t" first_loads                                  \
+                     "mla %[t0], %[t0], %[ds], %[ms]\n\t"                  \
+                     "mla %[t1], %[t1], %[ds], %[ms]\n\t"                  \
+                     "smmulr %[t0], %[t0], %[inv]\n\t"                     \
+                     "smmulr %[t1], %[t1], %[inv]\n\t" elements             \
+                     "subs %[pairs], %[pairs], #1\n\t"                      \
+                     "bne 1b"                                               \
+                     : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),       \
+                       [t3] "=&r"(t3), [t4] "=&r"(t4), [x] "+r"(x), [y] "+r"(y), \
+                       [g] "+r"(g), [b] "+r"(b), [pairs] "+r"(pairs)          \
+                     : [ds] "r"(scaling.dim_scaled), [ms] "r"(scaling.minus_sum_scaled), \
+                       [inv] "r"(scaling.inverse_scaled), [zp] "r"(scaling.out_zp) \
+                     : "cc", "memory")
+    if (pairs != 0) {
+        if (backward) {
+            LAYERNORM_ASM_PAIR("ldrsb %[t1], [%[x], #1]\n\t"
+                               "ldrsb %[t0], [%[x]], #-2\n\t",
+                               LAYERNORM_ASM_ELEMENT("%[t1]", "[%[b], #4]", "[%[g], #4]",
+                                                     "[%[y], #1]")
+                               LAYERNORM_ASM_ELEMENT("%[t0]", "[%[b]], #-8", "[%[g]], #-8",
+                                                     "[%[y]], #-2"));
+        } else {
+            LAYERNORM_ASM_PAIR("ldrsb %[t0], [%[x]], #1\n\t"
+                               "ldrsb %[t1], [%[x]], #1\n\t",
+                               LAYERNORM_ASM_ELEMENT("%[t0]", "[%[b]], #4", "[%[g]], #4",
+                                                     "[%[y]], #1")
+                               LAYERNORM_ASM_ELEMENT("%[t1]", "[%[b]], #4", "[%[g]], #4",
+                                                     "[%[y]], #1"));
+        }
+    }
+#undef LAYERNORM_ASM_PAIR
+#undef LAYERNORM_ASM_ELEMENT
+    if (!backward && (dim & 1) != 0) {
+        out[dim - 1] =
+            (int8_t)layernorm_output(in[dim - 1], gamma_q[dim - 1], beta_q[dim - 1], &scaling);
+    }
+}
+
 /* One row by the DSP path; returns 0, writing nothing, when the row needs the portable code. */
 static int layernorm_row_dsp(const int8_t *in, int8_t *out, int32_t dim, int64_t eps_term,
                              const int32_t *gamma_q, const int32_t *beta_q, int32_t out_zp)
@@ -126,23 +222,13 @@ static int layernorm_row_dsp(const int8_t *in, int8_t *out, int32_t dim, int64_t
     const int32_t inverse_scaled = (int32_t)(inverse << (18 - a));
     const uint32_t dim_scaled = (uint32_t)dim << a, minus_sum_scaled = (uint32_t)-sum << a;
 
+    const layernorm_scaling scaling = {(int32_t)dim_scaled, (int32_t)minus_sum_scaled,
+                                       inverse_scaled, out_zp};
     /* Last element first when the output row starts past the input row. */
-    const int32_t step = ((uintptr_t)out > (uintptr_t)in) ? -1 : 1;
-    i = (step < 0) ? dim - 1 : 0;
-    for (int32_t left = dim; left != 0; left--, i += step) {
-        /* d_i * 2^a, computed modulo 2^32 (one MLA): the true value fits int32. */
-        const int32_t deviation = (int32_t)((uint32_t)in[i] * dim_scaled + minus_sum_scaled);
-        const int64_t product = (int64_t)deviation * inverse_scaled; /* d_i * inverse * 2^18 */
-        const int32_t normalized_q16 =
-            (int32_t)(product >> 32) + (int32_t)((uint32_t)product >> 31);
-        /* beta_q * 2^16 + out_zp * 2^32, assembled from its two words, then + n * gamma_q
-         * (SMLAL); the rounded high word is the output. */
-        const int32_t beta = beta_q[i];
-        const uint64_t start = ((uint64_t)(uint32_t)((beta >> 16) + out_zp) << 32) |
-                               ((uint32_t)beta << 16);
-        const int64_t scaled = (int64_t)start + (int64_t)normalized_q16 * gamma_q[i];
-        const int32_t value = (int32_t)(scaled >> 32) + (int32_t)((uint32_t)scaled >> 31);
-        out[i] = (int8_t)__ssat(value, 8);
+    if ((uintptr_t)out > (uintptr_t)in) {
+        layernorm_output_pass(in, out, dim, gamma_q, beta_q, &scaling, 1);
+    } else {
+        layernorm_output_pass(in, out, dim, gamma_q, beta_q, &scaling, 0);
     }
     return 1;
 }

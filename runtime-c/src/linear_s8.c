@@ -36,7 +36,11 @@
  *   SXTB16, two LDRD, eight SMLAD, four words per pass. When four tokens do not fit the 3 KB
  *   buffer (in_features > 384), and for the tokens left over, two tokens go together
  *   (in_features <= 768; linear_words_2_tokens, asm, 7 instructions per word and 8 MACs), then
- *   one, two channel pairs at a time. The output stage is requantize_fast_s8 when every channel of
+ *   one, two channel pairs at a time. Four tokens with in_features even, a bias and the fast output
+ *   stage for every channel (every real layer) take one hand-written assembly function for the
+ *   whole block, MAC loop and output stage (mcu_linear_s8_pairs_4_tokens_fast_asm, about 77
+ *   instructions per channel pair besides the words); two tokens likewise
+ *   (mcu_linear_s8_pairs_2_tokens_fast_asm). The output stage is requantize_fast_s8 when every channel of
  *   the call allows it, requantize_s8_dsp otherwise; both round exactly like mcu_requantize,
  *   so the two paths give the same bytes. in_features > 1536 takes the portable path.
  *
@@ -315,6 +319,269 @@ static __attribute__((noinline)) void linear_pairs_4_tokens_general(const linear
     linear_pairs_4_tokens(block, 0);
 }
 
+/* The whole of linear_pairs_4_tokens_fast, MAC loop and output stage, as one assembly function,
+ * for the common case: in_features even, a bias, and requantize_fast_s8 for every channel. Written
+ * by hand because gcc, with the eight accumulators and the block's fields competing for fourteen
+ * registers, spills and reloads around the output stage (about 130 instructions per channel pair
+ * outside the MAC loop); here the fields live in a frame on the stack, copied there once per call,
+ * and each channel pair takes about 77 instructions besides its words.
+ * Per channel pair:
+ *   r0-r3  pair<t> = bias0 + 256 * bias1 + corrections[t], r4-r7 odd<t> = bias1
+ *   MAC loop: linear_words_4_tokens's, four words per pass, entered at the word words % 4 calls
+ *          for (the entry is worked out once per call); r8 the weights, r9 the token buffer,
+ *          r10, r11 token pairs, r12 the weight word, lr its odd bytes
+ *   output: pair<t> -= odd<t> << 8 (the even channel), then per channel t = -2 - shift,
+ *          addend = zp_term << t and per token SMMLA, ASR, SSAT #8 ASR #1 (requantize_fast_s8),
+ *          the two channels' bytes stored side by side, token by token. */
+typedef struct {
+    const int32_t *bias;        /* +0, stepped by two channels */
+    const int32_t *multipliers; /* +4, stepped */
+    const int32_t *shifts;      /* +8, stepped */
+    int8_t *out;                /* +12, stepped: the block's first row, at the channel pair */
+    const int8_t *out_end;      /* +16: out + channels */
+    const int8_t *weights;      /* +20, stepped: the channel pair's words */
+    const int32_t *buffer;      /* +24 */
+    const int32_t *buffer_end;  /* +28: buffer + 4 * words */
+    int32_t words;              /* +32 (>= 1); the asm keeps its entry address there */
+    int32_t zp_term;            /* +36: 1 + 2 * out_zp */
+    int32_t stride;             /* +40: out_row_stride */
+    int32_t unused;             /* +44 */
+    int32_t corrections[4];     /* +48 */
+} linear_fast_frame;
+
+void mcu_linear_s8_pairs_4_tokens_fast_asm(const linear_fast_frame *frame);
+
+#define LINEAR_ASM_WORD_4_TOKENS                 \
+    "ldr r12, [r8], #4\n\t"                       \
+    "sxtb16 lr, r12, ror #8\n\t"                  \
+    "ldrd r10, r11, [r9], #8\n\t"                 \
+    "smlad r0, r12, r10, r0\n\t"                  \
+    "smlad r4, lr, r10, r4\n\t"                   \
+    "smlad r1, r12, r11, r1\n\t"                  \
+    "smlad r5, lr, r11, r5\n\t"                   \
+    "ldrd r10, r11, [r9], #8\n\t"                 \
+    "smlad r2, r12, r10, r2\n\t"                  \
+    "smlad r6, lr, r10, r6\n\t"                   \
+    "smlad r3, r12, r11, r3\n\t"                  \
+    "smlad r7, lr, r11, r7\n\t"
+
+/* Requantizes accumulator `acc` in place: multiplier m, t and addend as above. */
+#define LINEAR_ASM_REQUANTIZE(acc, m, t, addend)          \
+    "smmla " acc ", " acc ", " m ", " addend "\n\t"        \
+    "asr " acc ", " acc ", " t "\n\t"                      \
+    "ssat " acc ", #8, " acc ", asr #1\n\t"
+
+__asm__(
+    ".section .text.mcu_linear_s8_pairs_4_tokens_fast_asm,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global mcu_linear_s8_pairs_4_tokens_fast_asm\n\t"
+    ".hidden mcu_linear_s8_pairs_4_tokens_fast_asm\n\t"
+    ".type mcu_linear_s8_pairs_4_tokens_fast_asm, %function\n\t"
+    ".thumb_func\n"
+    "mcu_linear_s8_pairs_4_tokens_fast_asm:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #68\n\t" /* the 64-byte frame; sp stays 8-byte aligned */
+    "ldmia r0!, {r1-r8}\n\t"
+    "stmia sp, {r1-r8}\n\t"
+    "ldmia r0, {r1-r8}\n\t"
+    "add r9, sp, #32\n\t"
+    "stmia r9, {r1-r8}\n\t"
+    /* The entry of the MAC loop for words % 4 = 0, 3, 2, 1: its first, second, third, fourth
+     * word, with the Thumb bit set for LDR PC. */
+    "ands r1, r1, #3\n\t"
+    "bne 1f\n\t"
+    "adr r2, .Llinear4_w0\n\t"
+    "b 3f\n"
+    "1:\n\t"
+    "cmp r1, #2\n\t"
+    "bhi 2f\n\t"
+    "adr r2, .Llinear4_w2\n\t"
+    "beq 3f\n\t"
+    "adr r2, .Llinear4_w3\n\t"
+    "b 3f\n"
+    "2:\n\t"
+    "adr r2, .Llinear4_w1\n"
+    "3:\n\t"
+    "orr r2, r2, #1\n\t"
+    "str r2, [sp, #32]\n"
+    ".Llinear4_pair:\n\t"
+    "ldr r12, [sp, #0]\n\t"
+    "ldrd lr, r4, [r12], #8\n\t" /* bias0, bias1 */
+    "str r12, [sp, #0]\n\t"
+    "add lr, lr, r4, lsl #8\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t"
+    "add r0, lr, r10\n\t"
+    "add r1, lr, r11\n\t"
+    "ldrd r10, r11, [sp, #56]\n\t"
+    "add r2, lr, r10\n\t"
+    "add r3, lr, r11\n\t"
+    "mov r5, r4\n\t"
+    "mov r6, r4\n\t"
+    "mov r7, r4\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "ldr r9, [sp, #24]\n\t"
+    "ldr pc, [sp, #32]\n"
+    ".Llinear4_w0:\n\t" LINEAR_ASM_WORD_4_TOKENS
+    ".Llinear4_w1:\n\t" LINEAR_ASM_WORD_4_TOKENS
+    ".Llinear4_w2:\n\t" LINEAR_ASM_WORD_4_TOKENS
+    ".Llinear4_w3:\n\t" LINEAR_ASM_WORD_4_TOKENS
+    "ldr r10, [sp, #28]\n\t"
+    "cmp r9, r10\n\t"
+    "bne .Llinear4_w0\n\t"
+    "str r8, [sp, #20]\n\t"
+    "sub r0, r0, r4, lsl #8\n\t"
+    "sub r1, r1, r5, lsl #8\n\t"
+    "sub r2, r2, r6, lsl #8\n\t"
+    "sub r3, r3, r7, lsl #8\n\t"
+    "ldr r8, [sp, #4]\n\t"
+    "ldrd r9, r10, [r8], #8\n\t" /* multipliers */
+    "str r8, [sp, #4]\n\t"
+    "ldr r8, [sp, #8]\n\t"
+    "ldrd r11, r12, [r8], #8\n\t" /* shifts */
+    "str r8, [sp, #8]\n\t"
+    "ldr lr, [sp, #36]\n\t"
+    "mvn r11, r11\n\t" /* t = -2 - shift = ~shift - 1 */
+    "sub r11, r11, #1\n\t"
+    "mvn r12, r12\n\t"
+    "sub r12, r12, #1\n\t"
+    "lsl r8, lr, r11\n\t"
+    "lsl lr, lr, r12\n\t"
+    LINEAR_ASM_REQUANTIZE("r0", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r1", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r2", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r3", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r4", "r10", "r12", "lr")
+    LINEAR_ASM_REQUANTIZE("r5", "r10", "r12", "lr")
+    LINEAR_ASM_REQUANTIZE("r6", "r10", "r12", "lr")
+    LINEAR_ASM_REQUANTIZE("r7", "r10", "r12", "lr")
+    "ldr r8, [sp, #12]\n\t"
+    "ldr r9, [sp, #40]\n\t"
+    "add r10, r8, #2\n\t"
+    "str r10, [sp, #12]\n\t"
+    "strb r0, [r8]\n\t"
+    "strb r4, [r8, #1]\n\t"
+    "add r8, r8, r9\n\t"
+    "strb r1, [r8]\n\t"
+    "strb r5, [r8, #1]\n\t"
+    "add r8, r8, r9\n\t"
+    "strb r2, [r8]\n\t"
+    "strb r6, [r8, #1]\n\t"
+    "add r8, r8, r9\n\t"
+    "strb r3, [r8]\n\t"
+    "strb r7, [r8, #1]\n\t"
+    "ldr r11, [sp, #16]\n\t"
+    "cmp r10, r11\n\t"
+    "bne .Llinear4_pair\n\t"
+    "add sp, sp, #68\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcu_linear_s8_pairs_4_tokens_fast_asm, .-mcu_linear_s8_pairs_4_tokens_fast_asm\n\t"
+    ".text");
+
+/* The same for two tokens (linear_pairs_2_tokens: in_features 386..768, and tokens left over),
+ * with the frame above (corrections[2] and [3] unused, buffer_end = buffer + 2 * words): r0, r1
+ * pair<t>, r4, r5 odd<t>, r2 the buffer's end; the rest as in the 4-token function. */
+void mcu_linear_s8_pairs_2_tokens_fast_asm(const linear_fast_frame *frame);
+
+#define LINEAR_ASM_WORD_2_TOKENS                 \
+    "ldr r12, [r8], #4\n\t"                       \
+    "sxtb16 lr, r12, ror #8\n\t"                  \
+    "ldrd r10, r11, [r9], #8\n\t"                 \
+    "smlad r0, r12, r10, r0\n\t"                  \
+    "smlad r4, lr, r10, r4\n\t"                   \
+    "smlad r1, r12, r11, r1\n\t"                  \
+    "smlad r5, lr, r11, r5\n\t"
+
+__asm__(
+    ".section .text.mcu_linear_s8_pairs_2_tokens_fast_asm,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global mcu_linear_s8_pairs_2_tokens_fast_asm\n\t"
+    ".hidden mcu_linear_s8_pairs_2_tokens_fast_asm\n\t"
+    ".type mcu_linear_s8_pairs_2_tokens_fast_asm, %function\n\t"
+    ".thumb_func\n"
+    "mcu_linear_s8_pairs_2_tokens_fast_asm:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #68\n\t"
+    "ldmia r0!, {r1-r8}\n\t"
+    "stmia sp, {r1-r8}\n\t"
+    "ldmia r0, {r1-r8}\n\t"
+    "add r9, sp, #32\n\t"
+    "stmia r9, {r1-r8}\n\t"
+    "ands r1, r1, #3\n\t"
+    "bne 1f\n\t"
+    "adr r2, .Llinear2_w0\n\t"
+    "b 3f\n"
+    "1:\n\t"
+    "cmp r1, #2\n\t"
+    "bhi 2f\n\t"
+    "adr r2, .Llinear2_w2\n\t"
+    "beq 3f\n\t"
+    "adr r2, .Llinear2_w3\n\t"
+    "b 3f\n"
+    "2:\n\t"
+    "adr r2, .Llinear2_w1\n"
+    "3:\n\t"
+    "orr r2, r2, #1\n\t"
+    "str r2, [sp, #32]\n"
+    ".Llinear2_pair:\n\t"
+    "ldr r12, [sp, #0]\n\t"
+    "ldrd lr, r4, [r12], #8\n\t" /* bias0, bias1 */
+    "str r12, [sp, #0]\n\t"
+    "add lr, lr, r4, lsl #8\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t"
+    "add r0, lr, r10\n\t"
+    "add r1, lr, r11\n\t"
+    "mov r5, r4\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "ldr r9, [sp, #24]\n\t"
+    "ldr r2, [sp, #28]\n\t"
+    "ldr pc, [sp, #32]\n"
+    ".Llinear2_w0:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    ".Llinear2_w1:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    ".Llinear2_w2:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    ".Llinear2_w3:\n\t" LINEAR_ASM_WORD_2_TOKENS
+    "cmp r9, r2\n\t"
+    "bne .Llinear2_w0\n\t"
+    "str r8, [sp, #20]\n\t"
+    "sub r0, r0, r4, lsl #8\n\t"
+    "sub r1, r1, r5, lsl #8\n\t"
+    "ldr r8, [sp, #4]\n\t"
+    "ldrd r9, r10, [r8], #8\n\t" /* multipliers */
+    "str r8, [sp, #4]\n\t"
+    "ldr r8, [sp, #8]\n\t"
+    "ldrd r11, r12, [r8], #8\n\t" /* shifts */
+    "str r8, [sp, #8]\n\t"
+    "ldr lr, [sp, #36]\n\t"
+    "mvn r11, r11\n\t"
+    "sub r11, r11, #1\n\t"
+    "mvn r12, r12\n\t"
+    "sub r12, r12, #1\n\t"
+    "lsl r8, lr, r11\n\t"
+    "lsl lr, lr, r12\n\t"
+    LINEAR_ASM_REQUANTIZE("r0", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r1", "r9", "r11", "r8")
+    LINEAR_ASM_REQUANTIZE("r4", "r10", "r12", "lr")
+    LINEAR_ASM_REQUANTIZE("r5", "r10", "r12", "lr")
+    "ldr r8, [sp, #12]\n\t"
+    "ldr r9, [sp, #40]\n\t"
+    "add r10, r8, #2\n\t"
+    "str r10, [sp, #12]\n\t"
+    "strb r0, [r8]\n\t"
+    "strb r4, [r8, #1]\n\t"
+    "add r8, r8, r9\n\t"
+    "strb r1, [r8]\n\t"
+    "strb r5, [r8, #1]\n\t"
+    "ldr r11, [sp, #16]\n\t"
+    "cmp r10, r11\n\t"
+    "bne .Llinear2_pair\n\t"
+    "add sp, sp, #68\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcu_linear_s8_pairs_2_tokens_fast_asm, .-mcu_linear_s8_pairs_2_tokens_fast_asm\n\t"
+    ".text");
+
 /* One word of a channel pair, read at [at] and stepped past, against two tokens' extended pairs,
  * read at [cursor] and stepped past: seven instructions, for 8 MACs. */
 #define LINEAR_WORD_2_TOKENS                              \
@@ -470,7 +737,20 @@ static void linear_dsp(const int8_t *in, int32_t in_row_stride, int8_t *out,
             .zp_term = 1 + 2 * out_zp, .fast = fast};
         linear_fill(buffer, tokens, in + r * in_row_stride, in_row_stride, in_features, in_zp,
                     block.corrections);
-        if (tokens == 4) {
+        if (tokens >= 2 && fast && bias != NULL && (in_features & 1) == 0 && channels > 0) {
+            const int32_t words = in_features / 2;
+            const linear_fast_frame frame = {
+                .bias = bias, .multipliers = multipliers, .shifts = shifts, .out = out_block,
+                .out_end = out_block + channels, .weights = weights, .buffer = buffer,
+                .buffer_end = buffer + tokens * words, .words = words, .zp_term = 1 + 2 * out_zp,
+                .stride = out_row_stride, .corrections = {block.corrections[0],
+                block.corrections[1], block.corrections[2], block.corrections[3]}};
+            if (tokens == 4) {
+                mcu_linear_s8_pairs_4_tokens_fast_asm(&frame);
+            } else {
+                mcu_linear_s8_pairs_2_tokens_fast_asm(&frame);
+            }
+        } else if (tokens == 4) {
             (fast ? linear_pairs_4_tokens_fast : linear_pairs_4_tokens_general)(&block);
         } else if (tokens == 2) {
             linear_pairs_2_tokens(&block);

@@ -24,7 +24,8 @@
  *   DSP: one operand, contiguous along k, is streamed as int8; the other is sign-extended, minus
  *   its zero point, into an extended-operand buffer on the stack (kernel_dsp_dot.h), four
  *   vectors at a time, and every streamed row meets each block (dsp_dot_4x1: 16 instructions
- *   per 16 MACs). P * V streams the rows of P (a_col_stride == 1) against columns of V, which
+ *   per 16 MACs; for k >= 4 and the fast output stage one assembly function takes the block's
+ *   rows, products and output stage, mcu_matmul_s8_4_vectors_fast_asm). P * V streams the rows of P (a_col_stride == 1) against columns of V, which
  *   are gathered (b_col_stride == 1: one word load gives four adjacent columns). Q * K^T has
  *   both operands contiguous along k (a_col_stride == 1, b_row_stride == 1) and buffers the one
  *   with fewer vectors, since each buffered vector is extended once per call: the columns of
@@ -100,6 +101,128 @@ static __attribute__((noinline)) void matmul_dsp_4_vectors_k16(const matmul_k16_
     } while (out != rows->out_end);
 }
 
+/* matmul_dsp_4_vectors for k >= 4 and an output stage that takes requantize_fast_s8, row loop,
+ * products and output stage as one assembly function: gcc keeps the row's fixed work (the four
+ * starts, the tail word, the output stage's operands and pointers) in memory and reloads it
+ * around the products; here it is a frame on the stack, copied there once per block.
+ * Per streamed row: r0-r3 the four sums from corrections[], r4 the row, r5 the buffer, r6 the
+ * row's word, r7 and r8 its SXTB16 lanes, r9 and r10 a buffered pair (LDRD), r11 the end of the
+ * row's full groups; two groups per pass (entered at the second for an odd count), then the
+ * tail word (dsp_dot_tail_word: a load ending at element k - 1, shifted down) and the output
+ * stage, SMMLA, ASR, SSAT #8 ASR #1 per output (requantize_fast_s8). */
+typedef struct {
+    const int8_t *row;      /* +0, stepped by row_stride */
+    int32_t row_stride;     /* +4 */
+    int8_t *out;            /* +8, stepped by out_r_step */
+    int32_t out_r_step;     /* +12 */
+    const int8_t *out_end;  /* +16 */
+    int32_t out_v_step;     /* +20 */
+    const int32_t *buffer;  /* +24 */
+    int32_t full_bytes;     /* +28: 4 * (k / 4) */
+    int32_t multiplier, t;  /* +32, +36 */
+    int32_t addend;         /* +40 */
+    int32_t entry;          /* +44: set by the function */
+    int32_t corrections[4]; /* +48 */
+    int32_t tail_offset;    /* +64: (k % 4) - 4, or 0 for no tail */
+    int32_t tail_shift;     /* +68: 8 * (4 - k % 4) */
+} matmul_fast_frame;
+
+void mcu_matmul_s8_4_vectors_fast_asm(const matmul_fast_frame *frame);
+
+#define MATMUL_ASM_GROUP_MACS            \
+    "sxtb16 r7, r6\n\t"                   \
+    "sxtb16 r8, r6, ror #8\n\t"           \
+    "ldrd r9, r10, [r5], #8\n\t"          \
+    "smlad r0, r8, r10, r0\n\t"           \
+    "smlad r0, r7, r9, r0\n\t"            \
+    "ldrd r9, r10, [r5], #8\n\t"          \
+    "smlad r1, r8, r10, r1\n\t"           \
+    "smlad r1, r7, r9, r1\n\t"            \
+    "ldrd r9, r10, [r5], #8\n\t"          \
+    "smlad r2, r8, r10, r2\n\t"           \
+    "smlad r2, r7, r9, r2\n\t"            \
+    "ldrd r9, r10, [r5], #8\n\t"          \
+    "smlad r3, r8, r10, r3\n\t"           \
+    "smlad r3, r7, r9, r3\n\t"
+
+#define MATMUL_ASM_REQUANTIZE(acc)                 \
+    "smmla " acc ", " acc ", r9, r11\n\t"           \
+    "asr " acc ", " acc ", r10\n\t"                 \
+    "ssat " acc ", #8, " acc ", asr #1\n\t"
+
+__asm__(
+    ".section .text.mcu_matmul_s8_4_vectors_fast_asm,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global mcu_matmul_s8_4_vectors_fast_asm\n\t"
+    ".hidden mcu_matmul_s8_4_vectors_fast_asm\n\t"
+    ".type mcu_matmul_s8_4_vectors_fast_asm, %function\n\t"
+    ".thumb_func\n"
+    "mcu_matmul_s8_4_vectors_fast_asm:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #76\n\t" /* the 72-byte frame; sp stays 8-byte aligned */
+    "ldmia r0!, {r1-r9}\n\t"
+    "stmia sp, {r1-r9}\n\t"
+    "ldmia r0, {r1-r9}\n\t"
+    "add r10, sp, #36\n\t"
+    "stmia r10, {r1-r9}\n\t"
+    /* An odd number of full groups enters the loop at its second group. */
+    "ldr r1, [sp, #28]\n\t"
+    "tst r1, #4\n\t"
+    "ite eq\n\t"
+    "adreq r2, .Lmatmul4_g0\n\t"
+    "adrne r2, .Lmatmul4_g1\n\t"
+    "orr r2, r2, #1\n\t"
+    "str r2, [sp, #44]\n"
+    ".Lmatmul4_row:\n\t"
+    "ldr r4, [sp, #0]\n\t"
+    "ldr r12, [sp, #4]\n\t"
+    "add r12, r4, r12\n\t"
+    "str r12, [sp, #0]\n\t"
+    "ldrd r0, r1, [sp, #48]\n\t"
+    "ldrd r2, r3, [sp, #56]\n\t"
+    "ldr r5, [sp, #24]\n\t"
+    "ldr r11, [sp, #28]\n\t"
+    "add r11, r4, r11\n\t"
+    "ldr pc, [sp, #44]\n"
+    ".Lmatmul4_g0:\n\t"
+    "ldr r6, [r4], #4\n\t" MATMUL_ASM_GROUP_MACS
+    ".Lmatmul4_g1:\n\t"
+    "ldr r6, [r4], #4\n\t" MATMUL_ASM_GROUP_MACS
+    "cmp r4, r11\n\t"
+    "bne .Lmatmul4_g0\n\t"
+    "ldr r12, [sp, #64]\n\t"
+    "cmp r12, #0\n\t"
+    "beq 1f\n\t"
+    "ldr r6, [r4, r12]\n\t"
+    "ldr r12, [sp, #68]\n\t"
+    "lsr r6, r6, r12\n\t" MATMUL_ASM_GROUP_MACS
+    "1:\n\t"
+    "ldrd r9, r10, [sp, #32]\n\t"
+    "ldr r11, [sp, #40]\n\t"
+    MATMUL_ASM_REQUANTIZE("r0")
+    MATMUL_ASM_REQUANTIZE("r1")
+    MATMUL_ASM_REQUANTIZE("r2")
+    MATMUL_ASM_REQUANTIZE("r3")
+    "ldr r12, [sp, #8]\n\t"
+    "ldr lr, [sp, #20]\n\t"
+    "strb r0, [r12]\n\t"
+    "strb r1, [r12, lr]\n\t"
+    "add r4, r12, lr, lsl #1\n\t"
+    "strb r2, [r4]\n\t"
+    "strb r3, [r4, lr]\n\t"
+    "ldr lr, [sp, #12]\n\t"
+    "add r12, r12, lr\n\t"
+    "str r12, [sp, #8]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "cmp r12, lr\n\t"
+    "bne .Lmatmul4_row\n\t"
+    "add sp, sp, #76\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcu_matmul_s8_4_vectors_fast_asm, .-mcu_matmul_s8_4_vectors_fast_asm\n\t"
+    ".text");
+
 static __attribute__((noinline)) void matmul_dsp_4_vectors(const matmul_view *view,
                                                             const int32_t *buffer,
                                                             const int32_t corrections[4],
@@ -118,6 +241,21 @@ static __attribute__((noinline)) void matmul_dsp_4_vectors(const matmul_view *vi
             .row_stride = view->streamed_stride, .out_r_step = view->out_r_step,
             .out_end = out + view->streamed_count * view->out_r_step};
         if (view->streamed_count > 0) matmul_dsp_4_vectors_k16(&rows, row, out);
+        return;
+    }
+    if (k >= 4 && requantize_fast_ok(shift, out_zp) &&
+        (view->out_r_step != 0 || view->streamed_count == 1)) {
+        if (view->streamed_count <= 0) return;
+        const int32_t t = -2 - shift;
+        const matmul_fast_frame frame = {
+            .row = row, .row_stride = view->streamed_stride, .out = out,
+            .out_r_step = view->out_r_step,
+            .out_end = out + view->streamed_count * view->out_r_step, .out_v_step = out_v_step,
+            .buffer = buffer, .full_bytes = k & ~3, .multiplier = multiplier, .t = t,
+            .addend = requantize_fast_addend(t, out_zp),
+            .corrections = {corrections[0], corrections[1], corrections[2], corrections[3]},
+            .tail_offset = (k & 3) != 0 ? (k & 3) - 4 : 0, .tail_shift = 8 * (4 - (k & 3))};
+        mcu_matmul_s8_4_vectors_fast_asm(&frame);
         return;
     }
     const int zp_ok = requantize_zp_ok(out_zp);
