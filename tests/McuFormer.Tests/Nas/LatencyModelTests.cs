@@ -28,8 +28,8 @@ public class LatencyModelTests
 
         var schedule = KernelLowering.Lower(Quantizer.ForPlanning(OnnxImporter.Import(TestModels.Fixture)), ScheduleOptions.Fused);
         long expected = (long)Math.Round(schedule.Steps.Sum(s => s.Macs > 0
-            ? s.Macs * model.PerMac.GetValueOrDefault(s.Kind, 1.5)
-            : s.Output.Bytes * model.PerByte.GetValueOrDefault(s.Kind, 12.0)));
+            ? s.Macs * model.PerMac.GetValueOrDefault(s.Kind, LatencyModel.FallbackPerMac)
+            : s.Output.Bytes * model.PerByte.GetValueOrDefault(s.Kind, LatencyModel.FallbackPerByte)));
         Assert.Equal(expected, model.Instructions(schedule));
     }
 
