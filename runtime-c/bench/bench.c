@@ -250,12 +250,12 @@ static void bench_layernorm(bench_state *state, int32_t dim, int32_t rows)
     state->next_free = mark;
 }
 
-/* Patch embedding of a square image of `size` pixels and `channels` channels, patch 4. */
-static void bench_patch_embed(bench_state *state, int32_t channels, int32_t size, int32_t embed)
+/* Patch embedding of a square image of `size` pixels and `channels` channels. */
+static void bench_patch_embed(bench_state *state, int32_t channels, int32_t size, int32_t patch,
+                              int32_t embed)
 {
-    enum { PATCH = 4 };
     int8_t *const mark = state->next_free;
-    const int32_t grid = size / PATCH, taps = channels * PATCH * PATCH;
+    const int32_t grid = size / patch, taps = channels * patch * patch;
     int8_t *image = take(state, channels * size * size);
     int8_t *weights = take(state, embed * taps);
     int32_t *bias = take(state, embed * 4);
@@ -272,7 +272,7 @@ static void bench_patch_embed(bench_state *state, int32_t channels, int32_t size
     for (int p = 0; p < 2; p++) {
         const uint64_t start = mcu_ticks();
         (p == 0 ? mcu_patch_embed_s8_flat_portable : mcu_patch_embed_s8_flat)(
-            image, channels, size, size, PATCH, 0, 0, grid, grid, weights, bias, multipliers,
+            image, channels, size, size, patch, 0, 0, grid, grid, weights, bias, multipliers,
             shifts, embed, -128, -22, out[p]);
         record(state, "patch_embed", taps, embed, grid * grid, (uint64_t)grid * grid * taps * embed,
                p == 0 ? "portable" : "dsp", ticks_since(state, start));
@@ -346,8 +346,9 @@ int32_t bench_kernels(const char *path)
     bench_layernorm(&state, 192, 16);
     bench_layernorm(&state, 768, 16);
     bench_elementwise(&state, 192, 16);
-    bench_patch_embed(&state, 1, 28, 64);
-    bench_patch_embed(&state, 3, 32, 192);
+    bench_patch_embed(&state, 1, 28, 4, 64);
+    bench_patch_embed(&state, 3, 32, 4, 192);
+    bench_patch_embed(&state, 3, 64, 16, 192); /* DeiT's 16 x 16 x 3 patches: 768 taps */
 
     if (semihost_close(state.file) != 0) state.failed = 1;
     console_write(state.failed ? "kernel bench: FAIL\n" : "kernel bench: done\n");

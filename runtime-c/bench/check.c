@@ -111,14 +111,15 @@ static void compare(tally *t, int32_t iteration, const int8_t *dsp, const int8_t
 
 /* ---- parameters beyond random_cases.h, biased toward the edge cases ---- */
 
-/* A length: mostly small, sometimes around the DSP buffer's limits for four vectors (384) and
- * for one (1536). */
+/* A length: mostly small, sometimes around the DSP buffers' limits for four vectors (384, and
+ * 768 for the linear's wide buffer) and for one (1536). */
 static int32_t random_length(case_rng *rng, int32_t small_max)
 {
     switch (rng_range(rng, 0, 19)) {
     case 0:
     case 1: return (int32_t)rng_range(rng, 380, 390);
     case 2: return (int32_t)rng_range(rng, 1533, 1540);
+    case 3: return (int32_t)rng_range(rng, 764, 772);
     default: return (int32_t)rng_range(rng, 1, small_max);
     }
 }
@@ -514,8 +515,8 @@ static void check_patch_embed(case_rng *rng, tally *t, int32_t cases)
     for (int32_t iteration = 0; iteration < cases; iteration++) {
         carver memory = {work_memory};
         const int32_t channels = (int32_t)rng_range(rng, 1, 3);
-        /* Mostly small patches; sometimes enough taps for the DSP path's two- and one-patch
-         * blocks (over 384 and 768 taps) or its portable fallback (over 1536). */
+        /* Mostly small patches; sometimes enough taps for the DSP path's wide buffer (385 to 768
+         * taps), its one-patch blocks (over 768) or its portable fallback (over 1536). */
         const int32_t patch =
             (int32_t)(rng_range(rng, 0, 7) == 0 ? rng_range(rng, 11, 23) : rng_range(rng, 1, 6));
         const int32_t grid_h = (int32_t)rng_range(rng, 1, 5);

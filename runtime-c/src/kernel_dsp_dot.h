@@ -35,9 +35,13 @@
 #include "kernel_common.h"
 
 /* Capacity of the extended-operand buffer: 3 KB of stack, 8 bytes per group and vector. Four
- * vectors fit for k <= 384, two for k <= 768, one for k <= 1536. The linker script reserves the
- * whole stack (8 KB on every board profile), and a model needs well under 1 KB of it besides. */
+ * vectors fit for k <= 384, two for k <= 768, one for k <= 1536. A kernel whose four vectors of
+ * k in 385..768 would otherwise go two at a time may take the wide buffer instead (6 KB, four
+ * vectors for k <= 768), in a frame of its own so that only such calls reserve it. The linker
+ * script reserves the whole stack (8 KB on every board profile), and a model needs under 1 KB
+ * of it besides. */
 #define DSP_DOT_BUFFER_WORDS 768
+#define DSP_DOT_WIDE_BUFFER_WORDS 1536
 
 /* ---- output stage ---- */
 
@@ -140,10 +144,16 @@ static inline int32_t dsp_dot_groups(int32_t k)
     return (k + 3) / 4;
 }
 
+/* Whether `vectors` vectors of length k fit a buffer of `words` words. */
+static inline int dsp_dot_fits_in(int32_t vectors, int32_t k, int32_t words)
+{
+    return dsp_dot_groups(k) <= words / (2 * vectors);
+}
+
 /* Whether a buffer for `vectors` vectors of length k fits DSP_DOT_BUFFER_WORDS. */
 static inline int dsp_dot_fits(int32_t vectors, int32_t k)
 {
-    return dsp_dot_groups(k) <= DSP_DOT_BUFFER_WORDS / (2 * vectors);
+    return dsp_dot_fits_in(vectors, k, DSP_DOT_BUFFER_WORDS);
 }
 
 /* Elements first..first + 3 of a vector (k elements, element_stride apart) as the bytes of a

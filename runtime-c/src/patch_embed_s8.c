@@ -27,8 +27,9 @@
  *   time are gathered (padding as in_zp, which extends to 0) and sign-extended, minus in_zp, into
  *   an extended-operand buffer, then multiplied against every embedding channel's weight row
  *   with SMLAD exactly as mcu_linear_s8's DSP path does (kernel_dsp_channels.h): the same
- *   integers, bit-identical. More than 384 taps take two patches at a time, more than 768 one,
- *   more than 1536 the portable path.
+ *   integers, bit-identical. 385 to 768 taps (a 16 x 16 x 3 patch) take the wide buffer, so that
+ *   four patches still go together where there are four; more than 768 go one at a time, more
+ *   than 1536 the portable path.
  */
 #include <stddef.h>
 
@@ -84,24 +85,44 @@ static void patch_fill(int32_t *buffer, int32_t tokens, int32_t first, const int
     }
 }
 
-static void patch_embed_dsp(const int8_t *image, int32_t channels, int32_t height, int32_t width,
-                            int32_t patch, int32_t pad_top, int32_t pad_left, int32_t grid_h,
-                            int32_t grid_w, const int8_t *weights, const int32_t *bias,
-                            const int32_t *multipliers, const int32_t *shifts, int32_t embed,
-                            int32_t in_zp, int32_t out_zp, int8_t *out)
+/* The image's patches against the weights, through a buffer of buffer_words words. */
+typedef struct {
+    const int8_t *image;
+    int32_t channels, height, width, patch, pad_top, pad_left, grid_h, grid_w;
+    const int8_t *weights;
+    const int32_t *bias, *multipliers, *shifts;
+    int32_t embed, in_zp, out_zp;
+    int8_t *out;
+} patch_embed_call;
+
+static inline void patch_embed_dsp(const patch_embed_call *call, int32_t *buffer,
+                                   int32_t buffer_words)
 {
-    const int32_t taps = channels * patch * patch, patches = grid_h * grid_w;
-    int32_t buffer[DSP_DOT_BUFFER_WORDS];
+    const int32_t channels = call->channels, patch = call->patch, embed = call->embed;
+    const int32_t taps = channels * patch * patch, patches = call->grid_h * call->grid_w;
     int32_t t = 0;
     for (int32_t tokens = 4; tokens >= 1; tokens /= 2) {
-        if (!dsp_dot_fits(tokens, taps)) continue;
+        if (!dsp_dot_fits_in(tokens, taps, buffer_words)) continue;
         for (; t + tokens <= patches; t += tokens) {
-            patch_fill(buffer, tokens, t, image, channels, height, width, patch, pad_top, pad_left,
-                       grid_w, in_zp);
-            dsp_channels(tokens, buffer, out + t * embed, embed, taps, embed, weights, bias,
-                         multipliers, shifts, out_zp);
+            patch_fill(buffer, tokens, t, call->image, channels, call->height, call->width, patch,
+                       call->pad_top, call->pad_left, call->grid_w, call->in_zp);
+            dsp_channels(tokens, buffer, call->out + t * embed, embed, taps, embed, call->weights,
+                         call->bias, call->multipliers, call->shifts, call->out_zp);
         }
     }
+}
+
+/* patch_embed_dsp with a buffer of each capacity, each in its own frame (kernel_dsp_dot.h). */
+static MCU_NOINLINE void patch_embed_dsp_buffered(const patch_embed_call *call)
+{
+    int32_t buffer[DSP_DOT_BUFFER_WORDS];
+    patch_embed_dsp(call, buffer, DSP_DOT_BUFFER_WORDS);
+}
+
+static MCU_NOINLINE void patch_embed_dsp_wide_buffered(const patch_embed_call *call)
+{
+    int32_t buffer[DSP_DOT_WIDE_BUFFER_WORDS];
+    patch_embed_dsp(call, buffer, DSP_DOT_WIDE_BUFFER_WORDS);
 }
 
 #endif /* MCU_KERNELS_DSP */
@@ -113,9 +134,19 @@ void mcu_patch_embed_s8_flat(const int8_t *image, int32_t channels, int32_t heig
                         int32_t in_zp, int32_t out_zp, int8_t *out)
 {
 #if MCU_KERNELS_DSP
-    if (dsp_dot_fits(1, channels * patch * patch)) {
-        patch_embed_dsp(image, channels, height, width, patch, pad_top, pad_left, grid_h, grid_w,
-                        weights, bias, multipliers, shifts, embed, in_zp, out_zp, out);
+    const int32_t taps = channels * patch * patch;
+    const patch_embed_call call = {
+        .image = image, .channels = channels, .height = height, .width = width, .patch = patch,
+        .pad_top = pad_top, .pad_left = pad_left, .grid_h = grid_h, .grid_w = grid_w,
+        .weights = weights, .bias = bias, .multipliers = multipliers, .shifts = shifts,
+        .embed = embed, .in_zp = in_zp, .out_zp = out_zp, .out = out};
+    if (!dsp_dot_fits(4, taps) && dsp_dot_fits_in(4, taps, DSP_DOT_WIDE_BUFFER_WORDS) &&
+        grid_h * grid_w >= 4) {
+        patch_embed_dsp_wide_buffered(&call);
+        return;
+    }
+    if (dsp_dot_fits(1, taps)) {
+        patch_embed_dsp_buffered(&call);
         return;
     }
 #endif

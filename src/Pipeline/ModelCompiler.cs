@@ -33,7 +33,10 @@ public static class ModelCompiler
         // Without RAM to fit there is nothing to trade bigger blocks against: the requested ones stay.
         var primary = pools is null ? Planned(SchedulePlanner.Lower(model, request.Schedule)) : SchedulePlanner.Plan(model, request.Schedule, pools, limit);
         var planningTime = clock.Elapsed;
-        var streamed = KernelLowering.StreamedVariant(model, primary.Schedule);
+        // The streamed entry point reads the image band by band to need less RAM: under --least-ram it keeps the
+        // smallest blocks, which the resident run may have grown beside its image.
+        var streamed = KernelLowering.StreamedVariant(model, primary.Schedule,
+            request.Schedule.LeastMemory && pools is not null ? SchedulePlanner.Lower(model, request.Schedule).Options : null);
         long constantBytes = ModelSource.ConstantBytesOf(new[] { primary.Schedule, streamed }.OfType<Schedule>());
         var weights = request.Board is { } target ? WeightPlacement.For(target, constantBytes, SampleBytes(model.Graph, request.EmbeddedSamples)) : null;
         return new CompiledModel(model, primary, planningTime, () => streamed is null ? null : Planned(streamed), weights, constantBytes);

@@ -17,8 +17,12 @@ public static class KernelLowering
     /// the image read band by band), or null when the model gets none: only fused schedules whose image
     /// only a patch embedding reads.
     /// </summary>
-    public static Schedule? StreamedVariant(QuantizedModel model, Schedule schedule) =>
-        schedule.Options.Fuse && CanStreamInput(model) ? Lower(model, schedule.Options with { StreamedInput = true }) : null;
+    /// <param name="options">the streamed run's options when they differ from the schedule's (smaller blocks)</param>
+    public static Schedule? StreamedVariant(QuantizedModel model, Schedule schedule, ScheduleOptions? options = null)
+    {
+        var streamed = (options ?? schedule.Options) with { StreamedInput = true };
+        return streamed.Fuse && CanStreamInput(model) ? Lower(model, streamed, schedule.ConstantNames) : null;
+    }
 
     /// <summary>Whether the image can arrive band by band: only a patch embedding reads it, whole and dense.</summary>
     public static bool CanStreamInput(QuantizedModel model) => FusionPatterns.CanStreamInput(model);
@@ -36,7 +40,9 @@ public static class KernelLowering
     /// </summary>
     public static IReadOnlyList<LayerNormOp> FusableLayerNorms(QuantizedModel model) => new FusionPatterns(model).FusableLayerNorms();
 
-    public static Schedule Lower(QuantizedModel model, ScheduleOptions options)
+    public static Schedule Lower(QuantizedModel model, ScheduleOptions options) => Lower(model, options, new ConstantNames());
+
+    private static Schedule Lower(QuantizedModel model, ScheduleOptions options, ConstantNames names)
     {
         if (options.StreamedInput && !(options.Fuse && CanStreamInput(model)))
             throw new ArgumentException("a streamed input needs a fused schedule and a model whose input only the patch embedding reads");
@@ -45,7 +51,6 @@ public static class KernelLowering
         var steps = new List<ExecutionStep>();
         var aliases = new Dictionary<ActivationBuffer, ActivationBuffer>();
         var rules = new List<OverlapRule>();
-        var names = new ConstantNames();
         bool qkvPerHead = options is { Fuse: true, InPlace: true, QkvPerHead: true };
         void AttentionHeads(CallEmitter emitter, AttentionHeads heads, QuantizedLayerNorm? norm)
         {
@@ -125,6 +130,6 @@ public static class KernelLowering
             emitter.Single(ops[i], overwritten);
             steps.Add(emitter.Step(ops[i].Op.Kind, [ops[i]], []));
         }
-        return new Schedule(model.Graph, options, steps, aliases, rules);
+        return new Schedule(model.Graph, options, steps, aliases, rules) { ConstantNames = names };
     }
 }

@@ -23,6 +23,8 @@ public sealed record ExecutionStep(int Index, string Name, string Kind, IReadOnl
 public sealed class Schedule(ModelGraph graph, ScheduleOptions options, IReadOnlyList<ExecutionStep> steps,
     IReadOnlyDictionary<ActivationBuffer, ActivationBuffer> aliases, IReadOnlyList<OverlapRule> overlapRules)
 {
+    /// <summary>The names of its constants, which a streamed variant lowered beside it shares.</summary>
+    internal ConstantNames ConstantNames { get; init; } = new();
     public IReadOnlyList<OverlapRule> OverlapRules { get; } = overlapRules;
     public ScheduleOptions Options { get; } = options;
     public ModelGraph Graph { get; } = graph;
