@@ -37,9 +37,10 @@
 /* Capacity of the extended-operand buffer: 3 KB of stack, 8 bytes per group and vector. Four
  * vectors fit for k <= 384, two for k <= 768, one for k <= 1536. A kernel whose four vectors of
  * k in 385..768 would otherwise go two at a time may take the wide buffer instead (6 KB, four
- * vectors for k <= 768), in a frame of its own so that only such calls reserve it. The linker
- * script reserves the whole stack (8 KB on every board profile), and a model needs under 1 KB
- * of it besides. */
+ * vectors for k <= 768), in a frame of its own so that only such calls reserve it (linear,
+ * patch embedding). The linker script reserves the whole stack (8 KB on every board profile);
+ * a model needs under 1 KB of it besides, and compile checks a profile's stack_size against
+ * both (KernelStack in the compiler holds these two sizes too). */
 #define DSP_DOT_BUFFER_WORDS 768
 #define DSP_DOT_WIDE_BUFFER_WORDS 1536
 

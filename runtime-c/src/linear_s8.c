@@ -61,14 +61,10 @@
 #if MCU_KERNELS_DSP
 #include "kernel_dsp_dot.h"
 
-/* Capacity of the token buffer, one word per pair of inputs and token: 3 KB of stack, where four
- * tokens fit for in_features <= 384, two for <= 768, one for <= 1536. A layer of 385 to 768
- * inputs (the second linear of a ViT's MLP) takes a 6 KB buffer instead, so that it too runs four
- * tokens at a time (0.83 rather than 0.97 instructions per MAC for 768 -> 192); only such layers
- * pay for it. The linker script reserves the whole stack (8 KB on every board profile), and a
- * model needs under 1 KB besides. */
-#define LINEAR_BUFFER_WORDS 768
-#define LINEAR_WIDE_BUFFER_WORDS 1536
+/* The token buffer holds one word per pair of inputs and token, in DSP_DOT_BUFFER_WORDS (3 KB of
+ * stack: four tokens for in_features <= 384, two for <= 768, one for <= 1536) or, for a layer of
+ * 385 to 768 inputs (the second linear of a ViT's MLP), DSP_DOT_WIDE_BUFFER_WORDS, so that it too
+ * runs four tokens at a time (0.83 rather than 0.97 instructions per MAC for 768 -> 192). */
 
 static inline int32_t linear_pairs(int32_t in_features)
 {
@@ -779,8 +775,8 @@ static MCU_NOINLINE void linear_dsp_buffered(const int8_t *in, int32_t in_row_st
                                              const int32_t *multipliers, const int32_t *shifts,
                                              int32_t in_zp, int32_t out_zp)
 {
-    int32_t buffer[LINEAR_BUFFER_WORDS];
-    linear_dsp(buffer, LINEAR_BUFFER_WORDS, in, in_row_stride, out, out_row_stride, rows,
+    int32_t buffer[DSP_DOT_BUFFER_WORDS];
+    linear_dsp(buffer, DSP_DOT_BUFFER_WORDS, in, in_row_stride, out, out_row_stride, rows,
                in_features, out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
 }
 
@@ -789,8 +785,8 @@ static MCU_NOINLINE void linear_dsp_wide_buffered(
     int32_t in_features, int32_t out_features, const int8_t *weights, const int32_t *bias,
     const int32_t *multipliers, const int32_t *shifts, int32_t in_zp, int32_t out_zp)
 {
-    int32_t buffer[LINEAR_WIDE_BUFFER_WORDS];
-    linear_dsp(buffer, LINEAR_WIDE_BUFFER_WORDS, in, in_row_stride, out, out_row_stride, rows,
+    int32_t buffer[DSP_DOT_WIDE_BUFFER_WORDS];
+    linear_dsp(buffer, DSP_DOT_WIDE_BUFFER_WORDS, in, in_row_stride, out, out_row_stride, rows,
                in_features, out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
 }
 
@@ -841,12 +837,12 @@ void mcu_linear_s8_flat(const int8_t *in, int32_t in_row_stride, int8_t *out, in
 {
 #if MCU_KERNELS_DSP
     const int32_t pairs = linear_pairs(in_features);
-    if (4 * pairs > LINEAR_BUFFER_WORDS && 4 * pairs <= LINEAR_WIDE_BUFFER_WORDS && rows >= 4) {
+    if (4 * pairs > DSP_DOT_BUFFER_WORDS && 4 * pairs <= DSP_DOT_WIDE_BUFFER_WORDS && rows >= 4) {
         linear_dsp_wide_buffered(in, in_row_stride, out, out_row_stride, rows, in_features,
                                  out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
         return;
     }
-    if (pairs <= LINEAR_BUFFER_WORDS) {
+    if (pairs <= DSP_DOT_BUFFER_WORDS) {
         linear_dsp_buffered(in, in_row_stride, out, out_row_stride, rows, in_features,
                             out_features, weights, bias, multipliers, shifts, in_zp, out_zp);
         return;
