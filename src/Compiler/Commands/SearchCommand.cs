@@ -49,11 +49,12 @@ public static class SearchCommand
         var rankRatios = new Option<string>("--rank-ratios") { Description = "training-free path: rank ratios per block to choose from", DefaultValueFactory = _ => "0.25,0.375,0.5,1" };
         var patchSizes = new Option<string?>("--patch-sizes") { Description = "training-free path: patch sizes to choose from besides the model's own (e.g. 4,7)" };
         var jobs = new Option<int>("--jobs") { Description = "subnets measured at once", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
-        var json = new Option<bool>("--json") { Description = "print search.json instead of tables" };
+        var seeds = new Option<int>("--seeds") { Description = "search that many times, seeds --seed, --seed + 1, …, each with the baselines in DIR/seed-S/, and compare the methods' best subnets over the seeds in DIR/summary.csv, summary.svg and summary.json", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var json = new Option<bool>("--json") { Description = "print search.json (summary.json with --seeds) instead of tables" };
         var command = new Command("search", "hardware-aware NAS: evolutionary search of a weight-sharing supernet under RAM, flash and latency budgets")
         {
             supernet, space, board, data, ram, flash, latency, output, population, generations, parents, mutation, structureMutation, seed,
-            validationSamples, testSamples, baselines, evolveSpace, cellSamples, profile, rankRatios, patchSizes, jobs, json,
+            validationSamples, testSamples, baselines, evolveSpace, cellSamples, profile, rankRatios, patchSizes, jobs, seeds, json,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -65,7 +66,15 @@ public static class SearchCommand
                 parse.GetValue(validationSamples), parse.GetValue(testSamples), parse.GetValue(baselines), parse.GetValue(evolveSpace),
                 parse.GetValue(cellSamples), parse.GetValue(profile), parse.GetValue(jobs),
                 ParseList(parse.GetValue(rankRatios)!, "--rank-ratios", double.Parse), ParseList(parse.GetValue(patchSizes) ?? "", "--patch-sizes", int.Parse));
-            var report = Run(request, new Progress<string>(line => Cli.Status.MarkupLine(Markup.Escape(line))));
+            var progress = new Progress<string>(line => Cli.Status.MarkupLine(Markup.Escape(line)));
+            if (parse.GetValue(seeds) is > 1 and var runs)
+            {
+                var summary = SeedStudy.Run(request, runs, progress);
+                if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(summary, JsonFiles.Options));
+                else Print(summary);
+                return 0;
+            }
+            var report = Run(request, progress);
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(report, JsonFiles.Options));
             else Print(report);
             return 0;
@@ -334,6 +343,19 @@ public static class SearchCommand
                .Append(CultureInfo.InvariantCulture, $"{c.LatencyMs:F3},{c.Parameters},{c.Macs},{(r.Fits ? 1 : 0)},{(front.Contains(r.Key) ? 1 : 0)},{methodsOf.GetValueOrDefault(r.Key, "")}\n");
         }
         return csv.ToString();
+    }
+
+    private static void Print(SeedSummary summary)
+    {
+        var table = new Table().Title($"best subnets over seeds {string.Join(", ", summary.Seeds)} on {summary.Board}: RAM ≤ {summary.RamBudgetBytes:N0} B, flash ≤ {summary.FlashBudgetBytes:N0} B")
+            .AddColumn("method").AddColumn(new TableColumn("test top-1").RightAligned()).AddColumn(new TableColumn("val top-1").RightAligned())
+            .AddColumn(new TableColumn("vs random").RightAligned()).AddColumn("patch sizes").AddColumn("rank ratios");
+        foreach (var m in summary.Methods)
+            table.AddRow(Markup.Escape(m.Method), $"{100 * m.TestTop1Mean:F2} ± {100 * m.TestTop1Std:F2} %", $"{100 * m.ValidationTop1Mean:F2} %",
+                m.VersusRandom is { } v ? $"{100 * v.MeanDifference:+0.00;-0.00} ± {100 * v.StandardError:F2} pp{(v.BeatsRandomByTwoStandardErrors ? " (> 2 SE)" : "")}" : "",
+                string.Join(", ", m.Seeds.Select(s => s.PatchSize)), Markup.Escape(string.Join("; ", m.Seeds.Select(s => string.Join("/", s.RankRatio)))));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("each seed's search in seed-S/; the table in summary.csv, summary.svg and summary.json");
     }
 
     private static void Print(SearchReport report)

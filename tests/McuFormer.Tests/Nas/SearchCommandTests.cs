@@ -136,3 +136,52 @@ public class SearchCommandTests
             Assert.DoesNotContain("   at ", stderr);
     }
 }
+
+/// <summary>`search --seeds K`: each seed's search in its own folder, and the methods compared over the seeds.</summary>
+public class SeedStudyTests
+{
+    [Fact]
+    public void SeedsRunTheSearchOncePerSeedAndSummariseEachMethodsBest()
+    {
+        using var folder = new TempFolder();
+        string output = Path.Combine(folder.Path, "study");
+        var run = CliRunner.Run("search", SupernetTests.WeightsPath, "--space", SupernetTests.SpacePath, "--board", "mps2-an500",
+            "--data", TestModels.FashionMnist, "--ram-budget", "24KB", "--flash-budget", "128KB", "--population", "4", "--generations", "1",
+            "--parents", "2", "--val-samples", "100", "--test-samples", "200", "--seed", "5", "--seeds", "3", "--out", output, "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+        var summary = JsonDocument.Parse(run.Stdout).RootElement;
+        Assert.Equal([5, 6, 7], summary.GetProperty("seeds").EnumerateArray().Select(s => s.GetInt32()));
+        // Every seed's search ran with the baselines: the summary's figures are those of its search.json files.
+        var searches = new[] { 5, 6, 7 }.Select(seed => JsonDocument.Parse(File.ReadAllText(Path.Combine(output, $"seed-{seed}", "search.json"))).RootElement).ToList();
+        double TestTop1(JsonElement search, string method) =>
+            search.GetProperty("methods").EnumerateArray().Single(m => m.GetProperty("method").GetString() == method).GetProperty("best").GetProperty("top1_test").GetDouble();
+        var methods = summary.GetProperty("methods").EnumerateArray().ToList();
+        Assert.Equal(["evolution", "random", "uniform-rank evolution"], methods.Select(m => m.GetProperty("method").GetString()));
+        foreach (var method in methods)
+        {
+            string name = method.GetProperty("method").GetString()!;
+            var values = searches.Select(s => TestTop1(s, name)).ToList();
+            double mean = values.Average(), std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / 2);
+            Assert.Equal(mean, method.GetProperty("top1_test_mean").GetDouble(), 9);
+            Assert.Equal(std, method.GetProperty("top1_test_std").GetDouble(), 9);
+            Assert.Equal(name != "random", method.TryGetProperty("versus_random", out var versus));
+            if (name == "random") continue;
+            var differences = searches.Select(s => TestTop1(s, name) - TestTop1(s, "random")).ToList();
+            double meanDifference = differences.Average();
+            double error = Math.Sqrt(differences.Sum(d => (d - meanDifference) * (d - meanDifference)) / 2) / Math.Sqrt(3);
+            Assert.Equal(meanDifference, versus.GetProperty("mean_difference").GetDouble(), 9);
+            Assert.Equal(error, versus.GetProperty("standard_error").GetDouble(), 9);
+            Assert.Equal(meanDifference > 2 * error, versus.GetProperty("beats_random_by_two_standard_errors").GetBoolean());
+        }
+
+        var csv = File.ReadAllLines(Path.Combine(output, "summary.csv"));
+        Assert.Equal("method,seeds,top1_test_mean,top1_test_std,top1_validation_mean,vs_random_mean,vs_random_standard_error," +
+            "beats_random_by_2se,top1_test,patch_size,rank_ratio,ram_bytes,flash_bytes,subnet", csv[0]);
+        Assert.Equal(4, csv.Length);
+        var random = csv.Single(l => l.StartsWith("random,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal("3", random[1]);
+        Assert.Equal(3, random[9].Split(';').Length);
+        Assert.All(random[11].Split(';'), ram => Assert.InRange(long.Parse(ram), 1, 24 * 1024));
+        System.Xml.Linq.XDocument.Parse(File.ReadAllText(Path.Combine(output, "summary.svg")));
+    }
+}
