@@ -349,13 +349,13 @@ public static class SearchCommand
     {
         var table = new Table().Title($"best subnets over seeds {string.Join(", ", summary.Seeds)} on {summary.Board}: RAM ≤ {summary.RamBudgetBytes:N0} B, flash ≤ {summary.FlashBudgetBytes:N0} B")
             .AddColumn("method").AddColumn(new TableColumn("test top-1").RightAligned()).AddColumn(new TableColumn("val top-1").RightAligned())
-            .AddColumn(new TableColumn("vs random").RightAligned()).AddColumn("patch sizes").AddColumn("rank ratios");
+            .AddColumn(new TableColumn("vs random").RightAligned()).AddColumn("patch sizes");
         foreach (var m in summary.Methods)
             table.AddRow(Markup.Escape(m.Method), $"{100 * m.TestTop1Mean:F2} ± {100 * m.TestTop1Std:F2} %", $"{100 * m.ValidationTop1Mean:F2} %",
                 m.VersusRandom is { } v ? $"{100 * v.MeanDifference:+0.00;-0.00} ± {100 * v.StandardError:F2} pp{(v.BeatsRandomByTwoStandardErrors ? " (> 2 SE)" : "")}" : "",
-                string.Join(", ", m.Seeds.Select(s => s.PatchSize)), Markup.Escape(string.Join("; ", m.Seeds.Select(s => string.Join("/", s.RankRatio)))));
+                string.Join(", ", m.Seeds.Select(s => s.PatchSize)));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine("each seed's search in seed-S/; the table in summary.csv, summary.svg and summary.json");
+        AnsiConsole.MarkupLine("each seed's search in seed-S/; the table with each best subnet's rank ratios in summary.csv, summary.svg and summary.json");
     }
 
     private static void Print(SearchReport report)
