@@ -37,13 +37,13 @@
  *   for in_features 385 to 768 (so that four of those tokens fit too) in calls of four rows or
  *   more. When four tokens do not fit (in_features > 768), and for the tokens left over, two
  *   tokens go together (in_features <= 768; linear_words_2_tokens, asm, 7 instructions per word
- *   and 8 MACs), then one, two channel pairs at a time. Four tokens with in_features even, a bias and the fast output
- *   stage for every channel (every real layer) take one hand-written assembly function for the
- *   whole block, MAC loop and output stage (mcu_linear_s8_pairs_4_tokens_fast_asm, about 77
- *   instructions per channel pair besides the words); two tokens likewise
- *   (mcu_linear_s8_pairs_2_tokens_fast_asm). The output stage is requantize_fast_s8 when every channel of
- *   the call allows it, requantize_s8_dsp otherwise; both round exactly like mcu_requantize,
- *   so the two paths give the same bytes. in_features > 1536 takes the portable path.
+ *   and 8 MACs), then one, two channel pairs at a time. Four tokens with in_features even, a bias
+ *   and the fast output stage for every channel (every real layer) take one hand-written assembly
+ *   function for the whole block, MAC loop and output stage (mcu_linear_s8_pairs_4_tokens_fast_asm,
+ *   about 77 instructions per channel pair besides the words); two tokens likewise
+ *   (mcu_linear_s8_pairs_2_tokens_fast_asm). The output stage is requantize_fast_s8 when every
+ *   channel of the call allows it, requantize_s8_dsp otherwise; both round exactly like
+ *   mcu_requantize, so the two paths give the same bytes. in_features > 1536 takes the portable path.
  *
  * Aliasing (token overwriting)
  *   out may overlap in when in_features <= MCU_LINEAR_OVERLAP_MAX_IN_FEATURES and the shift

@@ -25,11 +25,12 @@ public static class SchedulePlanner
         if (requested.LeastMemory)
         {
             var least = Lower(model, requested);
-            var leastPlan = RegionPlanner.PlanLeastTotal(PlanningProblem.Of(least), pools, exactTimeLimit);
+            var leastProblem = PlanningProblem.Of(least);
+            var leastPlan = RegionPlanner.PlanLeastTotal(leastProblem, pools, exactTimeLimit);
             // Bigger blocks cost nothing where the peak is elsewhere (a resident image): the fastest schedule whose
             // plan needs no more than the least. It keeps the least one's steps (the same fusions), which the
             // streamed entry point, lowered with the least one's options, shares.
-            int leastPeak = PlanningProblem.Of(least).PeakStep().Bytes;
+            int leastPeak = leastProblem.PeakStep().Bytes;
             var leastSteps = least.Steps.Select(s => s.Name).ToList();
             foreach (var candidate in blocks.SkipLast(1))
             {

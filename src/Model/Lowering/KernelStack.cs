@@ -25,6 +25,8 @@ public static class KernelStack
             : call.Kernel == KernelAbi.LayerNormLinear ? Int("dim")
             : call.Kernel == KernelAbi.PatchEmbed ? Int("channels") * Int("patch") * Int("patch")
             : 0;
-        return inputs is > 384 and <= 768;
+        // One word per pair of inputs and token, four tokens: more than the buffer holds, not more than the wide one.
+        long bytes = 4 * 4 * ((inputs + 1) / 2);
+        return bytes is > BufferBytes and <= WideBufferBytes;
     }
 }

@@ -116,13 +116,13 @@ public static class Compilation
         Next(CompilePhases.Generate);
         if (weights.Overflow(board) is { } overflow)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: {overflow}");
-        var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
-            LatencyModel.Default.Instructions(schedule), extras, streamed);
         int stackNeeded = KernelStack.BytesNeeded(new[] { schedule, streamed?.Schedule }.OfType<Schedule>());
         if (board.Layout.StackSize < stackNeeded)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the kernels need about {stackNeeded} bytes of stack " +
                 $"({(stackNeeded - KernelStack.BesideBufferBytes) / 1024} KB operand buffer and up to {KernelStack.BesideBufferBytes} besides) but " +
                 $"{board.Name} reserves {board.Layout.StackSize} (layout.stack_size)");
+        var request = new ProjectRequest(model, schedule, plan, weights, board, ToolPaths.Boards, ToolPaths.RuntimeC, inputs, expected, options.OutputFolder,
+            LatencyModel.Default.Instructions(schedule), extras, streamed);
         if (!plan.Fits)
             throw new FirmwareDoesNotFitException($"{options.ModelPath}: the activations do not fit {board.Name}'s RAM regions: " + string.Join("; ",
                 plan.Overflows.Select(o => $"the {o.Pool.Region} arena needs {plan.PeakBytes(o.Pool.Region)} bytes but {o.Pool.Region} has {o.Pool.CapacityBytes} for activations (over by {o.OverBytes} bytes)")));
