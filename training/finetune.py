@@ -53,10 +53,11 @@ def main():
 
     context = distributed.start(args.device)
     fmnist.configure_torch(SEED, context.device)
-    _, net = sn.load(space_path, weights_path)
+    space, net = sn.load(space_path, weights_path)
     model = sn.SubnetViT(net, subnet).to(context.device)
-    train_images, train_labels = fmnist.load_split("train", args.train_images)
-    test_images, test_labels = fmnist.load_split("t10k", args.test_images)
+    # A space of another input size (the 112×112 one) trains and tests on the images resized as its supernet saw them.
+    train_images, train_labels = fmnist.load_split("train", args.train_images, space["image_size"])
+    test_images, test_labels = fmnist.load_split("t10k", args.test_images, space["image_size"])
     if context.main:
         before = fmnist.evaluate_top1(model, test_images, test_labels)
         print(f"{sn.subnet_key(subnet)}: {fmnist.count_parameters(model)} parameters, test top-1 {before:.4f} as sliced")

@@ -1,7 +1,9 @@
 """Shared Fashion-MNIST helpers: IDX loading, training, evaluation and ONNX export.
 
 Input convention used everywhere (the C# front-end relies on it): a float32
-tensor of shape [1, 1, 28, 28] holding pixel / 255, no mean/std normalisation.
+tensor of shape [1, 1, 28, 28] holding pixel / 255, no mean/std normalisation. A model of a
+larger input (the 112×112 supernet space) sees the 28×28 images resized bilinearly first
+(`resize_bilinear`, the same arithmetic as mcuformer's dataset reader).
 """
 
 import gzip
@@ -69,13 +71,43 @@ def read_idx_labels(path, limit=None):
     return labels
 
 
-def load_split(split, limit=None):
-    """Returns (images [N,1,28,28] float32 in [0,1], labels [N] int64) for 'train' or 't10k':
-    the first `limit` samples, or all of them."""
+def load_split(split, limit=None, image_size=IMAGE_SIZE):
+    """Returns (images [N,1,S,S] float32 in [0,1], labels [N] int64) for 'train' or 't10k':
+    the first `limit` samples, or all of them, resized to S×S when S is not 28."""
     images = read_idx_images(os.path.join(DATASET_DIR, f"{split}-images-idx3-ubyte.gz"), limit)
     labels = read_idx_labels(os.path.join(DATASET_DIR, f"{split}-labels-idx1-ubyte.gz"), limit)
-    image_tensor = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-    return image_tensor, torch.from_numpy(labels.astype(np.int64))
+    scaled = (images.astype(np.float32) / 255.0 if image_size == IMAGE_SIZE
+              else resize_bilinear(images, image_size))
+    return torch.from_numpy(scaled).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+def _bilinear_taps(source, target):
+    """For each output index: the two source indices and the second one's weight (float32).
+    Half-pixel centres clamped at the edges, as PyTorch's interpolate(mode="bilinear",
+    align_corners=False) places them; computed as mcuformer's SampleConverter.Taps does."""
+    centre = np.clip((np.arange(target, dtype=np.float64) + 0.5) * (source / target) - 0.5, 0, source - 1)
+    lower = centre.astype(np.int64)
+    return lower, np.minimum(lower + 1, source - 1), (centre - lower).astype(np.float32)
+
+
+def resize_bilinear(images, size, chunk=2000):
+    """uint8 images [N,H,W] to float32 [N,size,size] holding pixel / 255, resized bilinearly.
+
+    Every step is the float32 operation mcuformer's dataset reader (Model/Datasets/SampleConverter.cs)
+    does, in the same order (pixel / 255, then columns, then rows, each as a + w·(b − a)), so the
+    search, calibration and simulation see the same values bit for bit as training did."""
+    count, height, width = images.shape
+    y0, y1, wy = _bilinear_taps(height, size)
+    x0, x1, wx = _bilinear_taps(width, size)
+    wy, wx = wy[:, None], wx[None, :]
+    result = np.empty((count, size, size), dtype=np.float32)
+    for begin in range(0, count, chunk):
+        block = images[begin:begin + chunk].astype(np.float32) / np.float32(255)
+        upper, lower = block[:, y0], block[:, y1]
+        top = upper[:, :, x0] + wx * (upper[:, :, x1] - upper[:, :, x0])
+        bottom = lower[:, :, x0] + wx * (lower[:, :, x1] - lower[:, :, x0])
+        result[begin:begin + chunk] = top + wy * (bottom - top)
+    return result
 
 
 def cosine_lr_lambda(total_steps, warmup_steps):
@@ -172,7 +204,7 @@ def check_traced_matches_eager(model, sample):
 
 
 def export_onnx(model, path, opset, sample):
-    """Static-shape, batch-1 export with input 'input' [1,1,28,28] and output 'logits' [1,10]."""
+    """Static-shape, batch-1 export with input 'input' [1,1,S,S] (the sample's size) and output 'logits' [1,10]."""
     model.eval()
     check_traced_matches_eager(model, sample)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -185,7 +217,7 @@ def export_onnx(model, path, opset, sample):
                           input_names=["input"], output_names=["logits"],
                           do_constant_folding=True, export_params=True, **legacy)
     summary = describe_onnx(path)
-    expected_io = ({"input": [1, 1, IMAGE_SIZE, IMAGE_SIZE]}, {"logits": [1, NUM_CLASSES]})
+    expected_io = ({"input": list(sample.shape)}, {"logits": [1, NUM_CLASSES]})
     if (summary["inputs"], summary["outputs"]) != expected_io:
         raise RuntimeError(f"{path}: unexpected graph signature {summary['inputs']} -> {summary['outputs']}")
     if summary["opset"] != opset:

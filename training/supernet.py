@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 
 HEAD_DIM = 16
-BASE_PATCH = 4
 LAYER_NORM_EPS = 1e-5
 
 
@@ -76,11 +75,13 @@ class Supernet(nn.Module):
         self.max_hidden = hidden_of(self.embed_dim, max(space["mlp_ratio"]))
         self.max_depth = max(space["depth"])
         self.image_size = space["image_size"]
+        # The smallest patch size owns the trained kernel and position grid; larger ones resize them.
+        self.base_patch = min(space["patch_size"])
         dim, inner = self.embed_dim, self.max_heads * HEAD_DIM
-        self.patch_weight = nn.Parameter(torch.zeros(dim, space["in_channels"], BASE_PATCH, BASE_PATCH))
+        self.patch_weight = nn.Parameter(torch.zeros(dim, space["in_channels"], self.base_patch, self.base_patch))
         self.patch_bias = nn.Parameter(torch.zeros(dim))
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        grid = self.image_size // BASE_PATCH
+        grid = self.image_size // self.base_patch
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + grid * grid, dim))
         self.blocks = nn.ModuleList()
         for _ in range(self.max_depth):
@@ -101,7 +102,7 @@ class Supernet(nn.Module):
         config = vit.config
         teacher_shape = (config.embed_dim, config.depth, config.patch_size, config.num_heads,
                          config.embed_dim // config.num_heads, config.mlp_hidden_dim, config.pool, config.attention)
-        wanted_shape = (self.embed_dim, self.max_depth, BASE_PATCH, self.max_heads, HEAD_DIM, self.max_hidden,
+        wanted_shape = (self.embed_dim, self.max_depth, self.base_patch, self.max_heads, HEAD_DIM, self.max_hidden,
                         "cls", "timm")
         if teacher_shape != wanted_shape:
             raise ValueError(f"teacher config {config} does not match the supernet's largest subnet")
@@ -120,17 +121,17 @@ class Supernet(nn.Module):
         self.head.load_state_dict(vit.head.state_dict())
 
     def patch_kernel(self, patch_size):
-        if patch_size == BASE_PATCH:
+        if patch_size == self.base_patch:
             return self.patch_weight
         resized = F.interpolate(self.patch_weight, size=(patch_size, patch_size), mode="bilinear",
                                 align_corners=False)
         # Keeps a patch's response to a uniform image unchanged when the kernel covers more pixels.
-        return resized * (BASE_PATCH * BASE_PATCH) / (patch_size * patch_size)
+        return resized * (self.base_patch * self.base_patch) / (patch_size * patch_size)
 
     def positions(self, patch_size):
-        if patch_size == BASE_PATCH:
+        if patch_size == self.base_patch:
             return self.pos_embed
-        base_grid = self.image_size // BASE_PATCH
+        base_grid = self.image_size // self.base_patch
         grid = self.image_size // patch_size
         patch_positions = self.pos_embed[:, 1:].reshape(1, base_grid, base_grid, -1).permute(0, 3, 1, 2)
         resized = F.interpolate(patch_positions, size=(grid, grid), mode="bilinear", align_corners=False)
@@ -255,8 +256,8 @@ def from_exported(space, tensors):
     net = Supernet(space)
     state = {name: torch.from_numpy(array) for name, array in tensors.items()}
     with torch.no_grad():
-        net.patch_weight.copy_(state[f"patch_embed.p{BASE_PATCH}.weight"])
-        net.pos_embed.copy_(state[f"pos_embed.p{BASE_PATCH}"].unsqueeze(0))
+        net.patch_weight.copy_(state[f"patch_embed.p{net.base_patch}.weight"])
+        net.pos_embed.copy_(state[f"pos_embed.p{net.base_patch}"].unsqueeze(0))
         net.patch_bias.copy_(state["patch_embed.bias"])
         net.cls_token.copy_(state["cls_token"].reshape(1, 1, -1))
         for index, block in enumerate(net.blocks):

@@ -194,7 +194,8 @@ public static class SearchCommand
         if (!request.TrainingFree)
         {
             string spacePath = request.Space ?? (request.Supernet == ToolPaths.BundledSupernet ? ToolPaths.BundledSupernetSpace
-                : throw new SearchInputException(request.Supernet, "a supernet's weights need their search space: pass --space SPACE.json"));
+                : SearchSpace.FindBeside(request.Supernet)
+                  ?? throw new SearchInputException(request.Supernet, "a supernet's weights need their search space: no space JSON beside them names them; pass --space SPACE.json"));
             var space = SearchSpace.Load(spacePath);
             space = space with { Validation = space.Validation with { Count = Math.Min(validationCount, space.Validation.Count) } };
             return (space, SupernetMaterializer.Load(space, request.Supernet), null);

@@ -5,7 +5,7 @@ namespace McuFormer.Model.Onnx;
 /// exhaust the process: only non-empty regular files are opened (a pipe would block, a device never end), their
 /// size is known before a byte is read, and links are resolved to the file they name.
 /// </summary>
-internal static class RegularFile
+public static class RegularFile
 {
     /// <summary>As many links as realpath(3) follows before it reports a loop.</summary>
     private const int MaxLinks = 40;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using McuFormer.Model.Json;
+using McuFormer.Model.Onnx;
 using McuFormer.Pipeline;
 
 namespace McuFormer.Nas.Space;
@@ -73,6 +74,48 @@ public sealed record SearchSpace(
         if (c.RankRatio.Any(r => r is <= 0 or > 1))
             throw new SearchInputException(path, "every rank ratio must be in (0, 1]");
         return space with { SourcePath = path };
+    }
+
+    /// <summary>
+    /// The space JSON in the weights' folder whose 'weights' names that file, as train_supernet.py
+    /// writes them side by side; null when there is none or more than one.
+    /// </summary>
+    public static string? FindBeside(string weightsPath)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(weightsPath));
+        if (folder is null || !Directory.Exists(folder)) return null;
+        string name = Path.GetFileName(weightsPath);
+        string[] candidates;
+        try
+        {
+            candidates = Directory.GetFiles(folder, "*.json");
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var matches = candidates.Order(StringComparer.Ordinal).Where(path => NamesWeights(path, name)).ToList();
+        return matches.Count == 1 ? matches[0] : null;
+    }
+
+    private static bool NamesWeights(string path, string weightsName)
+    {
+        const long largestSpaceFile = 1 << 20;
+        try
+        {
+            // Only plain files of a space's size are opened: a pipe named *.json would block the read.
+            string resolved = RegularFile.RealPath(path);
+            var (length, problem) = RegularFile.Length(resolved);
+            if (problem is not null || length > largestSpaceFile) return false;
+            using var document = JsonDocument.Parse(RegularFile.Read(resolved, 0, (int)length));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() == CurrentFormat
+                && document.RootElement.TryGetProperty("weights", out var weights) && weights.ValueKind == JsonValueKind.String && weights.GetString() == weightsName;
+        }
+        catch (Exception error) when (error is JsonException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     public Subnet Largest() => Uniform(Choices.PatchSize.Min(), Choices.EmbedDim.Max(), Choices.Depth.Max(),

@@ -135,6 +135,32 @@ public class SearchCommandTests
         foreach (var stderr in new[] { missing.Stderr, budget.Stderr, weights.Stderr, impossible.Stderr })
             Assert.DoesNotContain("   at ", stderr);
     }
+
+    [Fact]
+    public void WeightsWithoutSpaceFindTheSpaceJsonBesideThemThatNamesThem()
+    {
+        Assert.Equal(SupernetTests.SpacePath, SearchSpace.FindBeside(SupernetTests.WeightsPath));
+        Assert.Equal(SupernetTests.Space112Path, SearchSpace.FindBeside(SupernetTests.Weights112Path));
+
+        using var folder = new TempFolder();
+        string weights = Path.Combine(folder.Path, "mine.npz");
+        File.Copy(SupernetTests.WeightsPath, weights);
+        // A pipe among the JSON files must not block the look-up, and a space naming other weights is not ours.
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(folder.Path, "a-pipe.json")])) mkfifo.WaitForExit();
+        File.Copy(SupernetTests.SpacePath, Path.Combine(folder.Path, "other.json"));
+        Assert.Null(SearchSpace.FindBeside(weights));
+        string output = Path.Combine(folder.Path, "out");
+        var none = CliRunner.Run("search", weights, "--out", output);
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains("mine.npz: a supernet's weights need their search space", none.Stderr);
+
+        string space = File.ReadAllText(SupernetTests.SpacePath).Replace("\"fmnist_supernet.npz\"", "\"mine.npz\"");
+        File.WriteAllText(Path.Combine(folder.Path, "mine_space.json"), space);
+        Assert.Equal(Path.Combine(folder.Path, "mine_space.json"), SearchSpace.FindBeside(weights));
+        // Two spaces naming the same weights: which one is meant is the user's to say.
+        File.WriteAllText(Path.Combine(folder.Path, "mine_space_copy.json"), space);
+        Assert.Null(SearchSpace.FindBeside(weights));
+    }
 }
 
 /// <summary>`search --seeds K`: each seed's search in its own folder, and the methods compared over the seeds.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using McuFormer.Model.Datasets;
 using McuFormer.Model.Json;
@@ -10,48 +11,88 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace McuFormer.Tests.Nas;
 
-/// <summary>The committed supernet, sliced in C#, against the logits PyTorch computes for the same subnets.</summary>
+/// <summary>The committed supernets, sliced in C#, against the logits PyTorch computes for the same subnets.</summary>
 public class SupernetTests
 {
     public static string SupernetFolder => Path.Combine(TestModels.RepositoryRoot, "models", "supernet");
     public static string SpacePath => Path.Combine(SupernetFolder, "fmnist_space.json");
     public static string WeightsPath => Path.Combine(SupernetFolder, "fmnist_supernet.npz");
+    /// <summary>The 112×112 space, where the patch size sets the RAM.</summary>
+    public static string Supernet112Folder => Path.Combine(TestModels.RepositoryRoot, "models", "supernet112");
+    public static string Space112Path => Path.Combine(Supernet112Folder, "fmnist112_space.json");
+    public static string Weights112Path => Path.Combine(Supernet112Folder, "fmnist112_supernet.npz");
 
     private static readonly Lazy<SearchSpace> Space = new(() => SearchSpace.Load(SpacePath));
     private static readonly Lazy<SupernetMaterializer> Materializer = new(() => SupernetMaterializer.Load(Space.Value));
+    private static readonly Dictionary<string, Lazy<(SearchSpace Space, SupernetMaterializer Materializer)>> Committed = new()
+    {
+        ["supernet"] = new(() => (Space.Value, Materializer.Value)),
+        ["supernet112"] = new(() => { var space = SearchSpace.Load(Space112Path); return (space, SupernetMaterializer.Load(space)); }),
+    };
+
+    private static JsonDocument References(string folder) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(TestModels.RepositoryRoot, "models", folder, "reference_logits.json")));
 
     public static IEnumerable<object[]> ReferenceSubnets()
     {
-        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(SupernetFolder, "reference_logits.json")));
-        foreach (var entry in document.RootElement.GetProperty("subnets").EnumerateArray())
-            yield return [entry.GetProperty("key").GetString()!];
+        foreach (string folder in Committed.Keys)
+        {
+            using var document = References(folder);
+            foreach (var entry in document.RootElement.GetProperty("subnets").EnumerateArray())
+                yield return [folder, entry.GetProperty("key").GetString()!];
+        }
     }
+
+    public static IEnumerable<object[]> CommittedFolders() => Committed.Keys.Select(folder => new object[] { folder });
 
     [Theory]
     [MemberData(nameof(ReferenceSubnets))]
-    public void MaterialisedSubnetMatchesPyTorch(string key)
+    public void MaterialisedSubnetMatchesPyTorch(string folder, string key)
     {
-        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(SupernetFolder, "reference_logits.json")));
+        var (space, materializer) = Committed[folder].Value;
+        using var document = References(folder);
         var entry = document.RootElement.GetProperty("subnets").EnumerateArray().Single(e => e.GetProperty("key").GetString() == key);
         var subnet = entry.GetProperty("subnet").Deserialize<Subnet>(JsonFiles.Options)!;
         Assert.Equal(key, subnet.Key);
         var expected = entry.GetProperty("logits").EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToList();
 
-        using var folder = new TempFolder();
-        string path = Path.Combine(folder.Path, "subnet.onnx");
-        Materializer.Value.WriteOnnx(subnet, path);
-        var test = DatasetLoader.Load(TestModels.FashionMnist, Space.Value.SampleShape, DatasetSplit.Test, expected.Count);
+        using var temp = new TempFolder();
+        string path = Path.Combine(temp.Path, "subnet.onnx");
+        materializer.WriteOnnx(subnet, path);
+        var test = DatasetLoader.Load(TestModels.FashionMnist, space.SampleShape, DatasetSplit.Test, expected.Count);
         using var session = new InferenceSession(path);
         for (int image = 0; image < expected.Count; image++)
         {
-            var input = new DenseTensor<float>(test.Sample(image).ToArray(), [1, .. Space.Value.SampleShape]);
+            var input = new DenseTensor<float>(test.Sample(image).ToArray(), [1, .. space.SampleShape]);
             using var results = session.Run([NamedOnnxValue.CreateFromTensor(VitOnnxWriter.InputName, input)]);
             var logits = results[0].AsTensor<float>().ToArray();
             for (int c = 0; c < logits.Length; c++)
                 Assert.True(Math.Abs(logits[c] - expected[image][c]) < 2e-4, $"{key} image {image} class {c}: {logits[c]} vs PyTorch {expected[image][c]}");
         }
         var graph = OnnxImporter.Import(path);
-        Assert.Equal(Space.Value.NumClasses, graph.Output.ElementCount);
+        Assert.Equal(space.NumClasses, graph.Output.ElementCount);
+    }
+
+    /// <summary>
+    /// The search, calibration and simulation read the 28×28 files through the dataset reader, which
+    /// resizes them to the space's input; training resized them in PyTorch (fmnist.resize_bilinear).
+    /// The two must give the same float32 values bit for bit, or the search validates subnets on
+    /// images they were not trained on.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommittedFolders))]
+    public void DatasetReaderGivesTheImagesTrainingSaw(string folder)
+    {
+        var space = Committed[folder].Value.Space;
+        using var document = References(folder);
+        int count = document.RootElement.GetProperty("test_images").GetInt32();
+        Assert.Equal(space.SampleShape, document.RootElement.GetProperty("input_shape").EnumerateArray().Select(d => d.GetInt32()).ToArray());
+        var test = DatasetLoader.Load(TestModels.FashionMnist, space.SampleShape, DatasetSplit.Test, count);
+        var bytes = new List<byte>();
+        for (int image = 0; image < count; image++)
+            foreach (float value in test.Sample(image))
+                bytes.AddRange(BitConverter.GetBytes(value));
+        Assert.Equal(document.RootElement.GetProperty("input_sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(bytes.ToArray())));
     }
 
     [Fact]
