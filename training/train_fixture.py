@@ -58,9 +58,8 @@ def main():
     args.config = config
     args.out = args.out or default_out
     args.checkpoint = args.checkpoint or os.path.join(fmnist.CHECKPOINT_DIR, checkpoint_name)
-    if args.train_images is None and most_images < 60_000:
-        args.train_images = most_images
-    if args.train_images is not None and args.train_images > most_images:
+    args.train_images = args.train_images or most_images
+    if args.train_images > most_images:
         parser.error(f"--train-images: at most {most_images} for {args.variant}")
 
     context = distributed.start(args.device)
