@@ -57,7 +57,7 @@ public static class PretrainedSupernet
             new SpaceChoices([.. patchSizes.Append(vit.Patch).Distinct().Order()], [vit.Embed], [vit.Blocks.Count], [heads], [mlpRatio],
                 [.. rankRatios.Append(1.0).Distinct().Order()]),
             validation) { SourcePath = graph.SourcePath };
-        return (space, new SupernetMaterializer(space, tensors));
+        return (space, new SupernetMaterializer(space, tensors, graph.SourcePath));
     }
 
     /// <summary>The pretrained model itself, as the architecture the search slices.</summary>

@@ -14,12 +14,15 @@ public sealed class SupernetMaterializer
 {
     private readonly SearchSpace _space;
     private readonly IReadOnlyDictionary<string, NpzArray> _tensors;
+    private readonly string _source;
     private readonly int _maxEmbed;
 
-    public SupernetMaterializer(SearchSpace space, IReadOnlyDictionary<string, NpzArray> tensors)
+    /// <param name="source">Where the tensors came from, named when they do not match the space.</param>
+    public SupernetMaterializer(SearchSpace space, IReadOnlyDictionary<string, NpzArray> tensors, string source)
     {
         _space = space;
         _tensors = tensors;
+        _source = source;
         _maxEmbed = space.Choices.EmbedDim.Max();
         CheckTensors();
     }
@@ -30,7 +33,7 @@ public sealed class SupernetMaterializer
         string path = weightsPath ?? space.WeightsPath;
         try
         {
-            return new SupernetMaterializer(space, NpzArchive.ReadFloat32(path));
+            return new SupernetMaterializer(space, NpzArchive.ReadFloat32(path), path);
         }
         catch (DatasetException error)
         {
@@ -132,7 +135,7 @@ public sealed class SupernetMaterializer
     }
 
     private NpzArray Tensor(string name) =>
-        _tensors.TryGetValue(name, out var tensor) ? tensor : throw new SearchInputException(_space.WeightsPath, $"has no tensor '{name}'");
+        _tensors.TryGetValue(name, out var tensor) ? tensor : throw new SearchInputException(_source, $"has no tensor '{name}'");
 
     private void CheckTensors()
     {
@@ -155,7 +158,7 @@ public sealed class SupernetMaterializer
     {
         var tensor = Tensor(name);
         if (!tensor.Shape.SequenceEqual(shape))
-            throw new SearchInputException(_space.WeightsPath,
+            throw new SearchInputException(_source,
                 $"tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], the space needs [{string.Join(", ", shape)}]");
     }
 }

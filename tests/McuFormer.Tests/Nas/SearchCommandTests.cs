@@ -137,6 +137,15 @@ public class SearchCommandTests
     }
 
     [Fact]
+    public void WeightsOfAnotherSpaceAreNamedInTheError()
+    {
+        using var folder = new TempFolder();
+        var run = CliRunner.Run("search", SupernetTests.Weights112Path, "--space", SupernetTests.SpacePath, "--out", Path.Combine(folder.Path, "out"));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"{SupernetTests.Weights112Path}: has no tensor 'patch_embed.p4.weight'", run.Stderr);
+    }
+
+    [Fact]
     public void WeightsWithoutSpaceFindTheSpaceJsonBesideThemThatNamesThem()
     {
         Assert.Equal(SupernetTests.SpacePath, SearchSpace.FindBeside(SupernetTests.WeightsPath));
